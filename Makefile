@@ -1,0 +1,36 @@
+# The README's two commands are `make course` and `make test`; both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# JupyterLab refuses to run as root unless told.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup course test lint notebooks figures clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_torch.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) scripts/install_torch.py
+	$(PY) -m pip install -q -e ".[course,dev]"
+	touch $(STAMP)
+
+course: setup
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) notebooks
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+notebooks: setup
+	$(PY) scripts/notebooks.py run
+
+figures: setup
+	$(PY) -m annotated figures
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,123 @@
+"""Chapter 6: the blocks an encoder and a decoder are stacked from."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+NORMS = ("pre", "post")
+LAYER_NORM_EPS = 1e-6
+
+
+def check_norm(norm: str) -> str:
+    """Return `norm` if it is a known LayerNorm placement, else raise a clear error."""
+    if norm not in NORMS:
+        raise ValueError(
+            f"unknown norm placement {norm!r}; use 'pre' (LayerNorm before each sublayer, "
+            "the article's code) or 'post' (LayerNorm after the residual sum, the paper)"
+        )
+    return norm
+
+
+def clones(module: nn.Module, N: int) -> nn.ModuleList:
+    """N independent deep copies of `module`."""
+    return nn.ModuleList([copy.deepcopy(module) for _ in range(N)])
+
+
+class SublayerConnection(nn.Module):
+    """Residual connection around a sublayer, with LayerNorm before ("pre") or after ("post")."""
+
+    def __init__(self, size: int, dropout: float, norm: str = "pre"):
+        super().__init__()
+        self.norm_first = check_norm(norm) == "pre"
+        self.norm = nn.LayerNorm(size, eps=LAYER_NORM_EPS)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]):
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norm(x)))  # x + Sublayer(LN(x))
+        return self.norm(x + self.dropout(sublayer(x)))  # LN(x + Sublayer(x))
+
+
+class PositionwiseFeedForward(nn.Module):
+    """FFN(x) = W_2 relu(W_1 x): expand d_model -> d_ff, then compress back, at each position."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1):
+        super().__init__()
+        self.w_1 = nn.Linear(d_model, d_ff)
+        self.w_2 = nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.w_2(self.dropout(self.w_1(x).relu()))  # (B, S, D) -> (B, S, d_ff) -> (B, S, D)
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention, then feed-forward, each inside a SublayerConnection."""
+
+    def __init__(self, size: int, self_attn: nn.Module, feed_forward: nn.Module, dropout: float,
+                 norm: str = "pre"):
+        super().__init__()
+        self.self_attn = self_attn
+        self.feed_forward = feed_forward
+        self.sublayer = clones(SublayerConnection(size, dropout, norm), 2)
+        self.size = size
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, mask))  # (B, S, D)
+        return self.sublayer[1](x, self.feed_forward)  # (B, S, D): the width never shrinks
+
+
+class Encoder(nn.Module):
+    """N identical layers; with pre-norm a final LayerNorm normalises the last residual sum."""
+
+    def __init__(self, layer: EncoderLayer, N: int):
+        super().__init__()
+        self.layers = clones(layer, N)
+        pre = layer.sublayer[0].norm_first
+        self.norm = nn.LayerNorm(layer.size, eps=LAYER_NORM_EPS) if pre else nn.Identity()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, mask)
+        return self.norm(x)
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, cross-attention over the encoder's memory, then feed-forward."""
+
+    def __init__(self, size: int, self_attn: nn.Module, src_attn: nn.Module,
+                 feed_forward: nn.Module, dropout: float, norm: str = "pre"):
+        super().__init__()
+        self.size = size
+        self.self_attn = self_attn
+        self.src_attn = src_attn
+        self.feed_forward = feed_forward
+        self.sublayer = clones(SublayerConnection(size, dropout, norm), 3)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor | None,
+                tgt_mask: torch.Tensor | None) -> torch.Tensor:
+        m = memory  # (B, S, D)
+        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, tgt_mask))  # (B, T, D)
+        # Queries come from the decoder, keys and values from the encoder's output.
+        x = self.sublayer[1](x, lambda x: self.src_attn(x, m, m, src_mask))  # (B, T, D)
+        return self.sublayer[2](x, self.feed_forward)
+
+
+class Decoder(nn.Module):
+    """N identical decoder layers, with a final LayerNorm under pre-norm."""
+
+    def __init__(self, layer: DecoderLayer, N: int):
+        super().__init__()
+        self.layers = clones(layer, N)
+        pre = layer.sublayer[0].norm_first
+        self.norm = nn.LayerNorm(layer.size, eps=LAYER_NORM_EPS) if pre else nn.Identity()
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor | None,
+                tgt_mask: torch.Tensor | None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, memory, src_mask, tgt_mask)
+        return self.norm(x)

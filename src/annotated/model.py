@@ -1,0 +1,165 @@
+"""Chapter 6: the whole encoder-decoder, assembled by make_model."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import check_backend
+from .embeddings import Embeddings
+from .layers import (
+    Decoder,
+    DecoderLayer,
+    Encoder,
+    EncoderLayer,
+    PositionwiseFeedForward,
+    check_norm,
+)
+from .multihead import MultiHeadedAttention
+from .positional import PositionalEncoding
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every size and switch of a model; saved with checkpoints to rebuild it."""
+
+    src_vocab: int
+    tgt_vocab: int
+    N: int = 6
+    d_model: int = 512
+    d_ff: int = 2048
+    h: int = 8
+    dropout: float = 0.1
+    norm: str = "pre"
+    tie_embeddings: bool = False
+    attn_backend: str = "auto"
+    max_len: int = 5000
+
+    def __post_init__(self):
+        for name in ("src_vocab", "tgt_vocab", "N", "d_model", "d_ff", "h", "max_len"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.h:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by h ({self.h}) so that each "
+                f"head gets d_k = d_model / h dimensions; for example h=8 with d_model=512"
+            )
+        if self.d_model % 2:
+            raise ValueError(f"d_model must be even for the sin/cos encoding, got {self.d_model}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_norm(self.norm)
+        check_backend(self.attn_backend)
+        if self.tie_embeddings and self.src_vocab != self.tgt_vocab:
+            raise ValueError(
+                f"tie_embeddings needs one shared vocabulary, but src_vocab={self.src_vocab} "
+                f"and tgt_vocab={self.tgt_vocab}; build a joint vocabulary or set "
+                "tie_embeddings=False"
+            )
+
+    def to_dict(self) -> dict:
+        """A plain dict, for checkpoints."""
+        return asdict(self)
+
+
+class Generator(nn.Module):
+    """Linear projection to the vocabulary, then log-softmax."""
+
+    def __init__(self, d_model: int, vocab: int):
+        super().__init__()
+        self.proj = nn.Linear(d_model, vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # float32 log-softmax: under bf16/fp16 autocast the loss would lose its small terms.
+        return F.log_softmax(self.proj(x).float(), dim=-1)  # (B, T, D) -> (B, T, V)
+
+
+class EncoderDecoder(nn.Module):
+    """Encoder, decoder, the two embeddings and the generator."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder, src_embed: nn.Module,
+                 tgt_embed: nn.Module, generator: Generator):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.src_embed = src_embed
+        self.tgt_embed = tgt_embed
+        self.generator = generator
+        self.config: ModelConfig | None = None
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor, src_mask: torch.Tensor | None,
+                tgt_mask: torch.Tensor | None) -> torch.Tensor:
+        """Decoder output (B, T, D) for source ids (B, S) and shifted target ids (B, T)."""
+        return self.decode(self.encode(src, src_mask), src_mask, tgt, tgt_mask)
+
+    def encode(self, src: torch.Tensor, src_mask: torch.Tensor | None) -> torch.Tensor:
+        """Source ids (B, S) -> memory (B, S, D)."""
+        return self.encoder(self.src_embed(src), src_mask)
+
+    def decode(self, memory: torch.Tensor, src_mask: torch.Tensor | None, tgt: torch.Tensor,
+               tgt_mask: torch.Tensor | None) -> torch.Tensor:
+        """Memory (B, S, D) and target ids (B, T) -> decoder states (B, T, D)."""
+        return self.decoder(self.tgt_embed(tgt), memory, src_mask, tgt_mask)
+
+
+def make_model(
+    src_vocab: int,
+    tgt_vocab: int,
+    N: int = 6,
+    d_model: int = 512,
+    d_ff: int = 2048,
+    h: int = 8,
+    dropout: float = 0.1,
+    *,
+    norm: str = "pre",
+    tie_embeddings: bool = False,
+    attn_backend: str = "auto",
+    max_len: int = 5000,
+) -> EncoderDecoder:
+    """Build a Transformer from its sizes, with Xavier-uniform initial weights."""
+    cfg = ModelConfig(src_vocab, tgt_vocab, N, d_model, d_ff, h, dropout, norm,
+                      tie_embeddings, attn_backend, max_len)
+    return model_from_config(cfg)
+
+
+def model_from_config(cfg: ModelConfig) -> EncoderDecoder:
+    """Build the model a ModelConfig describes."""
+    c = copy.deepcopy
+    attn = MultiHeadedAttention(cfg.h, cfg.d_model, cfg.dropout, backend=cfg.attn_backend)
+    ff = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
+    position = PositionalEncoding(cfg.d_model, cfg.dropout, cfg.max_len)
+    model = EncoderDecoder(
+        Encoder(EncoderLayer(cfg.d_model, c(attn), c(ff), cfg.dropout, cfg.norm), cfg.N),
+        Decoder(DecoderLayer(cfg.d_model, c(attn), c(attn), c(ff), cfg.dropout, cfg.norm), cfg.N),
+        nn.Sequential(Embeddings(cfg.d_model, cfg.src_vocab), c(position)),
+        nn.Sequential(Embeddings(cfg.d_model, cfg.tgt_vocab), c(position)),
+        Generator(cfg.d_model, cfg.tgt_vocab),
+    )
+    if cfg.tie_embeddings:
+        # One matrix for source lookup, target lookup and output projection (the paper, 3.4).
+        shared = model.src_embed[0].lut.weight
+        model.tgt_embed[0].lut.weight = shared
+        model.generator.proj.weight = shared
+    for p in model.parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+    model.config = cfg
+    return model
+
+
+def keep_attention(model: nn.Module, on: bool = True) -> nn.Module:
+    """Make every attention layer keep its weights in `.attn` (the explicit path) or not."""
+    for m in model.modules():
+        if isinstance(m, MultiHeadedAttention):
+            m.keep_attn = on
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters, counting a shared (tied) matrix once."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,45 @@
+"""Chapter 2: sinusoidal positional encoding, added to the embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
+    """The (max_len, d_model) table: sin on even dimensions 2k, cos on odd dimensions 2k+1."""
+    if d_model % 2:
+        raise ValueError(f"d_model must be even for sin/cos pairs, got {d_model}")
+    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (L, 1)
+    # 1 / 10000^(2k / d_model), computed in log space for accuracy.
+    div_term = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )  # (D/2,)
+    pe = torch.zeros(max_len, d_model)  # (L, D)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the fixed sinusoidal table to its input, then applies dropout."""
+
+    def __init__(self, d_model: int, dropout: float, max_len: int = 5000):
+        super().__init__()
+        self.dropout = nn.Dropout(p=dropout)
+        self.max_len = max_len
+        # A buffer, not a parameter: it moves with .to(device) but is never trained.
+        pe = sinusoidal_table(max_len, d_model).unsqueeze(0)  # (1, max_len, D)
+        self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        length = x.size(1)
+        if length > self.max_len:
+            raise ValueError(
+                f"sequence length {length} exceeds the positional encoding's max_len "
+                f"{self.max_len}; shorten the input or build the model with max_len >= {length}"
+            )
+        x = x + self.pe[:, :length].to(x.dtype)  # (B, S, D) + (1, S, D)
+        return self.dropout(x)
