@@ -1,0 +1,141 @@
+"""Build, run and check the chapter notebooks.
+
+Each chapter is written as `notebooks/NN_name.py` (jupytext's py:percent format: clean diffs,
+linters and duplicate finders can read it). `run` turns it into `NN_name.ipynb` with the
+Colab badge and install cell in front (both made from the repository address in
+pyproject.toml), executes it from a fresh kernel, strips widget state and timestamps, and
+saves it with its outputs: the outputs nbval checks.
+
+    python scripts/notebooks.py run                 # every chapter
+    python scripts/notebooks.py run 03_attention    # one chapter
+    python scripts/notebooks.py check               # .ipynb in sync with .py and the header
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+INSTALL_TAG = "colab-install"
+
+
+def repository_url() -> str:
+    """The public repository address, set once in pyproject.toml's project.urls."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return meta["urls"]["Repository"].rstrip("/")
+
+
+def colab_url(name: str) -> str:
+    """The Open-in-Colab address of notebooks/<name>.ipynb on the main branch."""
+    repo = repository_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}.ipynb"
+
+
+def badge(name: str) -> str:
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(name)})")
+
+
+def install_source() -> str:
+    return (
+        "# In Google Colab, install the course's package (Colab's own torch is kept).\n"
+        "# Anywhere else this cell does nothing: `make course` has installed it already.\n"
+        "import sys\n\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
+        f"                    \"annotated @ git+{repository_url()}\"], check=True)"
+    )
+
+
+def build(src: Path) -> nbformat.NotebookNode:
+    """The notebook for chapter source `src`, header cells included, not yet executed."""
+    nb = jupytext.read(src, fmt="py:percent")
+    first = nb.cells[0]
+    if first.cell_type != "markdown" or not first.source.startswith("# "):
+        raise SystemExit(f"{src.name}: the first cell must be markdown starting with '# Title'")
+    title, _, rest = first.source.partition("\n")
+    first.source = f"{title}\n\n{badge(src.stem)}\n{rest}".rstrip() + "\n"
+    install = nbformat.v4.new_code_cell(install_source(), metadata={"tags": [INSTALL_TAG]})
+    nb.cells.insert(1, install)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{src.stem[:2]}-{i:03d}"  # stable ids: no churn in diffs between runs
+    nb.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                       "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def strip(nb: nbformat.NotebookNode) -> None:
+    """Drop widget state and execution timestamps; keep outputs and execution counts."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            out.get("metadata", {}).pop("execution", None)
+
+
+def run(src: Path) -> float:
+    """Build and execute one chapter from a fresh kernel; returns the seconds it took."""
+    nb = build(src)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    seconds = time.perf_counter() - start
+    strip(nb)
+    nbformat.write(nb, src.with_suffix(".ipynb"))
+    return seconds
+
+
+def check(src: Path) -> list[str]:
+    """Differences between a chapter's stored .ipynb and what its .py builds."""
+    target = src.with_suffix(".ipynb")
+    if not target.exists():
+        return [f"{target.name} is missing: run `python scripts/notebooks.py run {src.stem}`"]
+    stored, built = nbformat.read(target, as_version=4), build(src)
+    problems = []
+    if [c.source for c in stored.cells] != [c.source for c in built.cells]:
+        problems.append(f"{target.name} is out of date with {src.name}: run "
+                        f"`python scripts/notebooks.py run {src.stem}`")
+    return problems
+
+
+def sources(names: list[str]) -> list[Path]:
+    all_sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    if not names:
+        return all_sources
+    chosen = [p for p in all_sources if p.stem in names or p.stem[:2] in names]
+    missing = set(names) - {p.stem for p in chosen} - {p.stem[:2] for p in chosen}
+    if missing:
+        have = [p.stem for p in all_sources]
+        raise SystemExit(f"no chapter named {sorted(missing)}; have {have}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["run", "check"])
+    parser.add_argument("names", nargs="*", help="chapters to process (default: all)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        for src in sources(args.names):
+            print(f"{src.stem}: {run(src):.1f} s", flush=True)
+        return 0
+    problems = [p for src in sources(args.names) for p in check(src)]
+    print("\n".join(problems) or "all notebooks in sync")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

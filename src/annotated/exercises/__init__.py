@@ -1,0 +1,9 @@
+"""'Your turn' exercises, graded by the package: `check_*(your_function)` returns a Result.
+
+An attempt that is not written yet (a body of `...`, `pass` or `raise NotImplementedError`)
+gets a hint of what to do; a wrong one gets a hint about the likely mistake. Never a traceback.
+"""
+
+from .grading import Mistake, Result, check_function
+
+__all__ = ["Mistake", "Result", "check_function"]

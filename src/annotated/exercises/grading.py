@@ -1,0 +1,108 @@
+"""The grader every exercise uses: run an attempt on cases, compare, name the mistake."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Result:
+    """A grade: shown as its message in a notebook, tested through `passed`."""
+
+    passed: bool
+    message: str
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong version of the solution, and the hint it deserves."""
+
+    fn: Callable
+    hint: str
+
+
+def _as_tuple(out) -> tuple:
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _close(a, b, atol: float) -> bool:
+    a, b = _as_tuple(a), _as_tuple(b)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if isinstance(y, torch.Tensor):
+            if not isinstance(x, torch.Tensor) or x.shape != y.shape:
+                return False
+            if not torch.allclose(x.detach().float(), y.float(), atol=atol, rtol=atol):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _describe(out, expected) -> str:
+    out, expected = _as_tuple(out), _as_tuple(expected)
+    if len(out) != len(expected):
+        return f"it returned {len(out)} value(s), expected {len(expected)}"
+    for i, (x, y) in enumerate(zip(out, expected, strict=True)):
+        what = f"value {i}" if len(out) > 1 else "the result"
+        if isinstance(y, torch.Tensor):
+            if not isinstance(x, torch.Tensor):
+                return f"{what} is a {type(x).__name__}, expected a tensor"
+            if x.shape != y.shape:
+                return f"{what} has shape {tuple(x.shape)}, expected {tuple(y.shape)}"
+            err = (x.detach().float() - y.float()).abs().max().item()
+            if err > 0:
+                return f"{what} has the right shape but differs by up to {err:.3g}"
+        elif x != y:
+            return f"{what} is {x!r}, expected {y!r}"
+    return "the results differ"
+
+
+def check_function(
+    attempt: Callable,
+    reference: Callable,
+    cases: Sequence[tuple],
+    *,
+    todo: str,
+    mistakes: Sequence[Mistake] = (),
+    success: str = "Correct!",
+    atol: float = 1e-5,
+) -> Result:
+    """Grade `attempt` against `reference` on each argument tuple in `cases`."""
+    if not callable(attempt):
+        return Result(False, f"Pass your function itself (no parentheses). {todo}")
+    outs = []
+    for args in cases:
+        try:
+            out = attempt(*args)
+        except NotImplementedError:
+            return Result(False, f"Not attempted yet. {todo}")
+        except Exception as e:  # a learner's bug: report it in one line, never a traceback
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            return Result(False, f"Your function raised {type(e).__name__}: {e} "
+                                 f"(line {frame.lineno}: {frame.line}). {todo}")
+        if out is None:
+            return Result(False, f"Not attempted yet (your function returned None). {todo}")
+        outs.append(out)
+    expected = [reference(*args) for args in cases]
+    if all(_close(o, e, atol) for o, e in zip(outs, expected, strict=True)):
+        return Result(True, success)
+    for mistake in mistakes:
+        wrong = [mistake.fn(*args) for args in cases]
+        if all(_close(o, w, atol) for o, w in zip(outs, wrong, strict=True)):
+            return Result(False, f"Not yet: {mistake.hint}")
+    i = next(i for i, (o, e) in enumerate(zip(outs, expected, strict=True))
+             if not _close(o, e, atol))
+    return Result(False, f"Not yet: on test case {i + 1}, {_describe(outs[i], expected[i])}. "
+                         f"{todo}")

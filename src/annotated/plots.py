@@ -1,0 +1,111 @@
+"""The course's two kinds of picture: a labelled heatmap and a set of curves.
+
+Every figure in the notebooks and in figures/ is drawn by these functions (or by figures.py,
+which calls them), so the plotting code lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+
+def to_numpy(x) -> np.ndarray:
+    """A float numpy array from a tensor (any device or dtype), list or array."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Use `ax` if given, else make a figure with one Axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def heatmap(
+    matrix,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    cmap: str = "viridis",
+    annot: bool | None = None,
+    fmt: str = ".2f",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    center: float | None = None,
+    cbar: bool = True,
+    figsize: tuple[float, float] = (5.0, 4.0),
+) -> Axes:
+    """Draw a 2-D matrix with token labels on its rows (queries) and columns (keys)."""
+    data = to_numpy(matrix)
+    if data.ndim != 2:
+        raise ValueError(f"heatmap needs a 2-D matrix, got shape {data.shape}; "
+                         "select one batch element and head first, e.g. attn[0, 0]")
+    for labels, size, what in ((row_labels, data.shape[0], "row"),
+                               (col_labels, data.shape[1], "column")):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s")
+    _, ax = new_axes(ax, figsize)
+    if annot is None:
+        annot = data.size <= 100  # numbers in the cells only while they stay readable
+    sns.heatmap(data, ax=ax, cmap=cmap, annot=annot, fmt=fmt, vmin=vmin, vmax=vmax,
+                center=center, cbar=cbar, square=False,
+                xticklabels=list(col_labels) if col_labels is not None else "auto",
+                yticklabels=list(row_labels) if row_labels is not None else "auto")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelrotation=0 if col_labels is None else 45)
+    ax.tick_params(axis="y", labelrotation=0)
+    return ax
+
+
+def curves(
+    x,
+    ys: Mapping[str, object],
+    *,
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    logy: bool = False,
+    marker: str | None = None,
+    figsize: tuple[float, float] = (6.0, 3.5),
+) -> Axes:
+    """Draw one labelled line per entry of `ys` against the shared `x`."""
+    _, ax = new_axes(ax, figsize)
+    xs = to_numpy(x)
+    for label, y in ys.items():
+        ax.plot(xs, to_numpy(y), label=label, marker=marker)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if len(ys) > 1:
+        ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def grid(n: int, cols: int = 4, size: float = 3.0) -> tuple[Figure, np.ndarray]:
+    """A figure with `n` Axes in rows of `cols` (for one heatmap per head, say)."""
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, min(n, cols), figsize=(size * min(n, cols), size * rows),
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]

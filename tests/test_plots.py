@@ -1,0 +1,51 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from annotated.plots import curves, grid, heatmap  # noqa: E402
+
+
+def test_heatmap_labels_rows_and_columns():
+    ax = heatmap(torch.eye(3), ["she", "gave", "him"], ["a", "b", "c"], title="t",
+                 xlabel="key", ylabel="query")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["she", "gave", "him"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.get_xlabel() == "key" and ax.get_title() == "t"
+    plt.close("all")
+
+
+def test_heatmap_refuses_wrong_shapes_and_label_counts():
+    with pytest.raises(ValueError, match="2-D matrix"):
+        heatmap(torch.zeros(2, 3, 3))
+    with pytest.raises(ValueError, match="2 row labels for 3 rows"):
+        heatmap(torch.zeros(3, 3), ["a", "b"])
+
+
+def test_curves_draws_one_line_per_label():
+    ax = curves(range(4), {"a": [0, 1, 2, 3], "b": torch.arange(4.0)}, logy=False)
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    fig, axes = grid(5, cols=4)
+    assert len(axes) == 5 and sum(ax.get_visible() for ax in fig.axes) == 5
+    plt.close("all")
+
+
+def test_interactive_figure_redraws_when_a_control_moves():
+    import ipywidgets as widgets
+
+    from annotated.widgets import interactive_figure
+
+    def draw(n=2):
+        fig, ax = plt.subplots()
+        ax.plot(range(n))
+        return fig
+
+    w = interactive_figure(draw, n=widgets.IntSlider(value=2, min=1, max=5))
+    w.update()
+    assert len(w.result.axes[0].get_lines()[0].get_xdata()) == 2
+    w.children[0].value = 4
+    assert len(w.result.axes[0].get_lines()[0].get_xdata()) == 4
+    plt.close("all")
