@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # multihead imports clones from here, so import it only for the type checker
+    from .multihead import KVCache
 
 NORMS = ("pre", "post")
 LAYER_NORM_EPS = 1e-6
@@ -99,12 +103,15 @@ class DecoderLayer(nn.Module):
         self.sublayer = clones(SublayerConnection(size, dropout, norm), 3)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor | None,
-                tgt_mask: torch.Tensor | None) -> torch.Tensor:
+                tgt_mask: torch.Tensor | None,
+                cache: tuple[KVCache, KVCache] | None = None) -> torch.Tensor:
+        """With `cache` = (self-attention's, cross-attention's), x holds only the new positions."""
         m = memory  # (B, S, D)
-        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, tgt_mask))  # (B, T, D)
+        self_kv, src_kv = cache if cache is not None else (None, None)
+        x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, tgt_mask, cache=self_kv))
         # Queries come from the decoder, keys and values from the encoder's output.
-        x = self.sublayer[1](x, lambda x: self.src_attn(x, m, m, src_mask))  # (B, T, D)
-        return self.sublayer[2](x, self.feed_forward)
+        x = self.sublayer[1](x, lambda x: self.src_attn(x, m, m, src_mask, cache=src_kv))
+        return self.sublayer[2](x, self.feed_forward)  # (B, T, D)
 
 
 class Decoder(nn.Module):
@@ -117,7 +124,8 @@ class Decoder(nn.Module):
         self.norm = nn.LayerNorm(layer.size, eps=LAYER_NORM_EPS) if pre else nn.Identity()
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor | None,
-                tgt_mask: torch.Tensor | None) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x, memory, src_mask, tgt_mask)
+                tgt_mask: torch.Tensor | None,
+                cache: Sequence[tuple[KVCache, KVCache]] | None = None) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x, memory, src_mask, tgt_mask, None if cache is None else cache[i])
         return self.norm(x)

@@ -19,7 +19,7 @@ from .layers import (
     PositionwiseFeedForward,
     check_norm,
 )
-from .multihead import MultiHeadedAttention
+from .multihead import KVCache, MultiHeadedAttention
 from .positional import PositionalEncoding
 
 
@@ -79,6 +79,24 @@ class Generator(nn.Module):
         return F.log_softmax(self.proj(x).float(), dim=-1)  # (B, T, D) -> (B, T, V)
 
 
+class DecoderCache:
+    """Every decoder layer's (self-attention, cross-attention) KVCache during decoding."""
+
+    def __init__(self, n_layers: int):
+        self.layers = [(KVCache(static=False), KVCache(static=True)) for _ in range(n_layers)]
+
+    @property
+    def length(self) -> int:
+        """How many target positions have been decoded so far."""
+        return self.layers[0][0].length
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep batch rows `index` in every layer (beam search moves hypotheses around)."""
+        for self_kv, src_kv in self.layers:
+            self_kv.reorder(index)
+            src_kv.reorder(index)
+
+
 class EncoderDecoder(nn.Module):
     """Encoder, decoder, the two embeddings and the generator."""
 
@@ -102,9 +120,21 @@ class EncoderDecoder(nn.Module):
         return self.encoder(self.src_embed(src), src_mask)
 
     def decode(self, memory: torch.Tensor, src_mask: torch.Tensor | None, tgt: torch.Tensor,
-               tgt_mask: torch.Tensor | None) -> torch.Tensor:
-        """Memory (B, S, D) and target ids (B, T) -> decoder states (B, T, D)."""
-        return self.decoder(self.tgt_embed(tgt), memory, src_mask, tgt_mask)
+               tgt_mask: torch.Tensor | None, cache: DecoderCache | None = None) -> torch.Tensor:
+        """Memory (B, S, D) and target ids (B, T) -> decoder states (B, T, D).
+
+        With a `cache` (from `new_cache()`), `tgt` holds only the positions not decoded yet
+        (usually one) and the keys and values of the earlier ones are taken from the cache.
+        """
+        if cache is None:
+            return self.decoder(self.tgt_embed(tgt), memory, src_mask, tgt_mask)
+        lookup, position = self.tgt_embed  # Embeddings, PositionalEncoding (model_from_config)
+        x = position(lookup(tgt), start=cache.length)  # (B, T_new, D) at positions past..past+T_new
+        return self.decoder(x, memory, src_mask, tgt_mask, cache.layers)
+
+    def new_cache(self) -> DecoderCache:
+        """An empty key/value cache for step-by-step decoding with `decode(..., cache=...)`."""
+        return DecoderCache(len(self.decoder.layers))
 
 
 def make_model(

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .attention import attention, check_backend, check_mask
 from .layers import clones
+
+
+@dataclass
+class KVCache:
+    """Keys and values an attention layer already computed, kept between decoding steps.
+
+    Self-attention (`static=False`) appends each new position's K and V; cross-attention
+    (`static=True`) computes K and V from the encoder's memory once and reuses them.
+    """
+
+    static: bool = False
+    k: torch.Tensor | None = None  # (B, H, T_past, d_k)
+    v: torch.Tensor | None = None  # (B, H, T_past, d_k)
+
+    @property
+    def length(self) -> int:
+        """How many key positions are stored."""
+        return 0 if self.k is None else self.k.size(2)
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep batch rows `index` (in that order): beam search calls this as beams move."""
+        if self.k is not None:
+            self.k = self.k.index_select(0, index)  # (B', H, T_past, d_k)
+            self.v = self.v.index_select(0, index)
 
 
 class MultiHeadedAttention(nn.Module):
@@ -45,15 +71,27 @@ class MultiHeadedAttention(nn.Module):
         key: torch.Tensor,
         value: torch.Tensor,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
-        B, Tq, Tk = query.size(0), query.size(1), key.size(1)
+        B = query.size(0)
+        W_q, W_k, W_v, W_o = self.linears
+
+        def heads(x: torch.Tensor) -> torch.Tensor:
+            return x.view(B, -1, self.h, self.d_k).transpose(1, 2)  # (B, T, D) -> (B, H, T, d_k)
+
+        q = heads(W_q(query))  # (B, H, Tq, d_k)
+        if cache is not None and cache.static and cache.k is not None:
+            k, v = cache.k, cache.v  # the memory's keys and values, computed at the first step
+        else:
+            k, v = heads(W_k(key)), heads(W_v(value))  # (B, H, Tk, d_k)
+            if cache is not None:
+                if not cache.static and cache.k is not None:
+                    k = torch.cat([cache.k, k], dim=2)  # (B, H, T_past + Tk, d_k)
+                    v = torch.cat([cache.v, v], dim=2)
+                cache.k, cache.v = k, v
+        Tq, Tk = q.size(2), k.size(2)
         if mask is not None:
             mask = check_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # the same mask for every head
-        # (B, T, D) -> (B, T, H, d_k) -> (B, H, T, d_k)
-        q, k, v = [
-            lin(x).view(B, -1, self.h, self.d_k).transpose(1, 2)
-            for lin, x in zip(self.linears, (query, key, value), strict=False)
-        ]
         if self.uses_weights:
             x, self.attn = attention(q, k, v, mask=mask, dropout=self.dropout)
         else:
@@ -61,4 +99,4 @@ class MultiHeadedAttention(nn.Module):
             p = self.dropout.p if self.training else 0.0
             x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         x = x.transpose(1, 2).contiguous().view(B, -1, self.h * self.d_k)  # (B, Tq, D)
-        return self.linears[-1](x)
+        return W_o(x)

@@ -34,12 +34,13 @@ class PositionalEncoding(nn.Module):
         pe = sinusoidal_table(max_len, d_model).unsqueeze(0)  # (1, max_len, D)
         self.register_buffer("pe", pe, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        length = x.size(1)
-        if length > self.max_len:
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Add the encodings of positions start, start+1, ... (start > 0: step-by-step decoding)."""
+        end = start + x.size(1)
+        if end > self.max_len:
             raise ValueError(
-                f"sequence length {length} exceeds the positional encoding's max_len "
-                f"{self.max_len}; shorten the input or build the model with max_len >= {length}"
+                f"sequence length {end} exceeds the positional encoding's max_len "
+                f"{self.max_len}; shorten the input or build the model with max_len >= {end}"
             )
-        x = x + self.pe[:, :length].to(x.dtype)  # (B, S, D) + (1, S, D)
+        x = x + self.pe[:, start:end].to(x.dtype)  # (B, S, D) + (1, S, D)
         return self.dropout(x)

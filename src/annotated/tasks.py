@@ -1,0 +1,271 @@
+"""Chapters 7-8: the two tasks, generated offline and deterministic from a seed.
+
+- `copy`: the Annotated Transformer's toy task, repeat a random sequence of symbols.
+- `numbers`: German or Japanese number words -> English number words, all as num2words
+  writes them: "einundzwanzig" -> "twenty-one", "三十四万五千六百七十八" -> "three hundred
+  and forty-five thousand, six hundred and seventy-eight".
+
+Train, valid and test never share a source sequence (copy) or a number (numbers).
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import functools
+import random
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .data import SPECIALS, Vocab
+
+MAX_NUMBER = 999_999
+
+# ---------------------------------------------------------------- number words
+
+
+@functools.cache
+def _converter(lang: str):
+    """num2words' converter for `lang`, minus the number words above a million.
+
+    num2words' `splitnum` walks its whole table of number words (up to 10^600) for every
+    call and skips the ones larger than the value; dropping the ones we can never reach
+    makes it ~10x faster with the very same output (tests/test_tasks.py checks it).
+    """
+    from num2words import CONVERTER_CLASSES
+
+    if lang not in CONVERTER_CLASSES:
+        raise ValueError(f"num2words has no language {lang!r}")
+    conv = _copy.copy(CONVERTER_CLASSES[lang])
+    cards = getattr(conv, "cards", None)
+    if isinstance(cards, OrderedDict):
+        conv.cards = OrderedDict((k, v) for k, v in cards.items() if k <= MAX_NUMBER)
+    return conv
+
+
+def number_words(n: int, lang: str) -> str:
+    """`n` in words exactly as `num2words(n, lang=lang)` writes it, for 0 <= n <= 999,999."""
+    if not 0 <= n <= MAX_NUMBER or int(n) != n:
+        raise ValueError(f"the numbers task covers whole numbers 0..{MAX_NUMBER:,}, got {n}")
+    return _converter(lang).to_cardinal(int(n))
+
+
+# German writes a number as one long word; its morphemes give attention pieces to align.
+GERMAN_MORPHEMES = (
+    "null", "ein", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun",
+    "zehn", "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn",
+    "achtzehn", "neunzehn", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig",
+    "achtzig", "neunzig", "und", "hundert", "tausend",
+)  # fmt: skip
+# Longest first, so "siebzehn" wins over "sieben"'s prefix and "eins" over "ein".
+_GERMAN_RE = re.compile("|".join(sorted(GERMAN_MORPHEMES, key=len, reverse=True)))
+
+
+def split_german(word: str) -> list[str]:
+    """'dreiundsiebzigtausend' -> ['drei', 'und', 'siebzig', 'tausend'] (joins back exactly)."""
+    pieces = _GERMAN_RE.findall(word)
+    if "".join(pieces) != word:
+        raise ValueError(
+            f"{word!r} is not a German number word as num2words writes it (0 to 999,999, "
+            f"lower case, one word, e.g. 'einundzwanzig'); known pieces: "
+            f"{', '.join(GERMAN_MORPHEMES)}"
+        )
+    return pieces
+
+
+_ENGLISH_RE = re.compile(r"[a-z]+|[-,]")
+
+
+def split_english(text: str) -> list[str]:
+    """'twenty-one thousand, six' -> ['twenty', '-', 'one', 'thousand', ',', 'six']."""
+    return _ENGLISH_RE.findall(text)
+
+
+def join_english(tokens: Sequence[str]) -> str:
+    """The inverse of split_english: no spaces around '-', none before ','."""
+    return " ".join(tokens).replace(" - ", "-").replace(" ,", ",")
+
+
+_JAPANESE_RE = re.compile(r"[\u3005\u3007\u4e00-\u9fff]")
+
+
+def is_japanese(text: str) -> bool:
+    """True when `text` contains a kanji (so it is Japanese, not German)."""
+    return bool(_JAPANESE_RE.search(text))
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Example:
+    """One source/target pair of token lists; `group` names its language or kind."""
+
+    src: tuple[str, ...]
+    tgt: tuple[str, ...]
+    group: str = ""
+
+
+@dataclass
+class TaskData:
+    """The three splits of a task, their vocabularies, and the settings that made them."""
+
+    task: str
+    train: list[Example]
+    valid: list[Example]
+    test: list[Example]
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    settings: dict = field(default_factory=dict)
+
+    def split(self, name: str) -> list[Example]:
+        """The split called `name` ('train', 'valid' or 'test')."""
+        if name not in ("train", "valid", "test"):
+            raise ValueError(f"unknown split {name!r}; use 'train', 'valid' or 'test'")
+        return getattr(self, name)
+
+
+class Task:
+    """A task: how to generate its data and how to turn text into tokens and back."""
+
+    name = ""
+    defaults: dict = {}
+
+    def generate(self, seed: int, **settings) -> TaskData:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def make_data(self, seed: int = 0, **settings) -> TaskData:
+        """Generate the splits and vocabularies; unknown settings get a clear error."""
+        unknown = settings.keys() - self.defaults.keys()
+        if unknown:
+            raise ValueError(f"task {self.name!r} has no setting(s) {sorted(unknown)}; "
+                             f"its settings are {sorted(self.defaults)}")
+        return self.generate(seed, **(self.defaults | settings))
+
+    def source_tokens(self, text: str) -> list[str]:
+        """What a user types -> source tokens."""
+        return text.split()
+
+    def target_text(self, tokens: Sequence[str]) -> str:
+        """Target tokens -> the text a user reads."""
+        return " ".join(tokens)
+
+    def source_text(self, tokens: Sequence[str]) -> str:
+        """Source tokens -> text, for printing examples."""
+        return " ".join(tokens)
+
+
+class CopyTask(Task):
+    """Copy a sequence of `length` symbols drawn from 1..symbols-1 (the Annotated Transformer)."""
+
+    name = "copy"
+    defaults = {"symbols": 11, "length": 10, "n_train": 30_000, "n_valid": 500, "n_test": 1000}
+
+    def generate(self, seed: int, symbols: int, length: int, n_train: int, n_valid: int,
+                 n_test: int) -> TaskData:
+        if symbols < 3 or length < 1:
+            raise ValueError(f"copy needs symbols >= 3 and length >= 1, got {symbols}, {length}")
+        total = n_train + n_valid + n_test
+        if (symbols - 1) ** length < 2 * total:
+            raise ValueError(f"{symbols - 1} symbols of length {length} make too few distinct "
+                             f"sequences for {total} examples; raise symbols or length")
+        rng = random.Random(seed)
+        seen: set[tuple[str, ...]] = set()
+        splits = []
+        for n in (n_train, n_valid, n_test):
+            part = []
+            while len(part) < n:
+                seq = tuple(str(rng.randrange(1, symbols)) for _ in range(length))
+                if seq not in seen:  # disjoint splits: a test sequence is never trained on
+                    seen.add(seq)
+                    part.append(Example(seq, seq, "copy"))
+            splits.append(part)
+        vocab = Vocab([*SPECIALS, *(str(i) for i in range(1, symbols))])
+        settings = {"symbols": symbols, "length": length, "n_train": n_train,
+                    "n_valid": n_valid, "n_test": n_test}
+        return TaskData(self.name, *splits, vocab, vocab, settings)
+
+
+class NumbersTask(Task):
+    """German and Japanese number words -> English number words (num2words for all three)."""
+
+    name = "numbers"
+    defaults = {"langs": ("de", "ja"), "n_train": 60_000, "n_valid": 500, "n_test": 2000}
+    TOKENIZERS = {"de": split_german, "ja": list}
+
+    def generate(self, seed: int, langs: Sequence[str], n_train: int, n_valid: int,
+                 n_test: int) -> TaskData:
+        langs = tuple(langs)
+        bad = [lang for lang in langs if lang not in self.TOKENIZERS]
+        if bad or not langs:
+            raise ValueError(f"numbers supports source languages {sorted(self.TOKENIZERS)}, "
+                             f"got {list(langs)}")
+        rng = random.Random(seed)
+        # Held-out numbers are uniform over 0..999,999, so most have six digits.
+        held = rng.sample(range(MAX_NUMBER + 1), n_valid + n_test)
+        valid_numbers, test_numbers = held[:n_valid], held[n_valid:]
+        taken = set(held)
+        train_numbers: list[int] = []
+        while len(train_numbers) < n_train:
+            n = self._draw(rng)
+            if n not in taken:
+                taken.add(n)
+                train_numbers.append(n)
+        splits = [self.examples(ns, langs) for ns in (train_numbers, valid_numbers, test_numbers)]
+        train = splits[0]
+        src_vocab = Vocab.build(
+            [list(GERMAN_MORPHEMES)] * ("de" in langs) + [e.src for e in train])
+        tgt_vocab = Vocab.build(e.tgt for e in train)
+        settings = {"langs": list(langs), "n_train": n_train, "n_valid": n_valid,
+                    "n_test": n_test}
+        return TaskData(self.name, *splits, src_vocab, tgt_vocab, settings)
+
+    @staticmethod
+    def _draw(rng: random.Random) -> int:
+        """Half uniform, half with a uniform number of digits: short numbers get seen too."""
+        if rng.random() < 0.5:
+            return rng.randrange(MAX_NUMBER + 1)
+        digits = rng.randrange(1, 7)
+        return rng.randrange(0 if digits == 1 else 10 ** (digits - 1), 10**digits)
+
+    def examples(self, numbers: Sequence[int], langs: Sequence[str]) -> list[Example]:
+        """One Example per number and language."""
+        out = []
+        for n in numbers:
+            tgt = tuple(split_english(number_words(n, "en")))
+            for lang in langs:
+                src = tuple(self.TOKENIZERS[lang](number_words(n, lang)))
+                out.append(Example(src, tgt, lang))
+        return out
+
+    def source_tokens(self, text: str) -> list[str]:
+        """Japanese -> characters, German -> morphemes (text exactly as num2words writes it)."""
+        text = text.strip()
+        return list(text) if is_japanese(text) else split_german(text)
+
+    def target_text(self, tokens: Sequence[str]) -> str:
+        return join_english(tokens)
+
+    def source_text(self, tokens: Sequence[str]) -> str:
+        return "".join(tokens)
+
+    @staticmethod
+    def language(text: str) -> str:
+        """'ja' or 'de', from the script."""
+        return "ja" if is_japanese(text) else "de"
+
+
+TASKS: dict[str, Task] = {"copy": CopyTask(), "numbers": NumbersTask()}
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`, or a clear error naming the known ones."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def make_data(name: str, seed: int = 0, **settings) -> TaskData:
+    """Generate task `name`'s splits and vocabularies from `seed`."""
+    return get_task(name).make_data(seed, **settings)
