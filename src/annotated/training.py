@@ -426,6 +426,7 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
     step = start
     while step < config.steps:
         micro = [stream.batch(step * config.accum + i).to(device) for i in range(config.accum)]
+        lr = optimizer.param_groups[0]["lr"]  # the rate this step uses
         loss = train_step(train_model, micro, criterion, optimizer, scheduler, scaler,
                           precision, config.clip)
         if not math.isfinite(loss):
@@ -435,7 +436,7 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         step += 1
         history.step.append(step)
         history.loss.append(loss)
-        history.lr.append(optimizer.param_groups[0]["lr"])
+        history.lr.append(lr)
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}")
         stop = False
