@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
@@ -17,6 +18,177 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- Chapters 7-8: train, evaluate, translate ---
+
+MODEL_OPTIONS = {"layers": "N", "d_model": "d_model", "d_ff": "d_ff", "heads": "h",
+                 "dropout": "dropout"}
+TRAIN_OPTIONS = ("steps", "batch_size", "accum", "factor", "warmup", "smoothing", "clip",
+                 "valid_every", "stop_at", "seed", "device", "mixed")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .device import describe, precision_for
+    from .pretrained import export
+    from .training import DEFAULTS, TrainConfig, init_distributed, load_checkpoint, train
+
+    defaults = DEFAULTS[args.task]["train"]
+    given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    config = TrainConfig(**(defaults | given | {"progress": not args.no_progress}))
+    model_config = {v: getattr(args, k) for k, v in MODEL_OPTIONS.items()
+                    if getattr(args, k) is not None}
+    dist_info, device = init_distributed(config.device)
+    out = Path(args.out or f"runs/{args.task}")
+    if dist_info.main:
+        print(f"training {args.task} on {describe(precision_for(device, config.mixed))}"
+              + (f", {dist_info.world} processes" if dist_info.world > 1 else ""))
+    try:
+        result = train(args.task, config, model_config, out=out, resume=args.resume,
+                       save_all_ranks=args.save_all_ranks)
+    finally:
+        if dist_info.world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if not dist_info.main:
+        return 0
+    h = result.history
+    print(f"{h.step[-1] if h.step else 0} steps in {h.seconds:.1f} s; last train loss "
+          f"{h.loss[-1]:.4f}; valid loss {h.valid_loss[-1]:.4f}, "
+          f"valid exact match {h.valid_exact[-1]:.3f} (first {config.valid_decode})")
+    print(f"checkpoint: {result.checkpoint}")
+    if args.export:
+        path = export(load_checkpoint(result.checkpoint, args.task), args.export)
+        print(f"exported the model to {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def _translator(args: argparse.Namespace):
+    from .device import default_device
+    from .pretrained import Translator, load
+
+    try:
+        device = default_device(args.device)
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+    if args.checkpoint and args.pretrained:
+        raise ValueError("give a checkpoint or --pretrained, not both")
+    if args.checkpoint:
+        return Translator.from_checkpoint(args.checkpoint, device=device)
+    return load(args.pretrained or "numbers", device=device)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate
+    from .tasks import make_data
+    from .training import check_vocab
+
+    tr = _translator(args)
+    state = tr.state
+    data = make_data(state["task"], seed=state["train_config"]["seed"], **state["task_settings"])
+    check_vocab(state, data)
+    examples = data.split(args.split)[: args.limit]
+    print(f"{state['task']}: {len(examples)} {args.split} examples, "
+          + ("greedy decoding" if args.beam == 1 else f"beam search (beam {args.beam})"))
+    scores = evaluate(tr.model, examples, tr.src_vocab, tr.tgt_vocab, tr.task, tr.max_len,
+                      beam_size=args.beam)
+    for group, s in scores.items():
+        print(f"  {group:>4}: exact match {s.exact:.4f} ({round(s.exact * s.n)}/{s.n}), "
+              f"BLEU {s.bleu.score:.2f}")
+    print(f"sacrebleu signature: {scores['all'].bleu.signature}")
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    tr = _translator(args)
+    texts = args.text or [line.strip() for line in sys.stdin if line.strip()]
+    if not texts:
+        raise ValueError("nothing to translate: give texts as arguments or on standard input")
+    for text, out in zip(texts, tr.translate(texts, beam_size=args.beam), strict=True):
+        print(f"{text}\t{out}")
+    return 0
+
+
+def _add_model_source(p: argparse.ArgumentParser, positional: bool) -> None:
+    helps = "a checkpoint from `train` (.pt); default: the shipped numbers model"
+    if positional:
+        p.add_argument("checkpoint", nargs="?", help=helps)
+    else:
+        p.add_argument("--checkpoint", help=helps)
+    p.add_argument("--pretrained", metavar="NAME", help="a shipped model (numbers)")
+    p.add_argument("--beam", type=int, default=1, metavar="K",
+                   help="beam size; 1 = greedy decoding (default: 1)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+
+
+def add_training_commands(sub) -> None:
+    """Register train, evaluate and translate."""
+    from .tasks import TASKS
+    from .training import DEFAULTS
+
+    lines = []
+    for name, d in DEFAULTS.items():
+        m, t = d["model"], d["train"]
+        lines.append(f"  {name}: N={m['N']} d_model={m['d_model']} d_ff={m['d_ff']} h={m['h']} "
+                     f"dropout={m['dropout']}; steps={t['steps']} batch={t['batch_size']} "
+                     f"warmup={t['warmup']} factor={t['factor']}")
+    p = sub.add_parser(
+        "train", help="train a model on a task (copy or numbers)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a Transformer on a generated task and write out/checkpoint.pt at "
+                    "every validation.\nRun it under `torchrun --nproc_per_node=N -m annotated "
+                    "train ...` to train with\nDistributedDataParallel (NCCL on GPUs, gloo on "
+                    "CPUs).\n\ndefaults (each can be changed below):\n" + "\n".join(lines),
+        epilog="examples:\n  python -m annotated train copy\n"
+               "  python -m annotated train numbers --export src/annotated/models/numbers.pt\n"
+               "  python -m annotated train numbers --steps 4000 --resume "
+               "runs/numbers/checkpoint.pt")
+    p.add_argument("task", choices=sorted(TASKS), help="the task to learn")
+    p.add_argument("--device", help="auto (cuda > mps > cpu, the default), cpu, cuda, mps")
+    p.add_argument("--mixed", choices=["auto", "bf16", "fp16", "fp32"],
+                   help="autocast precision (auto: bf16 or fp16 on GPUs, fp32 on CPU)")
+    p.add_argument("--steps", type=int, help="optimizer steps to train for")
+    p.add_argument("--batch-size", type=int, help="sentences per batch")
+    p.add_argument("--accum", type=int, help="batches accumulated per optimizer step")
+    p.add_argument("--factor", type=float, help="learning-rate schedule factor")
+    p.add_argument("--warmup", type=int, help="warm-up steps of the schedule")
+    p.add_argument("--smoothing", type=float, help="label smoothing (0.1 in the paper)")
+    p.add_argument("--clip", type=float, help="gradient-norm clipping (0 = off)")
+    p.add_argument("--valid-every", type=int, help="validate and save every this many steps")
+    p.add_argument("--stop-at", type=float, help="stop once validation exact match reaches this")
+    p.add_argument("--seed", type=int, help="seed of the data and the initial weights")
+    for opt, field in MODEL_OPTIONS.items():
+        kind = float if opt == "dropout" else int
+        p.add_argument(f"--{opt.replace('_', '-')}", type=kind, help=f"model {field}")
+    p.add_argument("--out", help="folder for checkpoint.pt (default: runs/TASK)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint "
+                   "(same losses as a run that never stopped); --steps may extend it")
+    p.add_argument("--export", metavar="PATH",
+                   help="also write the trained model alone (no optimizer state) to PATH")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--save-all-ranks", action="store_true",
+                   help="under torchrun, every process writes its final weights (a DDP check)")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("evaluate", help="exact match and BLEU of a model on held-out data",
+                       description="Translate a task's held-out split with a trained model "
+                                   "and print exact match (per language) and corpus BLEU.")
+    _add_model_source(p, positional=True)
+    p.add_argument("--split", default="test", choices=["valid", "test"],
+                   help="which held-out split (default: test)")
+    p.add_argument("--limit", type=int, help="score only the first LIMIT examples")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("translate", help="translate what you type",
+                       description="Translate each TEXT (or each line of standard input).",
+                       epilog="examples:\n  python -m annotated translate einundzwanzig 三十四万\n"
+                              "  python -m annotated translate --checkpoint "
+                              "runs/numbers/checkpoint.pt --beam 4 dreißig",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("text", nargs="*", help="texts to translate (default: standard input)")
+    _add_model_source(p, positional=False)
+    p.set_defaults(run=cmd_translate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m annotated",
@@ -28,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="figures to draw (default: all)")
     p.add_argument("--out", default="figures", help="folder for the PNGs (default: figures)")
     p.set_defaults(run=cmd_figures)
+    add_training_commands(sub)  # --- Chapters 7-8 ---
     return parser
 
 

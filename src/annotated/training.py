@@ -157,13 +157,13 @@ class TrainConfig:
 DEFAULTS: dict[str, dict] = {
     "copy": {
         "model": {"N": 2, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0},
-        "train": {"steps": 600, "batch_size": 64, "warmup": 100, "factor": 1.0,
-                  "valid_every": 50, "stop_at": 1.0},
+        "train": {"steps": 1000, "batch_size": 64, "warmup": 200, "factor": 0.5,
+                  "valid_every": 100, "valid_decode": 500, "stop_at": 1.0},
         "max_len": 12,
     },
     "numbers": {
-        "model": {"N": 3, "d_model": 128, "d_ff": 256, "h": 4, "dropout": 0.1},
-        "train": {"steps": 3000, "batch_size": 128, "warmup": 400, "factor": 1.0,
+        "model": {"N": 2, "d_model": 128, "d_ff": 512, "h": 4, "dropout": 0.1},
+        "train": {"steps": 2500, "batch_size": 128, "warmup": 400, "factor": 1.0,
                   "valid_every": 250},
         "max_len": 20,
     },
@@ -246,8 +246,8 @@ def load_checkpoint(path: Path | str, task: str | None = None) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no checkpoint at {path}; train one with `python -m annotated train TASK "
-            f"--out {path.parent}` or pass the path of an existing .pt file")
+            f"no checkpoint at {path}; check the path, or train one with `python -m "
+            f"annotated train TASK` (it writes runs/TASK/checkpoint.pt)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated file or a non-checkpoint pickle
@@ -346,14 +346,16 @@ class BatchStream:
 def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
           model_config: dict | None = None, out: Path | str | None = None,
           resume: Path | str | None = None,
-          callback: Callable[[History], None] | None = None, **task_settings) -> TrainResult:
+          callback: Callable[[History], None] | None = None, save_all_ranks: bool = False,
+          **task_settings) -> TrainResult:
     """Train a model on `task` and return it with its history.
 
     `config` defaults to the task's DEFAULTS["train"], `model_config` (ModelConfig fields)
     to DEFAULTS["model"]. With `out`, a checkpoint is written to out/checkpoint.pt at every
     validation and at the end. `resume` continues from a checkpoint: the result is the same
     as a run that never stopped. `callback(history)` runs after each validation (draw the
-    loss curve there).
+    loss curve there). Under torchrun, `save_all_ranks` makes every process write its final
+    weights to out/weights.rank{R}.pt (to check that they agree).
     """
     name = task if isinstance(task, str) else task.task
     defaults = DEFAULTS.get(name, DEFAULTS["copy"])
@@ -462,8 +464,9 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
             break
     bar.close()
     history.seconds = time.perf_counter() - t0
-    if ckpt is not None and dist_info.main:
-        save_checkpoint(ckpt, checkpoint_state(step))
+    # No save here: the last step (or the one that met stop_at) validated and saved.
+    if save_all_ranks and out is not None:
+        save_checkpoint(Path(out) / f"weights.rank{dist_info.rank}.pt", model.state_dict())
     return TrainResult(model.eval(), data, history, ckpt, max_len)
 
 
