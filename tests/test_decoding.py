@@ -149,3 +149,18 @@ def test_translate_tokens_greedy_and_beam():
     one = translate_tokens(model, sources[2:], vocab, vocab, max_len=6)
     assert one[0] == greedy[2]  # batching and ordering do not change an output
 
+
+
+def test_beam_does_not_stop_on_unlikely_early_endings():
+    # Each step: token 7 with p ~ 0.9, </s> second. Ending early is always unlikely, so the
+    # best hypothesis runs to max_len: 7 7 7 7 (log-prob ~ 4 log 0.9), as greedy finds too.
+    model = tiny()
+    with torch.no_grad():
+        model.generator.proj.weight.zero_()
+        model.generator.proj.bias.fill_(-5.0)
+        model.generator.proj.bias[7], model.generator.proj.bias[END] = 5.0, 3.0
+    src, src_mask = source()
+    hyps = beam_search(model, src, src_mask, 5, START, END, beam_size=2, alpha=0.0, n_best=2)
+    for h in hyps:
+        assert h[0].tokens == (7, 7, 7, 7) and h[0].log_prob > -1.0
+        assert h[1].tokens == ()  # the runner-up: </s> at once

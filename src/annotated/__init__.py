@@ -36,3 +36,7 @@ __all__ = [
     "make_std_mask", "model_from_config", "padding_mask", "precision_for", "show", "source",
     "subsequent_mask", "__version__",
 ]
+
+# --- Chapters 7-8 ---
+# Submodules, so that `annotated.pretrained.load("numbers")` works after `import annotated`.
+from . import data, decoding, metrics, pretrained, tasks, training  # noqa: E402, F401

@@ -93,6 +93,7 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
     scores = torch.zeros(B, K, device=dev)  # (B, K) total log-prob of each alive beam
     scores[:, 1:] = float("-inf")  # all beams start equal: keep only one at first
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    done = [False] * B
     for t in range(1, max_len):
         logp = _next_log_probs(model, memory, src_mask, ys, kv)  # (B*K, V)
         V = logp.size(-1)
@@ -105,26 +106,33 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
         prefixes = ys[:, 1:].view(B, K, -1).tolist()
         top_l, beam_l, word_l = top.tolist(), beam.tolist(), word.tolist()
         for b in range(B):
+            if done[b]:
+                continue
             kept = 0
-            for s, k, w in zip(top_l[b], beam_l[b], word_l[b], strict=True):
+            for rank, (s, k, w) in enumerate(zip(top_l[b], beam_l[b], word_l[b], strict=True)):
                 if s == float("-inf"):
                     break
                 if w == end_symbol or t == max_len - 1:
-                    toks = tuple(prefixes[b][k]) + (() if w == end_symbol else (w,))
-                    if len(finished[b]) < K:
+                    # An ending counts only among the K best candidates (as in fairseq):
+                    # else unlikely early endings would fill the finished list.
+                    if rank < K:
+                        toks = tuple(prefixes[b][k]) + (() if w == end_symbol else (w,))
                         finished[b].append(
                             Hypothesis(toks, s / length_penalty(len(toks), alpha), s))
+                        finished[b] = sorted(finished[b], key=lambda h: -h.score)[:K]
                 elif kept < K:
                     new_scores[b, kept], new_rows[b, kept], new_words[b, kept] = s, b * K + k, w
                     kept += 1
                 if kept == K:
                     break
-        # Stop a row once it has K finished hypotheses: later ones only get less likely
-        # (up to the length penalty, which the usual implementations also ignore here).
-        for b in range(B):
-            if len(finished[b]) >= K:
+            # A row is done with K finished hypotheses once its best alive prefix, scored
+            # as if it ended now, cannot beat the worst of them (Hugging Face's heuristic).
+            best_alive = float(new_scores[b, 0])  # -inf when nothing stays alive
+            if len(finished[b]) == K and (
+                    best_alive / length_penalty(t, alpha) <= finished[b][-1].score):
+                done[b] = True
                 new_scores[b] = float("-inf")
-        if bool((new_scores == float("-inf")).all()):
+        if all(done):
             break
         rows = new_rows.view(-1)  # (B*K,)
         kv.reorder(rows)

@@ -118,6 +118,7 @@ class TaskData:
     src_vocab: Vocab
     tgt_vocab: Vocab
     settings: dict = field(default_factory=dict)
+    seed: int = 0
 
     def split(self, name: str) -> list[Example]:
         """The split called `name` ('train', 'valid' or 'test')."""
@@ -141,7 +142,9 @@ class Task:
         if unknown:
             raise ValueError(f"task {self.name!r} has no setting(s) {sorted(unknown)}; "
                              f"its settings are {sorted(self.defaults)}")
-        return self.generate(seed, **(self.defaults | settings))
+        data = self.generate(seed, **(self.defaults | settings))
+        data.seed = seed
+        return data
 
     def source_tokens(self, text: str) -> list[str]:
         """What a user types -> source tokens."""
@@ -205,12 +208,13 @@ class NumbersTask(Task):
         # Held-out numbers are uniform over 0..999,999, so most have six digits.
         held = rng.sample(range(MAX_NUMBER + 1), n_valid + n_test)
         valid_numbers, test_numbers = held[:n_valid], held[n_valid:]
-        taken = set(held)
+        held_set = set(held)
+        # Training numbers may repeat: then the few short numbers (there are only ten with
+        # one digit) are seen often enough to be learned.
         train_numbers: list[int] = []
         while len(train_numbers) < n_train:
             n = self._draw(rng)
-            if n not in taken:
-                taken.add(n)
+            if n not in held_set:
                 train_numbers.append(n)
         splits = [self.examples(ns, langs) for ns in (train_numbers, valid_numbers, test_numbers)]
         train = splits[0]

@@ -278,7 +278,7 @@ def check_vocab(state: dict, data: TaskData) -> None:
         if Vocab.from_dict(state[side]) != getattr(data, side):
             raise ValueError(
                 f"the checkpoint's {side.replace('_', ' ')}ulary differs from the one task "
-                f"{data.task!r} generates with seed {data.settings.get('seed')} and settings "
+                f"{data.task!r} generates with seed {data.seed} and settings "
                 f"{data.settings}; it was trained on other data")
 
 
@@ -426,6 +426,7 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
     t0 = time.perf_counter() - history.seconds
     model.train()
     step = start
+    post: dict[str, str] = {}
     while step < config.steps:
         micro = [stream.batch(step * config.accum + i).to(device) for i in range(config.accum)]
         lr = optimizer.param_groups[0]["lr"]  # the rate this step uses
@@ -440,7 +441,8 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         history.loss.append(loss)
         history.lr.append(lr)
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}")
+        post["loss"] = f"{loss:.3f}"
+        bar.set_postfix(post, refresh=False)
         stop = False
         if step % config.valid_every == 0 or step == config.steps:
             vloss = validation_loss(model, data.valid, data.src_vocab, data.tgt_vocab)
@@ -450,7 +452,8 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
             history.valid_loss.append(vloss)
             history.valid_exact.append(exact)
             history.seconds = time.perf_counter() - t0
-            bar.set_postfix(loss=f"{loss:.3f}", valid=f"{vloss:.3f}", exact=f"{exact:.3f}")
+            post.update(valid=f"{vloss:.3f}", exact=f"{exact:.3f}")
+            bar.set_postfix(post)
             stop = config.stop_at is not None and exact >= config.stop_at
             if dist_info.world > 1:  # every process must stop at the same step
                 flag = torch.tensor([float(stop)], device=device)

@@ -1,0 +1,133 @@
+"""Measure the course's training and decoding targets (issue 5). Not a test: it takes minutes.
+
+    python benchmarks/targets.py copy          # train copy with the CLI defaults, time it
+    python benchmarks/targets.py numbers       # the shipped model on the numbers test split
+    python benchmarks/targets.py numbers --train   # first retrain it (the default run)
+    python benchmarks/targets.py decode        # cached vs recomputed greedy decoding
+    python benchmarks/targets.py all
+
+Targets: copy 100% exact on held-out sequences in <= 60 s on 2 CPU cores; numbers >= 99.5%
+exact on 2,000 held-out numbers for German and for Japanese, from the default
+`train numbers` run taking <= 10 minutes; cached greedy >= 3x faster than recomputing the
+prefix for 64 output tokens at batch 32 on CPU, with identical tokens; beam search (4) at
+least as accurate as greedy on the numbers test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from annotated import padding_mask
+from annotated.decoding import greedy_decode
+from annotated.metrics import evaluate
+from annotated.pretrained import Translator, model_path
+from annotated.tasks import get_task, make_data
+from annotated.training import DEFAULTS, TrainConfig, check_vocab, train
+
+
+def machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+            f"{torch.__version__}, {torch.get_num_threads()} threads, load average {load:.2f}")
+
+
+def bench_copy() -> None:
+    """The default `train copy` run, end to end: data, training, test evaluation."""
+    t0 = time.perf_counter()
+    cfg = TrainConfig(**(DEFAULTS["copy"]["train"] | {"progress": False}))
+    result = train("copy", cfg)
+    scores = evaluate(result.model, result.data.test, result.data.src_vocab,
+                      result.data.tgt_vocab, get_task("copy"),
+                      result.max_len)
+    seconds = time.perf_counter() - t0
+    s = scores["all"]
+    print(f"copy: {result.history.step[-1]} steps, test exact match {s.exact:.4f} "
+          f"({round(s.exact * s.n)}/{s.n}) in {seconds:.1f} s total "
+          f"(training {result.history.seconds:.1f} s)  target: 1.0 in <= 60 s")
+
+
+def bench_numbers(checkpoint: Path, retrain: bool) -> None:
+    """Exact match per language, greedy and beam 4, on the 2,000 held-out numbers."""
+    if retrain:
+        t0 = time.perf_counter()
+        cfg = TrainConfig(**(DEFAULTS["numbers"]["train"] | {"progress": True}))
+        result = train("numbers", cfg, out="runs/numbers")
+        print(f"numbers: default run trained in {time.perf_counter() - t0:.1f} s "
+              f"(target <= 600 s)")
+        checkpoint = result.checkpoint
+    tr = Translator.from_checkpoint(checkpoint, "numbers")
+    st = tr.state
+    data = make_data("numbers", seed=st["train_config"]["seed"], **st["task_settings"])
+    check_vocab(st, data)
+    print(f"numbers: {checkpoint} ({checkpoint.stat().st_size / 1e6:.2f} MB), "
+          f"{len(data.test) // 2} test numbers per language")
+    for beam in (1, 4):
+        t0 = time.perf_counter()
+        scores = evaluate(tr.model, data.test, tr.src_vocab, tr.tgt_vocab, tr.task, tr.max_len,
+                          beam_size=beam)
+        name = "greedy" if beam == 1 else f"beam {beam}"
+        parts = ", ".join(f"{g} {s.exact:.4f} ({round(s.exact * s.n)}/{s.n})"
+                          for g, s in scores.items() if g != "all")
+        print(f"  {name:>7}: exact match {parts}; BLEU {scores['all'].bleu.score:.2f} "
+              f"[{time.perf_counter() - t0:.1f} s]")
+    print(f"  sacrebleu signature: {scores['all'].bleu.signature}")
+
+
+def bench_decode(checkpoint: Path, repeats: int = 3) -> None:
+    """Cached vs recomputed greedy decoding, 64 new tokens for 32 sources (no early stop)."""
+    tr = Translator.from_checkpoint(checkpoint)
+    data = make_data("numbers", seed=tr.state["train_config"]["seed"],
+                     **tr.state["task_settings"])
+    sources = [tr.src_vocab.encode(e.src) for e in data.test[:32]]
+    width = max(map(len, sources))
+    src = torch.tensor([s + [tr.src_vocab.pad] * (width - len(s)) for s in sources])  # (32, S)
+    src_mask = padding_mask(src, tr.src_vocab.pad)  # (32, 1, S)
+    model = tr.model
+    # max_len counts the start symbol: 65 = start + 64 generated tokens; no end symbol, so
+    # every row decodes all 64.
+    times, outs = {}, {}
+    for cache in (True, False):
+        greedy_decode(model, src, src_mask, 8, tr.tgt_vocab.bos, cache=cache)  # warm up
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            outs[cache] = greedy_decode(model, src, src_mask, 65, tr.tgt_vocab.bos, cache=cache)
+            best = min(best, time.perf_counter() - t0)
+        times[cache] = best
+    same = torch.equal(outs[True], outs[False])
+    print(f"decode: batch 32 x 64 tokens, cached {times[True] * 1000:.0f} ms, recomputed "
+          f"{times[False] * 1000:.0f} ms: {times[False] / times[True]:.1f}x faster, "
+          f"identical tokens: {same} (shape {tuple(outs[True].shape)})  target: >= 3x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["copy", "numbers", "decode", "all"])
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="numbers model to measure (default: the shipped one)")
+    p.add_argument("--train", action="store_true", help="numbers: retrain with the defaults")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine())
+    ckpt = args.checkpoint or model_path("numbers")
+    if args.what in ("copy", "all"):
+        bench_copy()
+    if args.what in ("numbers", "all"):
+        bench_numbers(ckpt, args.train)
+    if args.what in ("decode", "all"):
+        bench_decode(ckpt)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
