@@ -28,7 +28,7 @@ from annotated import padding_mask
 from annotated.decoding import greedy_decode
 from annotated.metrics import evaluate
 from annotated.pretrained import Translator, model_path
-from annotated.tasks import get_task, make_data
+from annotated.tasks import MAX_NUMBER, get_task, make_data, number_words
 from annotated.training import DEFAULTS, TrainConfig, check_vocab, train
 
 
@@ -78,6 +78,17 @@ def bench_numbers(checkpoint: Path, retrain: bool) -> None:
         print(f"  {name:>7}: exact match {parts}; BLEU {scores['all'].bleu.score:.2f} "
               f"[{time.perf_counter() - t0:.1f} s]")
     print(f"  sacrebleu signature: {scores['all'].bleu.signature}")
+    # Beyond the uniform test split: every small number, and round ones (d * 10^k, d < 100).
+    sweeps = {"0..9,999": range(10_000),
+              "d*10^k": sorted({d * 10**k for d in range(1, 100) for k in range(5)
+                                if d * 10**k <= MAX_NUMBER})}
+    for name, numbers in sweeps.items():
+        for lang in ("de", "ja"):
+            outs = tr.translate([number_words(n, lang) for n in numbers])
+            wrong = [(n, o) for n, o in zip(numbers, outs, strict=True)
+                     if o != number_words(n, "en")]
+            print(f"  {name} {lang}: {len(numbers) - len(wrong)}/{len(numbers)} right; "
+                  f"wrong: {wrong[:4]}")
 
 
 def bench_decode(checkpoint: Path, repeats: int = 3) -> None:

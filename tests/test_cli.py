@@ -18,6 +18,7 @@ def test_train_writes_a_checkpoint_and_an_export(trained, capsys):
     assert (trained / "checkpoint.pt").is_file() and (trained / "m.pt").is_file()
     slim = torch.load(trained / "m.pt", weights_only=True)
     assert "optimizer" not in slim and slim["task"] == "copy"
+    assert all(v.dtype == torch.float16 for v in slim["model"].values())
     assert (trained / "m.pt").stat().st_size < (trained / "checkpoint.pt").stat().st_size
 
 

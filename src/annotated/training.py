@@ -157,8 +157,8 @@ class TrainConfig:
 DEFAULTS: dict[str, dict] = {
     "copy": {
         "model": {"N": 2, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0},
-        "train": {"steps": 1000, "batch_size": 64, "warmup": 200, "factor": 0.5,
-                  "valid_every": 100, "valid_decode": 500, "stop_at": 1.0},
+        "train": {"steps": 1200, "batch_size": 64, "warmup": 200, "factor": 0.5,
+                  "valid_every": 100, "valid_decode": 500},
         "max_len": 12,
     },
     "numbers": {
