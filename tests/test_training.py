@@ -172,3 +172,18 @@ def test_bad_config_is_rejected():
         TrainConfig(steps=0)
     with pytest.raises(ValueError, match="unknown task"):
         train("poetry", tiny_config())
+
+
+def test_gradient_clipping_bounds_the_update():
+    v = Vocab.build([list("abcd")])
+    model = make_model(len(v), len(v), **(TINY | {"dropout": 0.0}))
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)  # the update is the (clipped) gradient
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    prec = precision_for("cpu", "fp32")
+    train_step(model, [make_batch([(list("abc"), list("dcba"))], v, v)],
+               LabelSmoothing(len(v), v.pad, 0.1), opt, sched, prec.grad_scaler(), prec,
+               clip=1e-3)
+    step = torch.cat([(p - b).flatten() for p, b in zip(model.parameters(), before,
+                                                         strict=True)])
+    assert 0 < step.norm() <= 1e-3 * 1.0001

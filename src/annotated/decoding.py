@@ -141,17 +141,6 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
     return [sorted(f, key=lambda h: -h.score)[:n_best] for f in finished]
 
 
-def strip_ids(ids: Sequence[int], start: int, end: int, pad: int) -> list[int]:
-    """Drop the start symbol and padding, stop at the end symbol."""
-    out = []
-    for i in ids:
-        if i == end:
-            break
-        if i not in (start, pad):
-            out.append(int(i))
-    return out
-
-
 @torch.no_grad()
 def translate_tokens(model: EncoderDecoder, sources: Sequence[Sequence[str]], src_vocab: Vocab,
                      tgt_vocab: Vocab, max_len: int = 64, beam_size: int = 1,

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -472,7 +472,3 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         save_checkpoint(Path(out) / f"weights.rank{dist_info.rank}.pt", model.state_dict())
     return TrainResult(model.eval(), data, history, ckpt, max_len)
 
-
-def config_fields() -> list[str]:
-    """The names of TrainConfig's fields (the CLI builds its options from them)."""
-    return [f.name for f in fields(TrainConfig)]
