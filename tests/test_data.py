@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from annotated import attention
+from annotated import attention, make_model
 from annotated.data import Vocab, bucket_batches, make_batch, pad_sequences
 
 
@@ -64,8 +64,6 @@ def test_masked_query_rows_give_zeros_not_nan():
 
 
 def test_a_batch_with_padded_queries_trains_without_nan():
-    from annotated import make_model
-
     v = Vocab.build([list("abc")])
     b = make_batch([(["a", "b"], ["a", "b", "c", "a"]), (["c"], ["b"])], v, v)
     for backend in ("sdpa", "naive"):

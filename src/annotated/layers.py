@@ -108,6 +108,7 @@ class DecoderLayer(nn.Module):
         """With `cache` = (self-attention's, cross-attention's), x holds only the new positions."""
         m = memory  # (B, S, D)
         self_kv, src_kv = cache if cache is not None else (None, None)
+        # Each sublayer keeps x at (B, T, D); T = the new positions only when caching.
         x = self.sublayer[0](x, lambda x: self.self_attn(x, x, x, tgt_mask, cache=self_kv))
         # Queries come from the decoder, keys and values from the encoder's output.
         x = self.sublayer[1](x, lambda x: self.src_attn(x, m, m, src_mask, cache=src_kv))
