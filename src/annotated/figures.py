@@ -54,3 +54,34 @@ def save_all(out: Path | str = "figures", names: list[str] | None = None) -> lis
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+# --- Chapter 4 ---
+HEADS_SENTENCE = ["She", "gave", "him", "her", "book"]
+
+
+def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
+    """Attention weights (H, S, S) of a freshly initialised MultiHeadedAttention on 5 words."""
+    import torch
+    from torch import nn
+
+    from .multihead import MultiHeadedAttention
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        mha = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive").eval()
+        for lin in mha.linears:  # clones() starts the four maps equal; make_model redraws them
+            nn.init.xavier_uniform_(lin.weight)
+        x = torch.randn(1, len(HEADS_SENTENCE), d_model)  # (B, S, D) stand-in word vectors
+        with torch.no_grad():
+            mha(x, x, x)
+    return mha.attn[0]  # (H, S, S)
+
+
+@figure("04_heads", "One heatmap per head of an untrained 8-head attention on the same five "
+        "words: each head spreads its weight differently, so one word can gather from several "
+        "others at once.")
+def heads_figure() -> Figure:
+    from .widgets import draw_heads
+
+    return draw_heads(untrained_heads(), HEADS_SENTENCE, numbers=True)

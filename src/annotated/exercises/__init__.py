@@ -7,3 +7,8 @@ gets a hint of what to do; a wrong one gets a hint about the likely mistake. Nev
 from .grading import Mistake, Result, check_function
 
 __all__ = ["Mistake", "Result", "check_function"]
+
+# --- Chapter 4 ---
+from .ch04 import check_merge_heads, check_split_heads  # noqa: E402
+
+__all__ += ["check_merge_heads", "check_split_heads"]
