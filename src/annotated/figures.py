@@ -85,3 +85,61 @@ def heads_figure() -> Figure:
     from .widgets import draw_heads
 
     return draw_heads(untrained_heads(), HEADS_SENTENCE, numbers=True)
+
+
+# --- Chapter 5 ---
+MASK_SOURCE = ["I", "sleep", "<pad>", "<pad>"]
+MASK_TARGET = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
+
+
+@figure("05_masks", "The three masks as images (blue 1 = may attend, white 0 = hidden). The "
+        "source mask hides the pad columns for every query; the causal mask hides everything "
+        "right of the diagonal (word i sees words 0..i); the decoder's mask is both at once.")
+def masks_figure(source: list[str] = MASK_SOURCE, target: list[str] = MASK_TARGET,
+                 pad: str = "<pad>") -> Figure:
+    """Source (padding), causal and combined target masks for one sentence pair."""
+    import torch
+
+    from .masks import make_std_mask, padding_mask, subsequent_mask
+    from .plots import grid, heatmap
+
+    def ids(tokens):  # pad -> 0, any other word -> 1: all a mask needs to know
+        return torch.tensor([[0 if t == pad else 1 for t in tokens]])
+
+    S, T = len(source), len(target)
+    panels = [
+        (padding_mask(ids(source), 0)[0].expand(S, S), source,
+         "source mask: padding (B, 1, S)"),
+        (subsequent_mask(T)[0], target, "causal mask (1, T, T)"),
+        (make_std_mask(ids(target), 0)[0], target, "target mask: both (B, T, T)"),
+    ]
+    fig, axes = grid(3, cols=3, size=3.6)
+    for ax, (mask, tokens, title) in zip(axes, panels, strict=True):
+        heatmap(mask.int(), tokens, tokens, ax=ax, cmap="Blues", vmin=-0.5, vmax=1.5,
+                fmt=".0f", cbar=False, title=title, xlabel="key", ylabel="query")
+    return fig
+
+
+@figure("05_masked_softmax", "Softmax over the same scores, without and with the mask. "
+        "Without it, the real words give a share of their weight to <pad>; with the pad "
+        "scores set to the dtype's minimum, the pad columns get exactly 0 and every row still "
+        "sums to 1.")
+def masked_softmax_figure(tokens: list[str] = MASK_SOURCE, pad: str = "<pad>",
+                          seed: int = 0) -> Figure:
+    """Attention weights of one padded sentence, computed without and with its padding mask."""
+    import torch
+
+    from .attention import attention
+    from .plots import grid, heatmap
+
+    S = len(tokens)
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
+    keep = torch.tensor([t != pad for t in tokens]).expand(S, S)  # (S, S)
+    fig, axes = grid(2, cols=2, size=3.8)
+    for ax, mask, title in zip(axes, (None, keep), ("without the mask", "with the mask"),
+                               strict=True):
+        _, weights = attention(q, k, k, mask=mask)  # (S, S)
+        heatmap(weights, tokens, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=False, title=title,
+                xlabel="key", ylabel="query")
+    return fig

@@ -86,3 +86,69 @@ def head_explorer(weights, tokens, query_tokens=None) -> widgets.interactive:
         return draw_heads(weights, tokens, head=head, layer=layer, query_tokens=query_tokens)
 
     return interactive_figure(draw, **controls)
+
+
+# --- Chapter 5 ---
+MASK_SENTENCES = (["the", "cat", "drinks", "milk", "every", "morning"],
+                  ["I", "sleep", "late", "on", "long", "Sundays"])
+PAD = "<pad>"
+
+
+def pad_tokens(sentences, extra: int = 0, pad: str = PAD) -> list[list[str]]:
+    """Pad token lists to the longest one plus `extra` pads, so they stack into one batch."""
+    S = max(len(s) for s in sentences) + extra
+    return [list(s) + [pad] * (S - len(s)) for s in sentences]
+
+
+def draw_masking(len_a: int = 4, len_b: int = 2, extra: int = 0, causal: bool = False,
+                 seed: int = 0) -> Figure:
+    """Two sentences padded into one batch: the padding mask, sentence 2's mask, its weights."""
+    import torch
+
+    from .attention import attention
+    from .masks import subsequent_mask
+    from .plots import heatmap
+
+    for name, n in (("len_a", len_a), ("len_b", len_b)):
+        if not 1 <= n <= len(MASK_SENTENCES[0]):
+            raise ValueError(f"{name} must be 1 to {len(MASK_SENTENCES[0])} words, got {n}")
+    if extra < 0:
+        raise ValueError(f"extra padding must be 0 or more, got {extra}")
+    batch = pad_tokens([MASK_SENTENCES[0][:len_a], MASK_SENTENCES[1][:len_b]], extra)
+    real = torch.tensor([[t != PAD for t in s] for s in batch])  # (B, S): the padding mask
+    S = real.shape[1]
+    mask = real[1].expand(S, S)  # sentence 2: every query row hides the same pad keys
+    if causal:
+        mask = mask & subsequent_mask(S)[0]
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
+    _, weights = attention(q, k, k, mask=mask)  # (S, S)
+
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    heatmap(real.int(), ["sentence 1", "sentence 2"], [str(i) for i in range(S)], ax=axes[0],
+            cmap="Blues", vmin=-0.5, vmax=1.5, annot=False, cbar=False, xlabel="position",
+            title="padding mask (B, S): blue = real word")
+    for r, sentence in enumerate(batch):  # the words in their cells: pads stand out
+        for c, word in enumerate(sentence):
+            axes[0].text(c + 0.5, r + 0.5, word, ha="center", va="center", fontsize=8,
+                         color="tab:red" if word == PAD else "white")
+    what = "padding & causal" if causal else "padding"
+    heatmap(mask.int(), batch[1], batch[1], ax=axes[1], cmap="Blues", vmin=-0.5, vmax=1.5,
+            fmt=".0f", cbar=False, xlabel="key", ylabel="query",
+            title=f"sentence 2 mask ({what})")
+    heatmap(weights, batch[1], batch[1], ax=axes[2], vmin=0.0, vmax=1.0, xlabel="key",
+            title="masked attention weights")
+    return fig
+
+
+def masking_explorer() -> widgets.interactive:
+    """Sliders for two sentence lengths and extra padding, a causal switch, around draw_masking."""
+    n = len(MASK_SENTENCES[0])
+    return interactive_figure(
+        draw_masking,
+        len_a=widgets.IntSlider(value=4, min=1, max=n, description="sentence 1 length"),
+        len_b=widgets.IntSlider(value=2, min=1, max=n, description="sentence 2 length"),
+        extra=widgets.IntSlider(value=0, min=0, max=3, description="extra padding"),
+        causal=widgets.Checkbox(value=False, description="causal (target) mask"),
+    )

@@ -12,3 +12,8 @@ __all__ = ["Mistake", "Result", "check_function"]
 from .ch04 import check_merge_heads, check_split_heads  # noqa: E402
 
 __all__ += ["check_merge_heads", "check_split_heads"]
+
+# --- Chapter 5 ---
+from .ch05 import check_causal_mask, check_masked_softmax  # noqa: E402
+
+__all__ += ["check_causal_mask", "check_masked_softmax"]
