@@ -73,11 +73,15 @@ def draw_heads(weights, tokens, head: int = -1, layer: int = 0,
     return fig
 
 
+def head_picker(H: int) -> widgets.Dropdown:
+    """A dropdown of 'all heads' (value -1) and each of the H heads."""
+    options = [("all heads", -1)] + [(f"head {i}", i) for i in range(H)]
+    return widgets.Dropdown(options=options, value=-1, description="head")
+
+
 def head_explorer(weights, tokens, query_tokens=None) -> widgets.interactive:
     """A head picker (and a layer slider for (L, H, Tq, Tk) weights) around `draw_heads`."""
-    H = weights.shape[-3]
-    options = [("all heads", -1)] + [(f"head {i}", i) for i in range(H)]
-    controls = {"head": widgets.Dropdown(options=options, value=-1, description="head")}
+    controls = {"head": head_picker(weights.shape[-3])}
     if weights.dim() == 4 and weights.shape[0] > 1:
         controls["layer"] = widgets.IntSlider(value=0, min=0, max=weights.shape[0] - 1,
                                               description="layer")
@@ -151,4 +155,48 @@ def masking_explorer() -> widgets.interactive:
         len_b=widgets.IntSlider(value=2, min=1, max=n, description="sentence 2 length"),
         extra=widgets.IntSlider(value=0, min=0, max=3, description="extra padding"),
         causal=widgets.Checkbox(value=False, description="causal (target) mask"),
+    )
+
+
+# --- Chapter 6 ---
+ATTENTION_PARTS = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
+                   "cross": "cross-attention (decoder queries, encoder keys)"}
+
+
+def collect_attention(model, part: str = "encoder", index: int = 0):
+    """Stack the kept weights of one kind of attention, layer by layer: (L, H, Tq, Tk).
+
+    Run the model after `keep_attention(model)` (or with attn_backend="naive") first;
+    `index` picks the batch element.
+    """
+    import torch
+
+    if part not in ATTENTION_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {', '.join(ATTENTION_PARTS)}")
+    stack = model.encoder.layers if part == "encoder" else model.decoder.layers
+    mods = [layer.self_attn if part != "cross" else layer.src_attn for layer in stack]
+    if any(m.attn is None for m in mods):
+        raise ValueError("no attention weights kept: call annotated.keep_attention(model), "
+                         "then run the model once (model.encode / model.decode) before "
+                         "collecting them")
+    return torch.stack([m.attn[index] for m in mods]).detach().cpu()  # (L, H, Tq, Tk)
+
+
+def model_attention_explorer(model, src_tokens, tgt_tokens) -> widgets.interactive:
+    """Pick the kind of attention, the layer and the head of a model that has been run."""
+    weights = {part: collect_attention(model, part) for part in ATTENTION_PARTS}
+    L, H = weights["encoder"].shape[:2]
+    tokens = {"encoder": (src_tokens, src_tokens), "decoder": (tgt_tokens, tgt_tokens),
+              "cross": (src_tokens, tgt_tokens)}  # (keys, queries)
+
+    def draw(part: str, layer: int, head: int) -> Figure:
+        keys, queries = tokens[part]
+        return draw_heads(weights[part], keys, head=head, layer=layer, query_tokens=queries)
+
+    return interactive_figure(
+        draw,
+        part=widgets.Dropdown(options=[(v, k) for k, v in ATTENTION_PARTS.items()],
+                              value="encoder", description="attention"),
+        layer=widgets.IntSlider(value=0, min=0, max=L - 1, description="layer"),
+        head=head_picker(H),
     )

@@ -17,3 +17,8 @@ __all__ += ["check_merge_heads", "check_split_heads"]
 from .ch05 import check_causal_mask, check_masked_softmax  # noqa: E402
 
 __all__ += ["check_causal_mask", "check_masked_softmax"]
+
+# --- Chapter 6 ---
+from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+
+__all__ += ["check_encoder_layer_parameters", "check_post_norm"]
