@@ -249,7 +249,8 @@ print("equal to PyTorch's scaled_dot_product_attention:", True)
 # Two sentences go into one batch. Change their lengths and add extra padding: the left
 # panel shows the batch and its padding mask, the middle one the full mask of sentence 2
 # (switch on the causal mask to see the target side), and the right one the attention
-# weights of sentence 2 with that mask applied.
+# weights of sentence 2 with that mask applied. Dark blue means a real word, or a key that
+# may be attended.
 
 # %% tags=["nbval-ignore-output"]
 masking_explorer()

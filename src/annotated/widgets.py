@@ -57,8 +57,10 @@ def draw_heads(weights, tokens, head: int = -1, layer: int = 0,
     rows = tokens if query_tokens is None else query_tokens
     where = f"layer {layer}, " if L > 1 else ""
     if head >= 0:
+        cells = w.shape[-2] * w.shape[-1]
         ax = heatmap(w[layer, head], rows, tokens, vmin=0.0, vmax=1.0, xlabel="key",
-                     ylabel="query", title=f"{where}head {head}", figsize=(4.5, 3.8))
+                     ylabel="query", title=f"{where}head {head}", figsize=(4.5, 3.8),
+                     annot=cells <= 50)  # numbers while few: each one slows the redraw
         return ax.figure
     cols = 4
     fig, axes = grid(H, cols=cols, size=2.6)
@@ -128,21 +130,23 @@ def draw_masking(len_a: int = 4, len_b: int = 2, extra: int = 0, causal: bool = 
     q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
     _, weights = attention(q, k, k, mask=mask)  # (S, S)
 
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8), layout="constrained",
+    # Fixed margins, not constrained layout: the layout pass was a third of each redraw.
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8),
                              gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    fig.subplots_adjust(left=0.08, right=0.97, bottom=0.2, top=0.9, wspace=0.35)
     heatmap(real.int(), ["sentence 1", "sentence 2"], [str(i) for i in range(S)], ax=axes[0],
             cmap="Blues", vmin=-0.5, vmax=1.5, annot=False, cbar=False, xlabel="position",
-            title="padding mask (B, S): blue = real word")
+            title="padding mask (B, S)")
     for r, sentence in enumerate(batch):  # the words in their cells: pads stand out
         for c, word in enumerate(sentence):
             axes[0].text(c + 0.5, r + 0.5, word, ha="center", va="center", fontsize=8,
                          color="tab:red" if word == PAD else "white")
     what = "padding & causal" if causal else "padding"
     heatmap(mask.int(), batch[1], batch[1], ax=axes[1], cmap="Blues", vmin=-0.5, vmax=1.5,
-            fmt=".0f", cbar=False, xlabel="key", ylabel="query",
-            title=f"sentence 2 mask ({what})")
+            annot=S <= 5, fmt=".0f", cbar=False, xlabel="key", ylabel="query",
+            title=f"sentence 2: {what} mask")
     heatmap(weights, batch[1], batch[1], ax=axes[2], vmin=0.0, vmax=1.0, xlabel="key",
-            title="masked attention weights")
+            annot=S <= 5, title="masked attention weights")
     return fig
 
 
