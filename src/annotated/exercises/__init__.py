@@ -7,3 +7,18 @@ gets a hint of what to do; a wrong one gets a hint about the likely mistake. Nev
 from .grading import Mistake, Result, check_function
 
 __all__ = ["Mistake", "Result", "check_function"]
+
+# --- Chapter 4 ---
+from .ch04 import check_merge_heads, check_split_heads  # noqa: E402
+
+__all__ += ["check_merge_heads", "check_split_heads"]
+
+# --- Chapter 5 ---
+from .ch05 import check_causal_mask, check_masked_softmax  # noqa: E402
+
+__all__ += ["check_causal_mask", "check_masked_softmax"]
+
+# --- Chapter 6 ---
+from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+
+__all__ += ["check_encoder_layer_parameters", "check_post_norm"]
