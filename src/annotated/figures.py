@@ -204,3 +204,29 @@ def softmax_saturation() -> Figure:
         ax.set_xscale("log", base=2)
     right.set_ylim(0, 1.05)
     return fig
+
+
+def pe_rotation(pair: int = 24, offset: int = 2, positions: int = 10,
+                d_model: int = 512) -> Figure:
+    """One sin/cos pair of PE(p) on the unit circle, and shift_matrix(offset) applied to it."""
+    from .plots import curves
+    from .positional import shift_matrix, sinusoidal_table
+
+    n = positions + offset
+    pe = sinusoidal_table(n, d_model)  # (n, D)
+    moved = pe[:positions] @ shift_matrix(offset, d_model).T  # (P, D): M @ PE(p) for each p
+    cols = slice(2 * pair, 2 * pair + 2)
+    ax = curves(pe[:, 2 * pair], {f"PE(p), p = 0..{n - 1}": pe[:, 2 * pair + 1]}, marker="o",
+                figsize=(4.8, 4.6), title=f"dimensions {2 * pair} and {2 * pair + 1}: "
+                f"M_{offset} @ PE(p) = PE(p + {offset})",
+                xlabel=f"PE[p, {2 * pair}] (sin)", ylabel=f"PE[p, {2 * pair + 1}] (cos)")
+    ax.plot(*moved[:, cols].T, "x", markersize=11, markeredgewidth=2,
+            label=f"M_{offset} @ PE(p), p = 0..{positions - 1}")
+    for p in range(n):
+        ax.annotate(str(p), pe[p, cols].tolist(), textcoords="offset points", xytext=(6, 4),
+                    fontsize="small")
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.2, 1.2)
+    ax.set_ylim(-1.2, 1.2)
+    ax.legend(fontsize="small", loc="center")
+    return ax.figure
