@@ -21,7 +21,7 @@ def _variant(query, key, value, mask=None, *, scale=None, dim=-1, use_mask=True,
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1) / (math.sqrt(d_k) if scale is None else scale(d_k))
     if mask is not None and use_mask:
-        hide = mask.bool() if invert else ~mask.bool()
+        hide = mask != 0 if invert else mask == 0
         scores = scores.masked_fill(hide, -1e9)
     weights = scores.softmax(dim=dim)
     return weights @ value, weights
@@ -36,11 +36,13 @@ def _cases() -> list[tuple]:
     # Tq != Tk != d_v, so a wrong axis or a swapped return is visible; no row fully masked.
     padding = torch.tensor([[[True, True, True, False, False]],
                             [[True, True, True, True, False]]])  # (B, 1, Tk)
-    causal = torch.tril(torch.ones(4, 4, dtype=torch.bool))  # (Tq, Tk)
+    # Each row keeps some keys and hides others, so an inverted mask hides no row entirely.
+    pattern = torch.tensor([[1, 0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 1], [1, 0, 0, 1]],
+                           dtype=torch.bool)  # (Tq, Tk)
     return [
         (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), None),
         (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), padding),
-        (r(1, 4, 16), r(1, 4, 16), r(1, 4, 2), causal),
+        (r(1, 4, 16), r(1, 4, 16), r(1, 4, 2), pattern),
     ]
 
 
