@@ -54,7 +54,7 @@ def draw_embedding(table, words, word: str, k: int = 5) -> Figure:
             ticks=False, title=f"the vector of {word!r} ({table.size(1)} numbers)",
             xlabel="dimension")
     heatmap(sims.unsqueeze(1), [words[i] for i in ids], ["cosine similarity"], ax=bottom,
-            vmin=-1.0, vmax=1.0, cmap="RdBu_r", fmt=".3f",
+            vmin=-1.0, vmax=1.0, cmap="RdBu_r", fmt=".3f", cbar=False,
             title=f"nearest neighbours of {word!r}", ylabel="word")
     bottom.tick_params(axis="x", labelrotation=0)
     return fig
@@ -95,8 +95,9 @@ def draw_positional(position: int, dims: tuple[int, int], max_len: int = 100,
     left.axvline(position, color="black", linestyle="--", linewidth=1)
     left.set_ylim(-1.1, 1.6)
     left.legend(fontsize="small", ncols=len(shown), loc="upper center")  # above the curves
-    heatmap(pe[:, lo:hi], ax=right, cmap="RdBu_r", vmin=-1.0, vmax=1.0, annot=False,
-            ticks=False, title=f"dimensions {lo} to {hi - 1}", xlabel="dimension i",
+    heatmap(pe[:, lo:hi], ax=right, cmap="RdBu_r", vmin=-1.0, vmax=1.0, annot=False, cbar=False,
+            ticks=False, title=f"dimensions {lo} to {hi - 1} (red +1, blue -1)",
+            xlabel="dimension i",
             ylabel="position p")
     right.axhline(position + 0.5, color="black", linewidth=1.5)
     right.set_yticks(range(0, max_len, 10), range(0, max_len, 10))
@@ -137,10 +138,10 @@ def draw_attention_query(tokens, query, key, value, word: str, temperature: floa
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 5.0), height_ratios=[1, 3],
                                       gridspec_kw=dict(left=0.22, right=0.98, top=0.93,
                                                        bottom=0.1, hspace=0.75))  # see above
-    heatmap(weights, [word], list(tokens), ax=top, vmin=0.0, vmax=1.0, fmt=".2f",
+    heatmap(weights, [word], list(tokens), ax=top, vmin=0.0, vmax=1.0, fmt=".2f", cbar=False,
             title=f"weights of {word!r} at temperature {temperature:.2f}", xlabel="key")
     rows = [f"v({t})" for t in tokens] + [f"output of {word!r}"]
-    heatmap(torch.cat([value, out]), rows, features, ax=bottom, cmap="Blues", fmt=".2f",
+    heatmap(torch.cat([value, out]), rows, features, ax=bottom, cmap="Blues", fmt=".2f", cbar=False,
             title="values, and their mix weighted as above", xlabel="value dimension")
     bottom.axhline(len(tokens), color="black", linewidth=2)
     for ax in (top, bottom):
