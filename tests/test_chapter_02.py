@@ -74,6 +74,14 @@ def test_check_positional_encoding():
         pe = right(max_len, d_model)
         return torch.cat([pe[:, 0::2], pe[:, 1::2]], dim=1)
 
+    def exponent(scale):
+        def attempt(max_len, d_model):
+            pos = torch.arange(max_len).unsqueeze(1).float()
+            div = 10000 ** (scale * torch.arange(0, d_model, 2).float() / d_model)
+            return torch.stack([torch.sin(pos / div), torch.cos(pos / div)], dim=2).flatten(1)
+
+        return attempt
+
     def from_one(max_len, d_model):
         return right(max_len + 1, d_model)[1:]
 
@@ -81,6 +89,9 @@ def test_check_positional_encoding():
     assert "swapped" in check_positional_encoding(swapped).message
     assert "interleaves" in check_positional_encoding(concatenated).message
     assert "start at 0" in check_positional_encoding(from_one).message
+    assert check_positional_encoding(exponent(1.0)).passed
+    assert "twice as fast" in check_positional_encoding(exponent(2.0)).message
+    assert "k / d_model" in check_positional_encoding(exponent(0.5)).message
     assert check_positional_encoding(lambda n, d: None).message.startswith("Not attempted")
     half = check_positional_encoding(lambda n, d: right(n, d)[:, : d // 2])
     assert not half.passed and "shape" in half.message
