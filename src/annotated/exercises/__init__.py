@@ -8,6 +8,23 @@ from .grading import Mistake, Result, check_function
 
 __all__ = ["Mistake", "Result", "check_function"]
 
+
+# --- Chapter 1 ---
+from .ch01 import check_embed, check_nearest  # noqa: E402
+
+__all__ += ["check_embed", "check_nearest"]
+
+# --- Chapter 2 ---
+from .ch02 import check_positional_encoding  # noqa: E402
+
+__all__ += ["check_positional_encoding"]
+
+# --- Chapter 3 ---
+from .ch03 import check_attention  # noqa: E402
+
+__all__ += ["check_attention"]
+
+
 # --- Chapter 4 ---
 from .ch04 import check_merge_heads, check_split_heads  # noqa: E402
 
