@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The browser test serves a copy of the notebooks with its own flags through `make course`.
+NOTEBOOK_DIR ?= notebooks
+LAB_ARGS ?=
 
 .PHONY: setup course test lint notebooks figures clean
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml scripts/install_torch.py
 	touch $(STAMP)
 
 course: setup
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) notebooks
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) $(LAB_ARGS) $(NOTEBOOK_DIR)
 
 test: setup
 	$(VENV)/bin/ruff check .

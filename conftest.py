@@ -1,10 +1,23 @@
-"""Root pytest configuration: point nbval at the sanitizer wherever pytest is started from."""
+"""Root pytest configuration."""
 
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).parent
+LATENCY = ROOT / "build" / "browser" / "latency.json"
 
 
 def pytest_configure(config):
+    # nbval takes the sanitizer's path relative to the working directory: make it absolute.
     if getattr(config.option, "nbval", False) and not config.option.nbval_sanitize_with:
         config.option.nbval_sanitize_with = str(ROOT / "notebooks" / "sanitize.cfg")
+    config._annotated_start = LATENCY.stat().st_mtime if LATENCY.exists() else None
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the widget latencies the browser test measured in this run."""
+    if not LATENCY.exists() or LATENCY.stat().st_mtime == config._annotated_start:
+        return
+    terminalreporter.section("widget latency in the browser (median of 3 moves)")
+    for name, row in json.loads(LATENCY.read_text()).items():
+        terminalreporter.write_line(f"{row['median_ms']:7.1f} ms  {name}")

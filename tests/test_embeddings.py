@@ -37,3 +37,17 @@ def test_bad_token_ids_get_clear_errors(ids, error, words):
     with pytest.raises(error) as info:
         emb(ids)
     assert words in str(info.value)
+
+
+def test_nearest_neighbours_rank_by_cosine_and_skip_the_word_itself():
+    from annotated.embeddings import nearest_neighbours
+
+    table = torch.tensor([[1.0, 0.0], [10.0, 10.0], [0.9, 0.1], [-1.0, 0.0]])
+    ids, sims = nearest_neighbours(table, 0, k=3)
+    assert ids.tolist() == [2, 1, 3]  # the long row 1 does not win by its length
+    assert sims[0].item() == pytest.approx(0.9 / math.hypot(0.9, 0.1), abs=1e-6)
+    assert sims[-1].item() == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match=r"k must lie in \[1, 3\]"):
+        nearest_neighbours(table, 0, k=4)
+    with pytest.raises(ValueError, match="index"):
+        nearest_neighbours(table, 4)

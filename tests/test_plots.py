@@ -49,3 +49,11 @@ def test_interactive_figure_redraws_when_a_control_moves():
     w.children[0].value = 4
     assert len(w.result.axes[0].get_lines()[0].get_xdata()) == 4
     plt.close("all")
+
+
+def test_heatmap_without_ticks_draws_no_tick_labels():
+    ax = heatmap(torch.zeros(30, 40), ticks=False)
+    assert ax.get_xticklabels() == [] and ax.get_yticklabels() == []
+    ax = heatmap(torch.zeros(2, 2), ["a", "b"], ticks=False)  # given labels are still drawn
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    plt.close("all")

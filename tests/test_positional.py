@@ -33,3 +33,15 @@ def test_too_long_sequence_names_max_len():
 def test_odd_d_model_is_refused():
     with pytest.raises(ValueError, match="even"):
         sinusoidal_table(10, 7)
+
+
+def test_shift_matrix_moves_every_position_by_the_offset():
+    from annotated.positional import shift_matrix
+
+    pe = sinusoidal_table(60, 16)
+    for offset in (1, 5, 17):
+        m = shift_matrix(offset, 16)
+        torch.testing.assert_close(pe[offset:], (m @ pe[:60 - offset].T).T, atol=1e-5, rtol=0)
+        torch.testing.assert_close(m @ m.T, torch.eye(16), atol=1e-6, rtol=0)  # a rotation
+    with pytest.raises(ValueError, match="even"):
+        shift_matrix(1, 5)

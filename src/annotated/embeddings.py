@@ -50,6 +50,26 @@ class Embeddings(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_token_ids(x, self.vocab)
-        # The scale keeps embeddings (init ~1/sqrt(d_model) per entry) on the same scale as
-        # the positional encodings (entries in [-1, 1]) they are added to.
+        # make_model's Xavier init gives entries of std sqrt(2 / (vocab + d_model)); times
+        # sqrt(d_model) they start near the size of the positional encodings (RMS 0.71) they
+        # are added to. Chapter 1 measures it.
         return self.lut(x) * math.sqrt(self.d_model)  # (B, S) -> (B, S, D)
+
+
+def nearest_neighbours(
+    table: torch.Tensor, index: int, k: int = 5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `k` rows of `table` (V, D) most cosine-similar to row `index`, itself excluded.
+
+    Returns (ids, similarities), most similar first.
+    """
+    vocab = table.size(0)
+    if not 0 <= index < vocab:
+        raise ValueError(f"index must lie in [0, {vocab - 1}], got {index}")
+    if not 1 <= k < vocab:
+        raise ValueError(f"k must lie in [1, {vocab - 1}] for a table of {vocab} rows, got {k}")
+    unit = torch.nn.functional.normalize(table.detach().float(), dim=-1)  # (V, D)
+    sims = unit @ unit[index]  # (V,)
+    sims[index] = -float("inf")  # a word is not its own neighbour
+    top = sims.topk(k)
+    return top.indices, top.values

@@ -54,3 +54,397 @@ def save_all(out: Path | str = "figures", names: list[str] | None = None) -> lis
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+# --- Chapter 1 ---
+
+def embedding_scales(d_models: list[int], vocab: int = 1000, seed: int = 0) -> dict[str, list]:
+    """Measured RMS of one entry of an embedding (two inits, scaled or not) and of the PE table."""
+    import math
+
+    import torch
+
+    from .positional import sinusoidal_table
+
+    gen = torch.Generator().manual_seed(seed)
+    out: dict[str, list] = {k: [] for k in (
+        "N(0,1) init x sqrt(D)", "N(0,1) init", "Xavier init x sqrt(D)", "Xavier init",
+        "positional encoding")}
+    for d in d_models:
+        normal = torch.randn(vocab, d, generator=gen)  # nn.Embedding's own init
+        xavier = torch.empty(vocab, d)
+        bound = math.sqrt(6 / (vocab + d))  # nn.init.xavier_uniform_, as make_model applies it
+        xavier.uniform_(-bound, bound, generator=gen)
+        for name, w in (("N(0,1) init", normal), ("Xavier init", xavier)):
+            rms = w.pow(2).mean().sqrt().item()
+            out[name].append(rms)
+            out[f"{name} x sqrt(D)"].append(rms * math.sqrt(d))
+        out["positional encoding"].append(sinusoidal_table(200, d).pow(2).mean().sqrt().item())
+    return out
+
+
+@figure("01_embedding_scale",
+        "Typical size (RMS) of one entry of the vectors added together at the model's input, "
+        "for a vocabulary of 1000 words. The positional encoding stays at 0.71 for every d_model. "
+        "Only Xavier-initialised embeddings (what make_model uses) times sqrt(d_model) sit next "
+        "to it (within 2x); without the factor they are 16-28x smaller, and nn.Embedding's own "
+        "N(0,1) init times sqrt(d_model) is 11-64x larger.")
+def embedding_scale() -> Figure:
+    from .plots import curves
+
+    d_models = [64, 128, 256, 512, 1024, 2048]
+    ax = curves(d_models, embedding_scales(d_models), marker="o", logy=True, figsize=(6.5, 4.2),
+                title="Embedding vs positional encoding scale (vocab 1000)",
+                xlabel="d_model", ylabel="RMS of one entry (log scale)")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(0.005, 100)
+    ax.legend(fontsize="small", loc="lower right", ncols=2)  # below the curves, not over them
+    return ax.figure
+
+
+# --- Chapter 2 ---
+
+@figure("02_pe_heatmap",
+        "The sinusoidal positional encoding for 100 positions and d_model = 128. Each row is one "
+        "position's vector. Left columns change quickly with the position (high frequency); "
+        "towards the right they change so slowly that they look constant: the sin columns stay "
+        "near 0 (white) and the cos columns near 1 (red), hence the stripes.")
+def pe_heatmap() -> Figure:
+    from .plots import heatmap
+    from .positional import sinusoidal_table
+
+    ax = heatmap(sinusoidal_table(100, 128), cmap="RdBu_r", vmin=-1.0, vmax=1.0,
+                 figsize=(7.0, 4.5),
+                 title="PE[p, i]: sin on even i, cos on odd i",
+                 xlabel="dimension i", ylabel="position p")
+    ax.set_xticks(range(0, 128, 16), range(0, 128, 16))
+    ax.set_yticks(range(0, 100, 10), range(0, 100, 10))
+    return ax.figure
+
+
+@figure("02_pe_similarity",
+        "Left: dot products PE(p)·PE(q) for d_model = 512; each diagonal band has one colour, so "
+        "the similarity depends only on the distance |p - q|. Right: PE(p)·PE(p + k) against the "
+        "offset k for three start positions p; the three curves coincide, so only the last one "
+        "drawn (green) is visible.")
+def pe_similarity() -> Figure:
+    from .plots import curves, grid, heatmap
+    from .positional import sinusoidal_table
+
+    pe = sinusoidal_table(150, 512)  # (L, D)
+    fig, (left, right) = grid(2, cols=2, size=4.2)
+    heatmap(pe[:50] @ pe[:50].T, ax=left, cmap="viridis", title="PE(p)·PE(q)",
+            xlabel="position q", ylabel="position p")
+    left.set_xticks(range(0, 50, 10), range(0, 50, 10))
+    left.set_yticks(range(0, 50, 10), range(0, 50, 10))
+    k = range(0, 100)
+    curves(k, {f"p = {p}": pe[p] @ pe[p:p + 100].T for p in (0, 20, 50)}, ax=right,
+           title="PE(p)·PE(p + k)", xlabel="offset k", ylabel="dot product")
+    return fig
+
+
+# --- Chapter 3 ---
+
+def dot_product_stats(d_ks: list[int], n: int = 2000, keys: int = 10,
+                      seed: int = 0) -> dict[str, list]:
+    """For q, k with N(0,1) entries: var(q·k), and the mean largest softmax weight over `keys`."""
+    import math
+
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    out: dict[str, list] = {k: [] for k in (
+        "var(q·k)", "var(q·k / sqrt(d_k))", "max weight, q·k", "max weight, q·k / sqrt(d_k)")}
+    for d in d_ks:
+        q = torch.randn(n, 1, d, generator=gen)  # (n, 1, d_k): n independent queries
+        k = torch.randn(n, keys, d, generator=gen)  # (n, keys, d_k)
+        scores = (q @ k.transpose(-2, -1)).squeeze(1)  # (n, keys)
+        scaled = scores / math.sqrt(d)
+        out["var(q·k)"].append(scores.var().item())
+        out["var(q·k / sqrt(d_k))"].append(scaled.var().item())
+        out["max weight, q·k"].append(scores.softmax(-1).max(-1).values.mean().item())
+        out["max weight, q·k / sqrt(d_k)"].append(scaled.softmax(-1).max(-1).values.mean().item())
+    return out
+
+
+@figure("03_attention_she",
+        "Attention weights for \"She gave him her book\" with hand-made queries and keys (what a "
+        "trained model could learn). Row = the word asking, column = the word looked at; each row "
+        "sums to 1. \"she\" puts most weight on \"book\" (0.54) and \"her\" (0.33).")
+def attention_she() -> Figure:
+    from .attention import attention
+    from .examples import she_gave_him_her_book
+    from .plots import heatmap
+
+    tokens, q, k, v = she_gave_him_her_book()
+    _, weights = attention(q, k, v)  # (S, S)
+    ax = heatmap(weights, tokens, tokens, title="softmax(QK^T / sqrt(d_k))",
+                 xlabel="key (looked at)", ylabel="query (asking)", vmin=0.0, vmax=1.0)
+    return ax.figure
+
+
+@figure("03_softmax_saturation",
+        "Left: for random q, k with unit-variance entries, var(q·k) grows like d_k; divided by "
+        "sqrt(d_k) it stays at 1. Right: the mean largest softmax weight over 10 keys. Unscaled, "
+        "softmax saturates towards 1 (one key takes everything, gradients vanish); scaled, it "
+        "stays near 0.3 for every d_k.")
+def softmax_saturation() -> Figure:
+    from .plots import curves, grid
+
+    d_ks = [1, 4, 16, 64, 256, 1024]
+    stats = dot_product_stats(d_ks)
+    fig, (left, right) = grid(2, cols=2, size=4.2)
+    curves(d_ks, {k: stats[k] for k in ("var(q·k)", "var(q·k / sqrt(d_k))")}, ax=left,
+           logy=True, marker="o", title="Variance of the score", xlabel="d_k",
+           ylabel="variance (log scale)")
+    curves(d_ks, {k: stats[k] for k in ("max weight, q·k", "max weight, q·k / sqrt(d_k)")},
+           ax=right, marker="o", title="Largest softmax weight (10 keys)", xlabel="d_k",
+           ylabel="mean largest weight")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+    right.set_ylim(0, 1.05)
+    return fig
+
+
+def pe_rotation(pair: int = 24, offset: int = 2, positions: int = 10,
+                d_model: int = 512) -> Figure:
+    """One sin/cos pair of PE(p) on the unit circle, and shift_matrix(offset) applied to it."""
+    from .plots import curves
+    from .positional import shift_matrix, sinusoidal_table
+
+    n = positions + offset
+    pe = sinusoidal_table(n, d_model)  # (n, D)
+    moved = pe[:positions] @ shift_matrix(offset, d_model).T  # (P, D): M @ PE(p) for each p
+    cols = slice(2 * pair, 2 * pair + 2)
+    ax = curves(pe[:, 2 * pair], {f"PE(p), p = 0..{n - 1}": pe[:, 2 * pair + 1]}, marker="o",
+                figsize=(4.8, 4.6), title=f"dimensions {2 * pair} and {2 * pair + 1}: "
+                f"M_{offset} @ PE(p) = PE(p + {offset})",
+                xlabel=f"PE[p, {2 * pair}] (sin)", ylabel=f"PE[p, {2 * pair + 1}] (cos)")
+    ax.plot(*moved[:, cols].T, "x", markersize=11, markeredgewidth=2,
+            label=f"M_{offset} @ PE(p), p = 0..{positions - 1}")
+    for p in range(n):
+        ax.annotate(str(p), pe[p, cols].tolist(), textcoords="offset points", xytext=(6, 4),
+                    fontsize="small")
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.2, 1.2)
+    ax.set_ylim(-1.2, 1.2)
+    ax.legend(fontsize="small", loc="center")
+    return ax.figure
+
+
+# --- Chapter 4 ---
+HEADS_SENTENCE = ["She", "gave", "him", "her", "book"]
+
+
+def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
+    """Attention weights (H, S, S) of a freshly initialised MultiHeadedAttention on 5 words."""
+    import torch
+    from torch import nn
+
+    from .multihead import MultiHeadedAttention
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        mha = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive").eval()
+        for lin in mha.linears:  # clones() starts the four maps equal; make_model redraws them
+            nn.init.xavier_uniform_(lin.weight)
+        x = torch.randn(1, len(HEADS_SENTENCE), d_model)  # (B, S, D) stand-in word vectors
+        with torch.no_grad():
+            mha(x, x, x)
+    return mha.attn[0]  # (H, S, S)
+
+
+@figure("04_heads", "One heatmap per head of an untrained 8-head attention on the same five "
+        "words: each head spreads its weight differently, so one word can gather from several "
+        "others at once.")
+def heads_figure() -> Figure:
+    from .widgets import draw_heads
+
+    return draw_heads(untrained_heads(), HEADS_SENTENCE, numbers=True)
+
+
+# --- Chapter 5 ---
+MASK_SOURCE = ["I", "sleep", "<pad>", "<pad>"]
+MASK_TARGET = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
+
+
+@figure("05_masks", "The three masks as images (blue 1 = may attend, white 0 = hidden). The "
+        "source mask hides the pad columns for every query; the causal mask hides everything "
+        "right of the diagonal (word i sees words 0..i); the decoder's mask is both at once.")
+def masks_figure(source: list[str] = MASK_SOURCE, target: list[str] = MASK_TARGET,
+                 pad: str = "<pad>") -> Figure:
+    """Source (padding), causal and combined target masks for one sentence pair."""
+    import torch
+
+    from .masks import make_std_mask, padding_mask, subsequent_mask
+    from .plots import grid, heatmap
+
+    def ids(tokens):  # pad -> 0, any other word -> 1: all a mask needs to know
+        return torch.tensor([[0 if t == pad else 1 for t in tokens]])
+
+    S, T = len(source), len(target)
+    panels = [
+        (padding_mask(ids(source), 0)[0].expand(S, S), source,
+         "source mask: padding (B, 1, S)"),
+        (subsequent_mask(T)[0], target, "causal mask (1, T, T)"),
+        (make_std_mask(ids(target), 0)[0], target, "target mask: both (B, T, T)"),
+    ]
+    fig, axes = grid(3, cols=3, size=3.6)
+    for ax, (mask, tokens, title) in zip(axes, panels, strict=True):
+        heatmap(mask.int(), tokens, tokens, ax=ax, cmap="Blues", vmin=-0.5, vmax=1.5,
+                fmt=".0f", cbar=False, title=title, xlabel="key", ylabel="query")
+    return fig
+
+
+@figure("05_masked_softmax", "Softmax over the same scores, without and with the mask. "
+        "Without it, the real words give a share of their weight to <pad>; with the pad "
+        "scores set to the dtype's minimum, the pad columns get exactly 0 and every row still "
+        "sums to 1.")
+def masked_softmax_figure(tokens: list[str] = MASK_SOURCE, pad: str = "<pad>",
+                          seed: int = 0) -> Figure:
+    """Attention weights of one padded sentence, computed without and with its padding mask."""
+    import torch
+
+    from .attention import attention
+    from .plots import grid, heatmap
+
+    S = len(tokens)
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
+    keep = torch.tensor([t != pad for t in tokens]).expand(S, S)  # (S, S)
+    fig, axes = grid(2, cols=2, size=3.8)
+    for ax, mask, title in zip(axes, (None, keep), ("without the mask", "with the mask"),
+                               strict=True):
+        _, weights = attention(q, k, k, mask=mask)  # (S, S)
+        heatmap(weights, tokens, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=False, title=title,
+                xlabel="key", ylabel="query")
+    return fig
+
+
+# --- Chapter 6 ---
+def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str,
+         size: float = 9.0) -> None:
+    """A rounded box centred at (x, y) with its label."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.08",
+                                facecolor=color, edgecolor="0.25", linewidth=1.2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], label: str = "",
+           color: str = "0.2") -> None:
+    """An arrow from `start` to `end`, with the tensor shape written beside its middle."""
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.4,
+                            "shrinkA": 0, "shrinkB": 0})
+    if label:
+        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        ax.text(mx + 0.15, my, label, ha="left", va="center",
+                fontsize=8.5, color="tab:red", family="monospace")
+
+
+@figure("06_architecture", "The encoder-decoder Transformer with the tensor shape on each "
+        "arrow (B batch, S source length, T target length, D = d_model, V vocabulary). The "
+        "encoder keeps the width D all the way up; the decoder's cross-attention takes its "
+        "queries from the target side and its keys and values from the encoder's memory.")
+def architecture_figure() -> Figure:
+    """Boxes and arrows: embeddings, encoder and decoder stacks, generator, with shapes."""
+    fig, ax = plt.subplots(figsize=(9.0, 7.6), layout="constrained")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 12.2)
+    ax.axis("off")
+    enc, dec = 2.6, 7.4  # the two columns
+    emb, sub = "#cfe3f6", "#fde3c4"
+
+    for x, ids, shape, mask in ((enc, "source ids  'I sleep <pad>'", "(B, S)",
+                                 "src_mask (B, 1, S)"),
+                                (dec, "target ids  '<s> ich schlafe'", "(B, T)",
+                                 "tgt_mask (B, T, T)")):
+        _box(ax, x, 0.6, 3.2, 0.6, ids, "white")
+        _box(ax, x, 2.2, 3.4, 0.8, "Embeddings x √D\n+ positional encoding", emb)
+        _arrow(ax, (x, 0.9), (x, 1.75), shape)
+        _arrow(ax, (x, 2.65), (x, 3.7), shape[:-1] + ", D)")
+        ax.text(x - 0.15, 3.1, mask, ha="right", va="center", fontsize=8, color="0.35")
+
+    # Encoder: N x [self-attention, feed-forward], each with residual + LayerNorm.
+    ax.add_patch(plt.Rectangle((enc - 2.0, 3.45), 4.0, 2.75, fill=False, ls="--", lw=1.2))
+    ax.text(enc - 1.9, 6.15, "Encoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    _box(ax, enc, 4.1, 3.2, 0.7, "self-attention (8 heads)\n+ residual, LayerNorm", sub)
+    _box(ax, enc, 5.3, 3.2, 0.7, "feed-forward D -> 4D -> D\n+ residual, LayerNorm", sub)
+    _arrow(ax, (enc, 4.5), (enc, 4.9), "(B, S, D)")
+    _arrow(ax, (enc, 5.7), (enc, 7.35), "(B, S, D)")
+    _box(ax, enc, 7.7, 2.6, 0.6, "memory", "#d9f2d9")
+
+    # Decoder: N x [masked self-attention, cross-attention, feed-forward].
+    ax.add_patch(plt.Rectangle((dec - 2.0, 3.45), 4.0, 4.35, fill=False, ls="--", lw=1.2))
+    ax.text(dec - 1.9, 7.75, "Decoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    _box(ax, dec, 4.1, 3.2, 0.7, "masked self-attention\n+ residual, LayerNorm", sub)
+    _box(ax, dec, 5.45, 3.2, 0.9, "cross-attention: Q from here,\nK, V from memory\n"
+         "+ residual, LayerNorm", sub)
+    _box(ax, dec, 6.85, 3.2, 0.6, "feed-forward D -> 4D -> D\n+ residual, LayerNorm", sub,
+         size=8.5)
+    _arrow(ax, (dec, 4.5), (dec, 4.95), "(B, T, D)")
+    _arrow(ax, (dec, 5.95), (dec, 6.5), "(B, T, D)")
+    # The memory feeds every decoder layer's cross-attention, as its keys and values.
+    ax.plot([enc + 1.38, 4.9, 4.9], [7.7, 7.7, 5.45], color="tab:green", lw=1.6)
+    _arrow(ax, (4.9, 5.45), (dec - 1.68, 5.45), color="tab:green")
+    ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer", fontsize=8.5,
+            color="tab:green", family="monospace", ha="left", va="bottom")
+
+    _box(ax, dec, 9.6, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
+    _arrow(ax, (dec, 7.2), (dec, 9.15), "(B, T, D)")
+    _box(ax, dec, 11.3, 3.4, 0.6, "log-probabilities of the next word", "white")
+    _arrow(ax, (dec, 10.05), (dec, 10.95), "(B, T, V)")
+    return fig
+
+
+def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int = 512,
+                         h: int = 4, vocab: int = 1000, batch: int = 16, length: int = 12,
+                         seed: int = 0) -> dict[str, list[float]]:
+    """Gradient norm of each encoder and decoder layer of a fresh model, after one loss.
+
+    The loss is the usual next-word cross-entropy on random sentences: at initialisation
+    the data does not matter, only how the gradient travels down the stack.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .masks import make_std_mask
+    from .model import make_model
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = make_model(vocab, vocab, N=N, d_model=d_model, d_ff=d_ff, h=h, dropout=0.0,
+                           norm=norm)
+        src = torch.randint(1, vocab, (batch, length))  # (B, S), no padding
+        tgt = torch.randint(1, vocab, (batch, length + 1))  # (B, T + 1)
+    tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]  # (B, T): input shifted right, next words
+    logp = model.generator(model(src, tgt_in, None, make_std_mask(tgt_in, 0)))  # (B, T, V)
+    F.nll_loss(logp.reshape(-1, vocab), tgt_out.reshape(-1)).backward()
+
+    def grad_norm(layer) -> float:
+        return torch.sqrt(sum(p.grad.square().sum() for p in layer.parameters())).item()
+
+    return {"encoder": [grad_norm(layer) for layer in model.encoder.layers],
+            "decoder": [grad_norm(layer) for layer in model.decoder.layers]}
+
+
+@figure("06_grad_norms", "Gradient norm of each layer of a fresh 24-layer model (log scale). "
+        "With post-norm (the paper) the decoder's gradient shrinks layer by layer towards the "
+        "input, more than a thousandfold; with pre-norm (the article's code) all decoder "
+        "layers stay within a factor of about 2. The encoder, fed through every decoder "
+        "layer's cross-attention, varies by less than 4x with both.")
+def grad_norms_figure(norms: dict[str, dict[str, list[float]]] | None = None) -> Figure:
+    """Pre-norm vs post-norm gradient norms per layer, encoder and decoder side by side."""
+    from .plots import curves, grid
+
+    if norms is None:
+        norms = {n: layer_gradient_norms(n) for n in ("pre", "post")}
+    fig, axes = grid(2, cols=2, size=4.2)
+    for ax, part in zip(axes, ("encoder", "decoder"), strict=True):
+        ys = {f"{n}-norm": norms[n][part] for n in ("pre", "post")}
+        layers = range(1, len(ys["pre-norm"]) + 1)
+        curves(layers, ys, ax=ax, logy=True, marker=".", title=f"{part} layers",
+               xlabel="layer (1 = nearest the input)", ylabel="gradient norm")
+    return fig

@@ -7,3 +7,35 @@ gets a hint of what to do; a wrong one gets a hint about the likely mistake. Nev
 from .grading import Mistake, Result, check_function
 
 __all__ = ["Mistake", "Result", "check_function"]
+
+
+# --- Chapter 1 ---
+from .ch01 import check_embed, check_nearest  # noqa: E402
+
+__all__ += ["check_embed", "check_nearest"]
+
+# --- Chapter 2 ---
+from .ch02 import check_positional_encoding  # noqa: E402
+
+__all__ += ["check_positional_encoding"]
+
+# --- Chapter 3 ---
+from .ch03 import check_attention  # noqa: E402
+
+__all__ += ["check_attention"]
+
+
+# --- Chapter 4 ---
+from .ch04 import check_merge_heads, check_split_heads  # noqa: E402
+
+__all__ += ["check_merge_heads", "check_split_heads"]
+
+# --- Chapter 5 ---
+from .ch05 import check_causal_mask, check_masked_softmax  # noqa: E402
+
+__all__ += ["check_causal_mask", "check_masked_softmax"]
+
+# --- Chapter 6 ---
+from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+
+__all__ += ["check_encoder_layer_parameters", "check_post_norm"]

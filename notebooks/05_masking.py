@@ -1,0 +1,295 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Chapter 5: Padding and masking
+#
+# Real sentences have different lengths, but a batch is one rectangular tensor. And a
+# translator that writes word 5 must not peek at word 6. Both problems have the same cure: a
+# mask that tells attention which keys it may look at. By the end of this chapter you will be
+# able to:
+#
+# - pad a batch of sentences with a pad token, and build the source (padding) mask;
+# - build the target (causal, look-ahead) mask, and the decoder's combination of both;
+# - explain the softmax trick: masked scores become a huge negative number, so their weight
+#   is exactly 0;
+# - see the article's `-1e9` break in float16, fix it with the dtype's own limit, and keep a
+#   query that may see nothing from turning into NaN.
+#
+# Letters used for shapes: B batch, S source length, T target length.
+
+# %%
+import re
+
+import torch
+import torch.nn.functional as F
+
+import annotated
+from annotated import attention, make_std_mask, padding_mask, show, subsequent_mask
+from annotated.attention import masked_fill_value
+from annotated.figures import masked_softmax_figure, masks_figure
+from annotated.widgets import masking_explorer
+
+torch.manual_seed(0)
+torch.set_printoptions(precision=4, sci_mode=False)
+device = annotated.default_device()
+
+# %% [markdown]
+# ## Padding and the pad token
+#
+# The model eats a (B, S) tensor of token ids: every sentence in a batch needs the same
+# length. We make short sentences longer with a special **pad token**, `<pad>`, given id 0
+# here. Two sentences of 4 and 2 words:
+
+# %%
+vocab = ["<pad>", "<s>", "</s>", "the", "cat", "drinks", "milk", "I", "sleep"]
+PAD = vocab.index("<pad>")
+sentences = [["the", "cat", "drinks", "milk"], ["I", "sleep"]]
+
+S = max(len(s) for s in sentences)
+padded = [s + ["<pad>"] * (S - len(s)) for s in sentences]
+src = torch.tensor([[vocab.index(w) for w in s] for s in padded])  # (B, S)
+for words, ids in zip(padded, src.tolist(), strict=True):
+    print(f"{' '.join(words):<24} -> {ids}")
+print("batch:", tuple(src.shape), "(B, S);  pad tokens:", (src == PAD).sum().item())
+
+# %% [markdown]
+# The article mentions `max_len = 5000`: that is the longest sequence the model can take at
+# all (the size of its positional-encoding table, chapter 2). Padding is a different, local
+# thing: each batch is padded only to its own longest sentence, so short batches stay cheap.
+#
+# ## Why the pads must be hidden
+#
+# A pad is not a word. Yet plain attention lets *I* and *sleep* put weight on it, and then
+# whatever vector stands at the pad leaks into their outputs. Watch the weights of sentence 2,
+# with random stand-in vectors (D = 8) for its four tokens:
+
+# %%
+x = torch.randn(2, S, 8).to(device)  # (B, S, D): stand-in token vectors
+_, w_plain = attention(x, x, x)  # (B, S, S), no mask
+print("weight that 'I' and 'sleep' give to the two pads:",
+      w_plain[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
+
+x_other = x.clone()
+x_other[1, 2:] = torch.randn(2, 8).to(device)  # change only what sits at the pads
+out_a, _ = attention(x, x, x)
+out_b, _ = attention(x_other, x_other, x_other)
+print("outputs of 'I', 'sleep' changed by the pads:", not torch.allclose(out_a[1, :2], out_b[1, :2]))
+
+# %% [markdown]
+# ## The source mask: hide the pads
+#
+# `padding_mask` marks real tokens True and pads False, with shape (B, 1, S): one row per
+# sentence, which broadcasting copies to every query of the (B, S, S) scores. In this course
+# **True means "may attend"**.
+
+# %%
+src_mask = padding_mask(src, PAD)  # (B, 1, S)
+print("src_mask", tuple(src_mask.shape), "(B, 1, S)")
+print(src_mask.int())
+
+out_a, w_masked = attention(x, x, x, mask=src_mask.to(device))
+out_b, _ = attention(x_other, x_other, x_other, mask=src_mask.to(device))
+print("weight on the pads now:", w_masked[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
+torch.testing.assert_close(out_a[1, :2], out_b[1, :2])  # the pads no longer leak
+print("outputs of 'I', 'sleep' unchanged by the pads:", True)
+
+# %% [markdown]
+# ## The target mask: no looking ahead
+#
+# The decoder writes the translation one word at a time. While training, we feed it the
+# whole target sentence at once (chapter 7), so we must stop position i from seeing positions
+# after i: when it produces word 5 it may not know word 6. `subsequent_mask` (the causal or
+# look-ahead mask) is True on and below the diagonal.
+
+# %%
+causal = subsequent_mask(6)  # (1, T, T)
+print("causal", tuple(causal.shape), "(1, T, T)")
+print(causal[0].int())
+# Row = the position being produced, column = the position it looks at (counting from 0).
+print("word 5 may see word 4:", causal[0, 4, 3].item(), "  word 5 may see word 6:",
+      causal[0, 4, 5].item())
+assert causal[0, 4, :5].all() and not causal[0, 4, 5:].any()
+
+# %% [markdown]
+# A padded target batch needs both masks at once: `make_std_mask` is their logical AND,
+# shape (B, T, T). Here the target "<s> ich schlafe </s>" padded to T = 5:
+
+# %%
+tgt_tokens = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
+tgt = torch.tensor([[1, 11, 12, 2, PAD]])  # (B, T); the ids of German words are made up
+tgt_mask = make_std_mask(tgt, PAD)  # (B, T, T)
+print("tgt_mask", tuple(tgt_mask.shape), "(B, T, T)")
+print(tgt_mask[0].int())
+assert torch.equal(tgt_mask, padding_mask(tgt, PAD) & subsequent_mask(5))
+show(make_std_mask)
+
+# %% [markdown]
+# The three masks as pictures, for the source "I sleep" padded to 4 and this target:
+
+# %%
+_ = masks_figure(padded[1], tgt_tokens)
+
+# %% [markdown]
+# *Blue cells (1) may be attended, white cells (0) are hidden. Left: the pad columns are
+# hidden for every query. Middle: everything right of the diagonal is hidden. Right: the
+# decoder's mask hides both the future and the pad.* (Pad *rows* may still attend: their
+# outputs are computed and then ignored, because the loss skips pad positions.)
+
+# %% [markdown]
+# ## Softmax with masked scores
+#
+# How does a mask act inside attention? Not by zeroing weights after the softmax, which
+# would leave rows that no longer sum to 1. The trick: before the softmax, replace each
+# hidden score by a huge negative number. exp() of it is 0, so the hidden keys get exactly
+# zero weight and the others share all of it.
+
+# %%
+scores = torch.tensor([2.0, 1.0, 0.5, 3.0])  # one query's scores for: I, sleep, <pad>, <pad>
+keep = torch.tensor([True, True, False, False])
+
+plain = scores.softmax(dim=-1)
+zeroed_after = plain * keep
+trick = scores.masked_fill(~keep, float("-inf")).softmax(dim=-1)
+print("softmax, no mask:     ", plain, " sum", plain.sum().item())
+print("zeroed after softmax: ", zeroed_after, " sum", round(zeroed_after.sum().item(), 4))
+print("masked scores (-inf): ", trick, " sum", trick.sum().item())
+assert trick[2:].eq(0).all() and torch.isclose(trick.sum(), torch.tensor(1.0))
+
+# %% [markdown]
+# With the trick, *I* and *sleep* share the whole weight in the same ratio as before
+# (e^2 : e^1); zeroing afterwards leaves only 0.32 in total. The same on a whole sentence:
+
+# %%
+_ = masked_softmax_figure(padded[1])
+
+# %% [markdown]
+# *Left, without the mask, every row gives part of its weight to the two `<pad>` columns.
+# Right, with the mask, those columns are exactly 0 and each row still sums to 1.*
+#
+# The package's `attention` (chapter 3) does this in two lines, with one difference from the
+# article that the next two sections explain: the fill value.
+
+# %%
+show(attention)
+
+# %% [markdown]
+# ## Correction: -1e9 overflows in float16
+#
+# The article fills masked scores with `-1e9`. In float32 that is fine. But on a GPU we
+# often compute in float16 to go faster (mixed precision, chapter 7), and float16 cannot hold
+# -1e9: its most negative finite number is -65504. PyTorch refuses:
+
+# %%
+scores16 = torch.randn(2, 4).half().to(device)  # float16 scores, as under fp16 autocast
+mask16 = torch.tensor([[True, True, False, False]]).to(device)
+print("float16 range:", torch.finfo(torch.float16).min, "to", torch.finfo(torch.float16).max)
+try:
+    scores16.masked_fill(~mask16, -1e9)
+except RuntimeError as e:
+    # The C++ type name in PyTorch's message varies between versions: keep the words.
+    print("RuntimeError:", re.sub(r"\w+::", "", str(e)))
+
+# %% [markdown]
+# The fix is to ask the dtype for its own limit. `masked_fill_value(dtype)` returns the most
+# negative finite number the dtype can hold, which is far enough below any real score that
+# its exp() is 0:
+
+# %%
+show(masked_fill_value)
+for dtype in (torch.float16, torch.bfloat16, torch.float32):
+    print(f"{str(dtype):<15} fills with {masked_fill_value(dtype):.4g}")
+
+w16 = scores16.masked_fill(~mask16, masked_fill_value(torch.float16)).softmax(dim=-1)
+print(w16.cpu())
+assert w16[:, 2:].eq(0).all() and torch.isfinite(w16).all()
+
+# %% [markdown]
+# (bfloat16 reaches about -3.4e38, so -1e9 happens to fit there; only float16, the format of
+# older GPUs such as Colab's T4, breaks. The dtype's own limit is right for all of them.)
+#
+# ## A row with every key masked: zeros, not NaN
+#
+# Sometimes a query may look at nothing: a sentence that is all padding, or a first position
+# whose only key is hidden. With `-inf`, softmax then computes 0 / 0 = NaN, and one NaN
+# spreads through the whole model at the next step. With a finite fill value the row is not
+# NaN but uniform: it quietly averages the hidden keys. Our `attention` instead returns
+# zeros for such a row, as PyTorch's fused `scaled_dot_product_attention` does.
+
+# %%
+q = torch.randn(1, 3, 4).to(device)  # (B, queries, d_k)
+k = torch.randn(1, 3, 4).to(device)  # (B, keys, d_k)
+v = torch.randn(1, 3, 4).to(device)  # (B, keys, d_v)
+mask = torch.tensor([[[True, True, False],
+                      [False, False, False],  # query 1 may see no key at all
+                      [True, True, True]]]).to(device)  # (B, queries, keys)
+
+raw = (q @ k.transpose(-2, -1)) / 2.0  # (B, 3, 3) scores, √d_k = 2
+with_inf = raw.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+with_min = raw.masked_fill(~mask, masked_fill_value(raw.dtype)).softmax(dim=-1)
+print("row 1 with -inf:          ", with_inf[0, 1].cpu())
+print("row 1 with finite minimum:", with_min[0, 1].cpu())
+
+out, weights = attention(q, k, v, mask=mask)
+print("row 1 of our attention:   ", weights[0, 1].cpu() + 0.0, "-> output", out[0, 1].cpu() + 0.0)
+sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+torch.testing.assert_close(out, sdpa, atol=1e-6, rtol=1e-5)
+assert torch.isnan(with_inf[0, 1]).all() and not torch.isnan(out).any()
+assert out[0, 1].eq(0).all()
+print("equal to PyTorch's scaled_dot_product_attention:", True)
+
+# %% [markdown]
+# ## Widget: sentence lengths and padding
+#
+# Two sentences go into one batch. Change their lengths and add extra padding: the left
+# panel shows the batch and its padding mask, the middle one the full mask of sentence 2
+# (switch on the causal mask to see the target side), and the right one the attention
+# weights of sentence 2 with that mask applied. Dark blue means a real word, or a key that
+# may be attended.
+
+# %% tags=["nbval-ignore-output"]
+masking_explorer()
+
+# %% [markdown]
+# ## Recap
+#
+# - A batch is rectangular: short sentences are filled with a pad token up to the longest.
+# - The source mask (B, 1, S) hides pads; the causal mask (1, T, T) hides the future;
+#   the decoder's target mask (B, T, T) is both. True means "may attend".
+# - Masked scores are replaced before softmax by a huge negative number, so their weight is
+#   exactly 0 and each row still sums to 1.
+# - Correction: the article's -1e9 overflows float16; use the dtype's own minimum
+#   (`masked_fill_value`). A query that may see nothing gets zeros, never NaN.
+#
+# Next, chapter 6: all the parts so far assembled into the encoder-decoder Transformer.
+#
+# ## Your turn
+#
+# **1.** Write `causal_mask(size)`: a (1, size, size) bool tensor, True where query i may
+# look at key j (j <= i).
+
+# %%
+from annotated.exercises import check_causal_mask, check_masked_softmax  # noqa: E402
+
+
+def causal_mask(size):
+    ...
+
+
+check_causal_mask(causal_mask)
+
+# %% [markdown]
+# **2.** Write `masked_softmax(scores, mask)`: softmax over the last axis where `mask` is
+# True, exactly 0 where it is False. The grader also tries float16 scores.
+
+# %%
+def masked_softmax(scores, mask):
+    ...
+
+
+check_masked_softmax(masked_softmax)
