@@ -190,6 +190,27 @@ def keep_attention(model: nn.Module, on: bool = True) -> nn.Module:
     return model
 
 
+ATTENTION_PARTS = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
+                   "cross": "cross-attention (decoder queries, encoder keys)"}
+
+
+def collect_attention(model: EncoderDecoder, part: str = "encoder", index: int = 0) -> torch.Tensor:
+    """Stack the kept weights of one kind of attention, layer by layer: (L, H, Tq, Tk).
+
+    Run the model after `keep_attention(model)` (or with attn_backend="naive") first;
+    `index` picks the batch element.
+    """
+    if part not in ATTENTION_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {', '.join(ATTENTION_PARTS)}")
+    stack = model.encoder.layers if part == "encoder" else model.decoder.layers
+    mods = [layer.self_attn if part != "cross" else layer.src_attn for layer in stack]
+    if any(m.attn is None for m in mods):
+        raise ValueError("no attention weights kept: call annotated.keep_attention(model), "
+                         "then run the model once (model.encode / model.decode) before "
+                         "collecting them")
+    return torch.stack([m.attn[index] for m in mods]).detach().cpu()  # (L, H, Tq, Tk)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters, counting a shared (tied) matrix once."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -293,27 +293,7 @@ def masking_explorer() -> widgets.interactive:
 
 
 # --- Chapter 6 ---
-ATTENTION_PARTS = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
-                   "cross": "cross-attention (decoder queries, encoder keys)"}
-
-
-def collect_attention(model, part: str = "encoder", index: int = 0):
-    """Stack the kept weights of one kind of attention, layer by layer: (L, H, Tq, Tk).
-
-    Run the model after `keep_attention(model)` (or with attn_backend="naive") first;
-    `index` picks the batch element.
-    """
-    import torch
-
-    if part not in ATTENTION_PARTS:
-        raise ValueError(f"unknown part {part!r}; choose one of {', '.join(ATTENTION_PARTS)}")
-    stack = model.encoder.layers if part == "encoder" else model.decoder.layers
-    mods = [layer.self_attn if part != "cross" else layer.src_attn for layer in stack]
-    if any(m.attn is None for m in mods):
-        raise ValueError("no attention weights kept: call annotated.keep_attention(model), "
-                         "then run the model once (model.encode / model.decode) before "
-                         "collecting them")
-    return torch.stack([m.attn[index] for m in mods]).detach().cpu()  # (L, H, Tq, Tk)
+from .model import ATTENTION_PARTS, collect_attention  # noqa: E402  (re-exported for chapter 6)
 
 
 def model_attention_explorer(model, src_tokens, tgt_tokens) -> widgets.interactive:
@@ -333,4 +313,31 @@ def model_attention_explorer(model, src_tokens, tgt_tokens) -> widgets.interacti
                               value="encoder", description="attention"),
         layer=widgets.IntSlider(value=0, min=0, max=L - 1, description="layer"),
         head=head_picker(H),
+    )
+
+
+# --- Chapter 0 ---
+def draw_demo(translator, number: int, layer: int = -1) -> Figure:
+    """Translate `number` from German with a Translator and draw its cross-attention."""
+    from .figures import cross_attention_figure
+    from .tasks import MAX_NUMBER, number_words
+
+    if not 0 <= number <= MAX_NUMBER:
+        raise ValueError(f"pick a whole number from 0 to {MAX_NUMBER:,}, got {number:,}")
+    att = translator.attention(number_words(number, "de"))
+    english = translator.task.target_text(att.written[:-1])  # drop the end token
+    verdict = "correct" if english == number_words(number, "en") else "WRONG"
+    return cross_attention_figure(att, layer, title=f"{number:,} -> '{english}' ({verdict})")
+
+
+def demo_explorer(translator) -> widgets.interactive:
+    """Type a number: see the German morphemes, the model's English and where it looked."""
+    from .tasks import MAX_NUMBER
+
+    L = len(translator.model.decoder.layers)
+    return interactive_figure(
+        lambda number, layer: draw_demo(translator, number, layer),
+        number=widgets.BoundedIntText(value=2026, min=0, max=MAX_NUMBER, description="number"),
+        layer=widgets.Dropdown(options=[(str(i + 1), i) for i in range(L)], value=L - 1,
+                               description="layer"),
     )

@@ -1,0 +1,104 @@
+"""Chapter 0 exercises: the data flow in shapes; reading an alignment off cross-attention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .grading import Mistake, Result, check_function
+
+FLOW = ("src", "src_vectors", "memory", "tgt", "tgt_vectors", "decoder_out", "log_probs")
+
+# Why each shape is what it is: the hint for a wrong entry, without giving the tuple away.
+WHY = {
+    "src": "the source is a batch of token ids: one row per sentence, one id per source token.",
+    "src_vectors": "the embedding turns each source id into a vector of width d_model.",
+    "memory": "the encoder keeps one vector of width d_model per SOURCE token; it never "
+              "changes the length or the width.",
+    "tgt": "the target is a batch of token ids too, with the TARGET length.",
+    "tgt_vectors": "each target id becomes a vector of width d_model.",
+    "decoder_out": "the decoder gives one vector per TARGET position (its queries come from "
+                   "the target), even though it read the source through cross-attention.",
+    "log_probs": "the generator scores every word of the vocabulary at each target position.",
+}
+
+
+def data_flow(B: int, S: int, T: int, D: int, V: int) -> dict[str, tuple[int, ...]]:
+    """The reference answer: the shape at each arrow of the architecture figure."""
+    return {"src": (B, S), "src_vectors": (B, S, D), "memory": (B, S, D), "tgt": (B, T),
+            "tgt_vectors": (B, T, D), "decoder_out": (B, T, D), "log_probs": (B, T, V)}
+
+
+def check_data_flow(attempt: Callable) -> Result:
+    """Grade `data_flow(B, S, T, D, V)`: a dict from each stage in FLOW to its shape tuple."""
+    todo = (f"Return a dict with the keys {', '.join(FLOW)}, each mapped to a tuple of "
+            "letters, e.g. 'src': (B, S). Read the shapes off the architecture figure.")
+    if not callable(attempt):
+        return Result(False, f"Pass your function itself (no parentheses). {todo}")
+    # Distinct sizes, so a swapped letter is caught: B=2, S=5, T=7, D=16, V=11.
+    sizes = (2, 5, 7, 16, 11)
+    try:
+        out = attempt(*sizes)
+    except NotImplementedError:
+        return Result(False, f"Not attempted yet. {todo}")
+    except Exception as e:  # a learner's bug: one line, never a traceback
+        return Result(False, f"Your function raised {type(e).__name__}: {e}. {todo}")
+    if out is None:
+        return Result(False, f"Not attempted yet (your function returned None). {todo}")
+    if not isinstance(out, dict):
+        return Result(False, f"Not yet: it returned a {type(out).__name__}, not a dict. {todo}")
+    missing = [k for k in FLOW if k not in out]
+    if missing:
+        return Result(False, f"Not yet: the dict has no {', '.join(map(repr, missing))}. {todo}")
+    expected = data_flow(*sizes)
+    for key in FLOW:
+        got = out[key]
+        if isinstance(got, torch.Size | list):
+            got = tuple(got)
+        if got != expected[key]:
+            return Result(False, f"Not yet: {key!r} is wrong ({len(expected[key])} numbers "
+                                 f"expected). Hint: {WHY[key]}")
+    return Result(True, "Correct! Only three things change along the way: ids become D-wide "
+                        "vectors, the decoder swaps the source length S for the target "
+                        "length T, and the generator swaps D for V.")
+
+
+def align(weights: torch.Tensor, source: list[str]) -> list[str]:
+    """The reference answer: for each query row, the source token with the largest weight."""
+    return [source[i] for i in weights.argmax(dim=-1).tolist()]
+
+
+def _cases_align() -> list[tuple]:
+    g = torch.Generator().manual_seed(0)
+    cases = []
+    # T < S: the wrong axis (dim=0) gives S answers instead of T, and never an IndexError.
+    for T, S in ((3, 4), (5, 6), (2, 6)):
+        w = torch.rand(T, S, generator=g).softmax(dim=-1)  # (T, S), rows sum to 1
+        cases.append((w, [f"tok{j}" for j in range(S)]))
+    return cases
+
+
+def check_align(attempt: Callable) -> Result:
+    """Grade `align(weights, source)`: weights (T, S) -> the most-read source token per row."""
+    return check_function(
+        attempt, align, _cases_align(),
+        todo="weights has one row per written word (T rows) and one column per source token "
+             "(S columns). For each row, find the column with the largest weight "
+             "(weights.argmax(dim=-1)) and return the source token there, as a list of T "
+             "strings.",
+        mistakes=[
+            Mistake(lambda w, s: [s[i] for i in w.argmax(dim=0).tolist()],
+                    "you took the argmax down each column (dim=0): that asks which written "
+                    "word each source token is read most by. Take it along each row "
+                    "(dim=-1): one answer per written word."),
+            Mistake(lambda w, s: w.argmax(dim=-1).tolist(),
+                    "you returned positions (numbers). Look each one up in `source` to "
+                    "return the tokens themselves."),
+            Mistake(lambda w, s: [s[i] for i in w.argmin(dim=-1).tolist()],
+                    "you picked the smallest weight of each row: that is the token the word "
+                    "ignores most. Use argmax."),
+        ],
+        success="Correct! That is how the demo's heatmap was read: each English word's "
+                "strongest German morpheme.",
+    )
