@@ -473,10 +473,11 @@ def cross_attention_figure(att, layer: int = -1, title: str = "", ax=None) -> Fi
 
 @figure("00_cross_attention", "Cross-attention of the shipped number translator while it "
         "writes 354,782 from the German 'dreihundertvierundfünfzigtausendsiebenhundert"
-        "zweiundachtzig' (last layer, heads averaged). Each English number word looks hardest "
-        "at its German morpheme, even where the order flips: 'fifty' reads 'fünfzig' and "
-        "'four' reads 'vier', although German says 'vier und fünfzig'. Nobody told the model "
-        "this alignment; it learned it from 60,000 translated numbers.")
+        "zweiundachtzig' (last layer, heads averaged). Each English digit word (three, fifty, "
+        "four, seven, eighty, two) looks hardest at its German morpheme, even where the order "
+        "flips: 'fifty' reads 'fünfzig' and 'four' reads 'vier', although German says 'vier "
+        "und fünfzig'. Words without a German partner ('and', '-', ',') spread their weight. "
+        "Nobody told the model this alignment; it learned it from 60,000 translated numbers.")
 def demo_attention() -> Figure:
     """The chapter 0 demo heatmap for the README."""
     from . import pretrained

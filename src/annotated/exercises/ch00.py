@@ -32,8 +32,8 @@ def data_flow(B: int, S: int, T: int, D: int, V: int) -> dict[str, tuple[int, ..
 
 def check_data_flow(attempt: Callable) -> Result:
     """Grade `data_flow(B, S, T, D, V)`: a dict from each stage in FLOW to its shape tuple."""
-    todo = (f"Return a dict with the keys {', '.join(FLOW)}, each mapped to a tuple of "
-            "letters, e.g. 'src': (B, S). Read the shapes off the architecture figure.")
+    todo = (f"Return a dict with the keys {', '.join(FLOW)}, each mapped to a tuple of the "
+            "size variables, e.g. 'src': (B, S). Read the shapes off the architecture figure.")
     if not callable(attempt):
         return Result(False, f"Pass your function itself (no parentheses). {todo}")
     # Distinct sizes, so a swapped letter is caught: B=2, S=5, T=7, D=16, V=11.
@@ -56,6 +56,9 @@ def check_data_flow(attempt: Callable) -> Result:
         got = out[key]
         if isinstance(got, torch.Size | list):
             got = tuple(got)
+        if isinstance(got, tuple) and any(isinstance(x, str) for x in got):
+            return Result(False, f"Not yet: {key!r} holds strings {got!r}. Use the function's "
+                                 "arguments B, S, T, D, V (numbers), not the letters in quotes.")
         if got != expected[key]:
             return Result(False, f"Not yet: {key!r} is wrong ({len(expected[key])} numbers "
                                  f"expected). Hint: {WHY[key]}")
@@ -81,12 +84,18 @@ def _cases_align() -> list[tuple]:
 
 def check_align(attempt: Callable) -> Result:
     """Grade `align(weights, source)`: weights (T, S) -> the most-read source token per row."""
+    if callable(attempt):
+        given = attempt
+
+        def attempt(w, s):  # a tuple of tokens is as good as a list
+            out = given(w, s)
+            return list(out) if isinstance(out, tuple) else out
+
     return check_function(
         attempt, align, _cases_align(),
         todo="weights has one row per written word (T rows) and one column per source token "
-             "(S columns). For each row, find the column with the largest weight "
-             "(weights.argmax(dim=-1)) and return the source token there, as a list of T "
-             "strings.",
+             "(S columns). For each row, find the position of its largest weight and return "
+             "the source token at that position: a list of T strings.",
         mistakes=[
             Mistake(lambda w, s: [s[i] for i in w.argmax(dim=0).tolist()],
                     "you took the argmax down each column (dim=0): that asks which written "
@@ -95,6 +104,13 @@ def check_align(attempt: Callable) -> Result:
             Mistake(lambda w, s: w.argmax(dim=-1).tolist(),
                     "you returned positions (numbers). Look each one up in `source` to "
                     "return the tokens themselves."),
+            Mistake(lambda w, s: w.argmax(dim=-1),
+                    "you returned a tensor of positions. Look each position up in `source` "
+                    "(turn the tensor into a list with .tolist() first) and return the tokens."),
+            Mistake(lambda w, s: w.max(dim=-1).values,
+                    "you returned the largest weights themselves. We want WHERE the largest "
+                    "weight is: argmax gives its position; then look that position up in "
+                    "`source`."),
             Mistake(lambda w, s: [s[i] for i in w.argmin(dim=-1).tolist()],
                     "you picked the smallest weight of each row: that is the token the word "
                     "ignores most. Use argmax."),
