@@ -485,3 +485,99 @@ def demo_attention() -> Figure:
 
     att = pretrained.load("numbers").attention(number_words(DEMO_NUMBER, "de"))
     return cross_attention_figure(att, title=f"German {DEMO_NUMBER:,} -> English")
+
+
+# --- Chapter 7 ---
+SMOOTHING_TOKENS = ["<pad>", "the", "cat", "drinks", "milk"]
+SMOOTHING_TARGET = [1, 2, 3, 4, 0]  # "the cat drinks milk", then one padded position
+SCHEDULES = [(512, 4000, 1.0), (512, 8000, 1.0), (256, 4000, 1.0)]  # (d_model, warmup, factor)
+
+
+def smoothed_targets(target, size: int, padding_idx: int, smoothing: float):
+    """The target distribution (N, V) that `LabelSmoothing` builds for the ids `target` (N,)."""
+    import torch
+
+    from .training import LabelSmoothing
+
+    target = torch.as_tensor(target)
+    criterion = LabelSmoothing(size, padding_idx, smoothing)
+    criterion(torch.zeros(len(target), size), target)  # any log-probabilities: we want q
+    return criterion.true_dist
+
+
+def smoothing_penalty(p, smoothing: float, size: int = 5) -> list[float]:
+    """Label-smoothed loss of one position when the model gives probability p to the right token.
+
+    <pad> is id 0 and gets probability 0; the rest, 1 - p, is spread evenly over the V - 2
+    other tokens. `p` may be a number or a sequence of them: one loss each.
+    """
+    import torch
+
+    from .training import LabelSmoothing
+
+    p = torch.as_tensor(p, dtype=torch.float32).reshape(-1)  # (N,)
+    probs = ((1 - p) / (size - 2)).unsqueeze(1).repeat(1, size)  # (N, V)
+    probs[:, 1] = p  # token 1 is the right one
+    probs[:, 0] = 0.0  # <pad>
+    criterion = LabelSmoothing(size, padding_idx=0, smoothing=smoothing)
+    target = torch.ones(1, dtype=torch.long)  # (1,)
+    return [criterion(row.log().unsqueeze(0), target).item() for row in probs]
+
+
+def schedule_curves(settings, steps: int = 20_000) -> dict[str, list[float]]:
+    """lr at optimizer steps 1..steps for each (d_model, warmup, factor), by `training.rate`."""
+    from .training import rate
+
+    out = {}
+    for d_model, warmup, factor in settings:
+        name = f"d_model={d_model}, warmup={warmup}" + (f", factor={factor:g}" if factor != 1
+                                                         else "")
+        out[name] = [rate(s, d_model, factor, warmup) for s in range(1, steps + 1)]
+    return out
+
+
+@figure("07_label_smoothing",
+        "Left: the targets LabelSmoothing builds for \"the cat drinks milk\" plus one padded "
+        "position, with epsilon = 0.1 and a 5-token vocabulary: 0.9 on the right word, 0.1 / 3 "
+        "on each other word, 0 in the <pad> column and on the padded row. Right: the loss of "
+        "one position against the probability p the model gives the right word. Without "
+        "smoothing it falls all the way to p = 1; with epsilon it is smallest at p = 1 - epsilon "
+        "(dots) and rises beyond: over-confidence is penalised.")
+def label_smoothing_figure(smoothing: float = 0.1,
+                           epsilons: tuple[float, ...] = (0.0, 0.1, 0.3)) -> Figure:
+    """The smoothed target distribution as a heatmap, and the loss against p for a few epsilons."""
+    import numpy as np
+
+    from .plots import curves, heatmap
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1, 1.2]})
+    q = smoothed_targets(SMOOTHING_TARGET, len(SMOOTHING_TOKENS), 0, smoothing)  # (N, V)
+    rows = [f"target {SMOOTHING_TOKENS[t]}" for t in SMOOTHING_TARGET]
+    heatmap(q, rows, SMOOTHING_TOKENS, ax=left, vmin=0.0, vmax=1.0, fmt=".3f", cmap="Blues",
+            title=f"smoothed targets, epsilon = {smoothing:g}", xlabel="vocabulary",
+            ylabel="position")
+    p = np.linspace(0.02, 0.999, 300)
+    losses = {f"epsilon = {e:g}": smoothing_penalty(p, e) for e in epsilons}
+    curves(p, losses, ax=right, title="loss of one position (KL divergence)",
+           xlabel="probability p given to the right token", ylabel="loss")
+    for y, line in zip(losses.values(), right.get_lines(), strict=True):
+        i = int(np.argmin(y))
+        right.plot(p[i], y[i], "o", color=line.get_color())
+    right.set_ylim(0, 3)
+    return fig
+
+
+@figure("07_schedule",
+        "The paper's learning rate, factor x d_model^-0.5 x min(step^-0.5, step x "
+        "warmup^-1.5): it rises linearly for `warmup` steps, peaks there, then decays like "
+        "1/sqrt(step). A longer warm-up peaks later and lower; a smaller d_model scales the "
+        "whole curve up (256 gives sqrt(2) = 1.41 times the rate of 512).")
+def schedule_figure() -> Figure:
+    from .plots import curves
+
+    ax = curves(range(1, 20_001), schedule_curves(SCHEDULES), figsize=(7.0, 4.0),
+                title="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)",
+                xlabel="optimizer step", ylabel="learning rate")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    return ax.figure

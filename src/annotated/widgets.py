@@ -341,3 +341,96 @@ def demo_explorer(translator) -> widgets.interactive:
         layer=widgets.Dropdown(options=[(str(i + 1), i) for i in range(L)], value=L - 1,
                                description="layer"),
     )
+
+
+# --- Chapter 7 ---
+PAPER_SCHEDULE = (512, 4000, 1.0)  # the paper's base model: d_model, warmup, factor
+
+
+def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
+                  steps: int = 20_000) -> Figure:
+    """The warm-up learning-rate curve for these settings, next to the paper's base model's."""
+    from .figures import schedule_curves
+    from .plots import curves
+    from .training import rate
+
+    if d_model <= 0 or warmup <= 0 or factor <= 0 or steps <= 0:
+        raise ValueError(f"d_model, warmup, factor and steps must be positive, got "
+                         f"{d_model}, {warmup}, {factor}, {steps}")
+    chosen = (d_model, warmup, factor)
+    # The paper's curve first, as a grey reference; the chosen one drawn over it.
+    settings = [chosen] if chosen == PAPER_SCHEDULE else [PAPER_SCHEDULE, chosen]
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.9, bottom=0.14)  # fixed: fast redraws
+    curves(range(1, steps + 1), schedule_curves(settings, steps), ax=ax,
+           xlabel="optimizer step", ylabel="learning rate",
+           title=f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}")
+    *reference, line = ax.get_lines()
+    line.set(color="tab:blue", linewidth=2)
+    for ref in reference:
+        ref.set(color="0.6", linestyle="--", label=f"paper base: {ref.get_label()}")
+    if reference:
+        ax.legend(fontsize="small")
+    ax.axvline(min(warmup, steps), color="tab:blue", linestyle=":", linewidth=1)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    return fig
+
+
+def schedule_explorer(steps: int = 20_000) -> widgets.interactive:
+    """Sliders for d_model, warm-up and factor; the learning-rate curve follows."""
+    from functools import partial
+
+    return interactive_figure(
+        partial(draw_schedule, steps=steps),
+        d_model=widgets.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048], value=512,
+                                        description="d_model"),
+        warmup=widgets.IntSlider(value=4000, min=100, max=16_000, step=100,
+                                 description="warmup"),
+        factor=widgets.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.1, description="factor"),
+    )
+
+
+def draw_history(history) -> Figure:
+    """Training loss per step and validation loss (left), validation exact match (right)."""
+    from .plots import curves
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.6),
+                                      gridspec_kw={"width_ratios": [1.6, 1]})
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.15, wspace=0.22)
+    curves(history.step, {"training (label-smoothed)": history.loss}, ax=left, logy=True,
+           xlabel="optimizer step", ylabel="loss per target token (log scale)")
+    left.plot(history.valid_step, history.valid_loss, "o-", label="validation (cross-entropy)")
+    left.legend(fontsize="small")
+    curves(history.valid_step, {"exact match": history.valid_exact}, ax=right, marker="o",
+           xlabel="optimizer step", ylabel="share of sequences exactly right")
+    right.set_ylim(-0.03, 1.03)
+    right.set_xlim(left.get_xlim())
+    if history.valid_step:
+        right.set_title(f"validation exact match: {history.valid_exact[-1]:.3f}")
+        left.set_title(f"step {history.step[-1]}: training loss {history.loss[-1]:.3f}")
+    return fig
+
+
+class LiveHistory:
+    """A `train(..., callback=)` that redraws the loss curves in place at each validation.
+
+    In a notebook the figure appears once and is replaced as training goes; elsewhere each
+    call prints the figure's text form. `figure` keeps the last drawing, `updates` counts them.
+    """
+
+    def __init__(self):
+        self.handle = None
+        self.figure: Figure | None = None
+        self.updates = 0
+
+    def __call__(self, history) -> None:
+        from IPython.display import display
+
+        fig = draw_history(history)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)  # None outside IPython
+        else:
+            self.handle.update(fig)
+        plt.close(fig)  # shown already: the inline backend must not show it again
+        self.figure = fig
+        self.updates += 1

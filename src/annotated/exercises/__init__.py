@@ -44,3 +44,9 @@ __all__ += ["check_encoder_layer_parameters", "check_post_norm"]
 from .ch00 import check_align, check_data_flow  # noqa: E402
 
 __all__ += ["check_align", "check_data_flow"]
+
+
+# --- Chapter 7 ---
+from .ch07 import check_rate, check_smoothed_targets  # noqa: E402
+
+__all__ += ["check_rate", "check_smoothed_targets"]
