@@ -39,3 +39,8 @@ __all__ += ["check_causal_mask", "check_masked_softmax"]
 from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
 
 __all__ += ["check_encoder_layer_parameters", "check_post_norm"]
+
+# --- Chapter 8 ---
+from .ch08 import check_exact_match, check_greedy_step, check_length_penalty  # noqa: E402
+
+__all__ += ["check_exact_match", "check_greedy_step", "check_length_penalty"]
