@@ -267,6 +267,11 @@ print("right: ", number_words(901, "en"))
 #
 # ### Why a key/value cache gives the same answer, faster
 #
+# The article credits much of the Transformer's success to speed: it is built to process a
+# sequence in parallel. That holds for training, where every target position runs at once
+# under the causal mask (teacher forcing, chapter 7). Writing a translation is sequential,
+# one word per step, and each step must not redo the work of the steps before it.
+#
 # The decoder's self-attention is causal: position i looks only at positions 0..i. So
 # appending a word never changes what the decoder computed for the earlier positions. Check
 # it: decode the prefix of 5 words, then of 6, and compare the first 5 rows.

@@ -1,3 +1,6 @@
+import tomllib
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -63,6 +66,8 @@ def test_kanji_labels_draw_with_the_shipped_font(caplog):
     from annotated.plots import KANJI_FONT, use_kanji_font
 
     assert KANJI_FONT.is_file() and KANJI_FONT.stat().st_size < 10_000
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "fonts/*.ttf" in meta["tool"]["setuptools"]["package-data"]["annotated"]  # shipped
     name = use_kanji_font()  # (already done on import: calling it again changes nothing)
     assert plt.rcParams["font.family"].count(name) == 1
     ax = heatmap(torch.eye(3), list("三十万"), ["零", "百", "千"], title="三十万 → 300,000")
