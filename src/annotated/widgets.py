@@ -508,7 +508,9 @@ def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.i
         digits=widgets.ToggleButtons(options=[(v, k) for k, v in DIGIT_LANGUAGES.items()],
                                      value="de", description="digits in"),
         part=widgets.Dropdown(options=[(v, k) for k, v in ATTENTION_PARTS.items()],
-                              value="cross", description="attention"),
-        layer=widgets.IntSlider(value=0, min=0, max=L - 1, description="layer"),
+                              value="cross", description="attention",
+                              layout=widgets.Layout(width="30em")),  # the names are long
+        # Buttons, not a slider: the numbers model has only 2 layers.
+        layer=widgets.ToggleButtons(options=list(range(L)), value=0, description="layer"),
         head=head_picker(H),
     )
