@@ -1,3 +1,6 @@
+import tomllib
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -56,4 +59,20 @@ def test_heatmap_without_ticks_draws_no_tick_labels():
     assert ax.get_xticklabels() == [] and ax.get_yticklabels() == []
     ax = heatmap(torch.zeros(2, 2), ["a", "b"], ticks=False)  # given labels are still drawn
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    plt.close("all")
+
+
+def test_kanji_labels_draw_with_the_shipped_font(caplog):
+    from annotated.plots import KANJI_FONT, use_kanji_font
+
+    assert KANJI_FONT.is_file() and KANJI_FONT.stat().st_size < 10_000
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "fonts/*.ttf" in meta["tool"]["setuptools"]["package-data"]["annotated"]  # shipped
+    name = use_kanji_font()  # (already done on import: calling it again changes nothing)
+    assert plt.rcParams["font.family"].count(name) == 1
+    ax = heatmap(torch.eye(3), list("三十万"), ["零", "百", "千"], title="三十万 → 300,000")
+    ax.figure.suptitle("bold too: 一二", weight="bold")
+    with caplog.at_level("WARNING", logger="matplotlib.font_manager"):
+        ax.figure.canvas.draw()  # a missing glyph would warn (an error under pytest here)
+    assert not caplog.records  # no "findfont: Failed to find font weight bold"
     plt.close("all")

@@ -123,3 +123,22 @@ def test_unknown_task_and_setting_get_clear_errors():
         make_data("copy", colour="red")
     with pytest.raises(ValueError, match="source languages"):
         make_data("numbers", langs=["fr"], n_train=10)
+
+
+def test_parse_number_words_inverts_num2words():
+    from annotated.tasks import parse_number_words
+
+    rng = random.Random(8)
+    numbers = [*range(0, 2_000), *rng.sample(range(MAX_NUMBER + 1), 3_000), MAX_NUMBER]
+    for n in numbers:
+        for lang in ("de", "ja"):
+            assert parse_number_words(number_words(n, lang)) == (n, lang), (n, lang)
+    assert parse_number_words(" Einundzwanzig ") == (21, "de")  # case and spaces forgiven
+    for text, message in (("百万", "1,000,000 is above 999,999"),
+                          ("zweizwei", "num2words writes 4 as 'vier'"),
+                          ("hundert", "num2words writes 100 as 'einhundert'"),
+                          ("一万万", "num2words writes 10000 as '一万'"),
+                          ("一億", "'億' is not a Japanese number character"),
+                          ("twenty-one", "not a German number word"), ("  ", "no number words")):
+        with pytest.raises(ValueError, match=message):
+            parse_number_words(text)

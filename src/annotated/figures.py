@@ -581,3 +581,37 @@ def schedule_figure() -> Figure:
                 xlabel="optimizer step", ylabel="learning rate")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     return ax.figure
+
+
+# --- Chapter 8 ---
+# The shipped numbers model's cross-attention head that follows the source word being
+# translated (found by looking at all 8 heads; tests/test_chapter_08.py checks it still does).
+ALIGN_LAYER, ALIGN_HEAD = 1, 3
+
+
+@figure("08_cross_attention", "Cross-attention of the shipped numbers model (layer 1, head 3) "
+        "while it translates 345,678 from German (left) and Japanese (right). Each row is the "
+        "decoder position that has read the word on the left of the arrow and writes the word "
+        "on its right; each column a source token. German says the units before the tens "
+        "(fünf-und-vierzig), so the bright path jumps ahead to 'vierzig' to write 'forty' and "
+        "back to 'fünf' for 'five'. Japanese groups by 10,000: 三十四万 is 34 x 10,000, so "
+        "'hundred' is written while looking at 十 (三十万 = 300 thousand).")
+def numbers_cross_attention(number: int = 345_678, layer: int = ALIGN_LAYER,
+                            head: int = ALIGN_HEAD, translator=None) -> Figure:
+    """One cross-attention head of the numbers model, on `number` in German and in Japanese."""
+    from .plots import heatmap
+    from .pretrained import load
+    from .widgets import number_attention
+
+    translator = translator or load("numbers")
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0), layout="constrained")
+    for ax, lang in zip(axes, ("de", "ja"), strict=True):
+        view = number_attention(translator, str(number), lang)
+        heatmap(view.weights["cross"][layer, head], view.query_labels, view.src_tokens, ax=ax,
+                vmin=0.0, vmax=1.0, annot=False, cbar=lang == "ja", title=view.source,
+                xlabel="key: source token", ylabel="query: read → written" if lang == "de" else "")
+        if lang == "ja":
+            ax.tick_params(axis="x", labelrotation=0)  # one character each: upright
+    fig.suptitle(f"cross-attention, layer {layer}, head {head}: {number:,} → "
+                 f"{view.translation}", fontsize="medium")
+    return fig

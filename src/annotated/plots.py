@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -137,3 +138,35 @@ def grid(n: int, cols: int = 4, size: float = 3.0) -> tuple[Figure, np.ndarray]:
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat[:n]
+
+
+# --- Chapter 8 ---
+KANJI_FONT = Path(__file__).parent / "fonts" / "kanji-numerals.ttf"
+
+
+def use_kanji_font() -> str:
+    """Add the shipped kanji subset as a fallback font: Japanese numbers draw, not boxes.
+
+    Latin text keeps matplotlib's own font (it comes first); only glyphs that font lacks
+    are taken from ours. Returns the fallback's family name.
+    """
+    import dataclasses
+
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    if not any(e.fname == str(KANJI_FONT) for e in manager.ttflist):
+        manager.addfont(str(KANJI_FONT))  # (this also empties findfont's cache)
+        entry = next(e for e in manager.ttflist if e.fname == str(KANJI_FONT))
+        # The same glyphs for every weight: else each bold title would log "Failed to find
+        # font weight bold" (on stderr, which notebooks store).
+        manager.ttflist += [dataclasses.replace(entry, weight=w) for w in range(100, 1000, 100)
+                            if w != entry.weight]
+    name = font_manager.FontProperties(fname=KANJI_FONT).get_name()
+    families = list(plt.rcParams["font.family"])
+    if name not in families:
+        plt.rcParams["font.family"] = [*families, name]
+    return name
+
+
+use_kanji_font()

@@ -95,6 +95,70 @@ def is_japanese(text: str) -> bool:
     return bool(_JAPANESE_RE.search(text))
 
 
+# Chapter 8: back from words to the number, to check what a learner types.
+_JAPANESE_DIGITS = dict(zip("零一二三四五六七八九", range(10), strict=True))
+_JAPANESE_UNITS = {"十": 10, "百": 100, "千": 1000}
+_GERMAN_VALUES = (
+    {"null": 0, "ein": 1, "eins": 1}
+    | {m: v for v, m in enumerate(GERMAN_MORPHEMES[3:21], 2)}  # zwei .. neunzehn
+    | {m: 10 * v for v, m in enumerate(GERMAN_MORPHEMES[21:29], 2)}  # zwanzig .. neunzig
+)
+
+
+def _japanese_value(text: str) -> int:
+    """'三十四万五千六百七十八' -> 345678: digits multiply 十/百/千, 万 closes a group of 10^4."""
+    total = section = digit = 0
+    for ch in text:
+        if ch in _JAPANESE_DIGITS:
+            digit = _JAPANESE_DIGITS[ch]
+        elif ch in _JAPANESE_UNITS:
+            section += (digit or 1) * _JAPANESE_UNITS[ch]  # a bare 十 means 1 x 10
+            digit = 0
+        elif ch == "万":
+            total += (section + digit) * 10_000
+            section = digit = 0
+        else:
+            raise ValueError(f"{ch!r} is not a Japanese number character; use "
+                             f"{''.join(_JAPANESE_DIGITS)}{''.join(_JAPANESE_UNITS)}万")
+    return total + section + digit
+
+
+def _german_value(word: str) -> int:
+    """'dreiundsiebzigtausend' -> 73000: morphemes add, hundert and tausend multiply."""
+    total = current = 0
+    for piece in split_german(word):
+        if piece == "tausend":
+            total, current = (current or 1) * 1000, 0
+        elif piece == "hundert":
+            current = (current or 1) * 100
+        elif piece != "und":
+            current += _GERMAN_VALUES[piece]
+    return total + current
+
+
+def parse_number_words(text: str) -> tuple[int, str]:
+    """German or Japanese number words, exactly as num2words writes them -> (number, 'de'/'ja').
+
+    Raises a ValueError that says what is wrong for anything else (digits, English, a
+    number above 999,999, a word num2words would write differently).
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("no number words given: type e.g. 'einundzwanzig' or '二十一'")
+    lang = "ja" if is_japanese(text) else "de"
+    if lang == "de":
+        text = text.lower()
+    value = _japanese_value(text) if lang == "ja" else _german_value(text)
+    if value > MAX_NUMBER:
+        why = f"{value:,} is above {MAX_NUMBER:,}"
+    elif number_words(value, lang) != text:
+        why = f"num2words writes {value} as {number_words(value, lang)!r}"
+    else:
+        return value, lang
+    raise ValueError(f"{text!r} is not a number from 0 to {MAX_NUMBER:,} as num2words writes "
+                     f"it in {'Japanese' if lang == 'ja' else 'German'} ({why})")
+
+
 # ---------------------------------------------------------------- tasks
 
 

@@ -434,3 +434,183 @@ class LiveHistory:
         plt.close(fig)  # shown already: the inline backend must not show it again
         self.figure = fig
         self.updates += 1
+
+
+# --- Chapter 8 ---
+from dataclasses import dataclass  # noqa: E402
+
+NUMBER_EXAMPLES = (
+    "einundzwanzig", "二十一",
+    "dreihundertfünfundvierzigtausendsechshundertachtundsiebzig", "三十四万五千六百七十八",
+    "einundzwanzigtausend", "二万千", "neunhunderteins", "九百一", "999999",
+)
+DIGIT_LANGUAGES = {"de": "German", "ja": "Japanese"}
+
+
+def read_number(text: str, digits: str = "de") -> tuple[str, int, str]:
+    """What a learner typed -> (number words as num2words writes them, number, 'de' or 'ja').
+
+    Digits ('21', '345,678') become number words in the language `digits`; German or
+    Japanese number words are checked to be exactly what num2words writes.
+    """
+    import re
+
+    from .tasks import MAX_NUMBER, number_words, parse_number_words
+
+    plain = re.sub(r"[\s,_.']", "", text)  # 345,678 or 345 678 or 345_678
+    if re.fullmatch(r"[0-9]+", plain):
+        if digits not in DIGIT_LANGUAGES:
+            raise ValueError(f"digits can be read as {' or '.join(DIGIT_LANGUAGES)}, "
+                             f"got {digits!r}")
+        n = int(plain)
+        if n > MAX_NUMBER:
+            raise ValueError(f"{n:,} is too large: the model knows the numbers 0 to "
+                             f"{MAX_NUMBER:,}")
+        return number_words(n, digits), n, digits
+    n, lang = parse_number_words(text)
+    return number_words(n, lang), n, lang
+
+
+@dataclass(frozen=True)
+class NumberAttention:
+    """One greedy translation by a numbers model and every attention weight behind it.
+
+    `weights[part]` is (L, H, Tq, Tk) for part in ATTENTION_PARTS. Decoder queries are
+    labelled 'read → written': the position that holds `read` writes the next word.
+    """
+
+    source: str
+    number: int
+    translation: str
+    reference: str
+    src_tokens: list[str]
+    tgt_tokens: list[str]  # the decoder's input: <s> and the words written
+    query_labels: list[str]  # "<s> → three", "three → hundred", ..., "eight → </s>"
+    weights: dict
+
+    @property
+    def correct(self) -> bool:
+        return self.translation == self.reference
+
+    def tokens(self, part: str) -> tuple[list[str], list[str]]:
+        """(key labels, query labels) of one kind of attention."""
+        if part == "encoder":
+            return self.src_tokens, self.src_tokens
+        keys = self.src_tokens if part == "cross" else self.tgt_tokens
+        return keys, self.query_labels
+
+
+def number_attention(translator, text: str, digits: str = "de") -> NumberAttention:
+    """Translate `text` greedily, then run the model on its own output keeping the weights.
+
+    With the target fed whole (teacher forcing), each position's attention is the one it
+    had while decoding: the causal mask hides the same future words.
+    """
+    import torch
+
+    from .data import BOS, EOS
+    from .decoding import translate_tokens
+    from .masks import padding_mask, subsequent_mask
+    from .model import keep_attention
+    from .tasks import number_words
+
+    source, n, _ = read_number(text, digits)
+    task, model = translator.task, translator.model
+    src_tokens = task.source_tokens(source)
+    out = translate_tokens(model, [src_tokens], translator.src_vocab, translator.tgt_vocab,
+                           translator.max_len)[0]
+    device = next(model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(src_tokens)], device=device)  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(out, bos=True)], device=device)  # (1, T)
+    keep_attention(model)
+    try:
+        with torch.no_grad():
+            model(src, tgt, padding_mask(src, translator.src_vocab.pad),
+                  subsequent_mask(tgt.size(1)).to(device))
+        weights = {part: collect_attention(model, part) for part in ATTENTION_PARTS}
+    finally:
+        keep_attention(model, False)  # back to the fused attention for decoding
+    read, written = [BOS, *out], [*out, EOS]
+    return NumberAttention(source, n, task.target_text(out), number_words(n, "en"),
+                           list(src_tokens), read,
+                           [f"{r} → {w}" for r, w in zip(read, written, strict=True)], weights)
+
+
+def draw_number_attention(view: NumberAttention, part: str = "cross", layer: int = 0,
+                          head: int = 0) -> Figure:
+    """One kind of attention of one translation, one head or all (`head=-1`) side by side.
+
+    Rows are the queries' tokens, columns the keys'.
+    """
+    from .plots import heatmap
+
+    if part not in ATTENTION_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {', '.join(ATTENTION_PARTS)}")
+    w = view.weights[part]  # (L, H, Tq, Tk)
+    L, H = w.shape[:2]
+    if not 0 <= layer < L or not -1 <= head < H:
+        raise ValueError(f"need 0 <= layer < {L} and 0 <= head < {H} (or head = -1 for all "
+                         f"heads), got layer={layer}, head={head}")
+    keys, queries = view.tokens(part)
+    heads = range(H) if head < 0 else [head]
+    one = head >= 0
+    # Fixed margins, not constrained layout: its layout pass was half of each update.
+    fig, axes = plt.subplots(1, len(heads), squeeze=False,
+                             figsize=(7.0, 6.0) if one else (3.2 * H, 6.0),
+                             gridspec_kw=dict(left=0.24 if one else 0.13, right=0.98,
+                                              bottom=0.15 if one else 0.19, top=0.84,
+                                              wspace=0.06))
+    for i, (ax, h) in enumerate(zip(axes[0], heads, strict=True)):
+        # Token labels on the first panel only: the others share its rows and columns, and
+        # every tick label costs redraw time (all heads took 180 ms of CPU with them, 110
+        # without).
+        rows, cols = (None, None) if i else (queries, keys)
+        heatmap(w[layer, h], rows, cols, ax=ax, vmin=0.0, vmax=1.0, cbar=one,
+                annot=one and w.shape[-2] * w.shape[-1] <= 50,  # numbers while few
+                ticks=False, title=f"layer {layer}, head {h}",
+                xlabel="key" if i == 0 else "same keys", ylabel="" if i else "query")
+        if all(len(k) == 1 for k in keys):  # kanji keys: one character each, upright
+            ax.tick_params(axis="x", labelrotation=0)
+        elif not one:  # a narrow panel: words upright would overlap
+            ax.tick_params(axis="x", labelrotation=90)
+    lines = [ATTENTION_PARTS[part], f"{view.source} ({view.number:,})",
+             f"→ {view.translation}  {'✓' if view.correct else '✗'}"]
+    if not view.correct:
+        lines.append(f"right: {view.reference}")
+    fig.suptitle("\n".join(lines), fontsize="small")
+    return fig
+
+
+def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.interactive:
+    """Choose an example or type a number; pick the attention, layer and head; see the heatmap.
+
+    Each number is run through the model once (then kept): moving the layer or head only
+    redraws. A number the model cannot read prints what is wrong instead of a picture.
+    """
+    import functools
+
+    L, H = len(translator.model.encoder.layers), translator.model.encoder.layers[0].self_attn.h
+    run = functools.lru_cache(maxsize=64)(functools.partial(number_attention, translator))
+
+    def draw(number: str, digits: str, part: str, layer: int, head: int) -> Figure | None:
+        try:
+            source = read_number(number, digits)[0]  # the words, whatever was typed
+        except ValueError as e:
+            print(e)
+            return None
+        return draw_number_attention(run(source), part, layer, head)
+
+    return interactive_figure(
+        draw,
+        number=widgets.Combobox(value=examples[0], options=list(examples),
+                                placeholder="type a number: digits or words",
+                                description="number", ensure_option=False),
+        digits=widgets.ToggleButtons(options=[(v, k) for k, v in DIGIT_LANGUAGES.items()],
+                                     value="de", description="digits in"),
+        part=widgets.Dropdown(options=[(v, k) for k, v in ATTENTION_PARTS.items()],
+                              value="cross", description="attention",
+                              layout=widgets.Layout(width="30em")),  # the names are long
+        # Buttons, not a slider: the numbers model has only 2 layers.
+        layer=widgets.ToggleButtons(options=list(range(L)), value=0, description="layer"),
+        head=head_picker(H),
+    )

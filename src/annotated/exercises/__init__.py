@@ -50,3 +50,9 @@ __all__ += ["check_align", "check_data_flow"]
 from .ch07 import check_rate, check_smoothed_targets  # noqa: E402
 
 __all__ += ["check_rate", "check_smoothed_targets"]
+
+
+# --- Chapter 8 ---
+from .ch08 import check_exact_match, check_greedy_step, check_length_penalty  # noqa: E402
+
+__all__ += ["check_exact_match", "check_greedy_step", "check_length_penalty"]

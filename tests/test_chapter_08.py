@@ -1,0 +1,243 @@
+"""Chapter 8: reading typed numbers, the attention explorer, the figure, the graders, RETRAIN."""
+
+import functools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import jupytext  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from timing import update_seconds  # noqa: E402
+
+from annotated import figures, pretrained, widgets  # noqa: E402
+from annotated.exercises import (  # noqa: E402
+    check_exact_match,
+    check_greedy_step,
+    check_length_penalty,
+)
+from annotated.exercises.ch08 import _step_from  # noqa: E402
+from annotated.masks import subsequent_mask  # noqa: E402
+from annotated.tasks import make_data, number_words  # noqa: E402
+from annotated.training import TrainConfig, train  # noqa: E402
+from annotated.widgets import (  # noqa: E402
+    ATTENTION_PARTS,
+    draw_number_attention,
+    number_attention,
+    number_attention_explorer,
+    read_number,
+)
+
+CHAPTER = Path(__file__).resolve().parents[1] / "notebooks" / "08_translation.py"
+
+
+@pytest.fixture(scope="module")
+def numbers():
+    return pretrained.load("numbers")
+
+
+def test_read_number_takes_digits_or_words_and_explains_bad_input():
+    assert read_number("21") == ("einundzwanzig", 21, "de")
+    assert read_number(" 345,678 ", "ja") == ("三十四万五千六百七十八", 345_678, "ja")
+    assert read_number("Einundzwanzig", "ja") == ("einundzwanzig", 21, "de")  # words win
+    assert read_number("二万千") == ("二万千", 21_000, "ja")
+    for text, message in (("1000000", "too large"), ("百万", "1,000,000 is above 999,999"),
+                          ("twenty-one", "not a German number word"),
+                          ("zweizwei", "num2words writes 4 as 'vier'"),
+                          ("十十", "num2words writes 20 as '二十'"), ("", "no number words"),
+                          ("一億", "not a Japanese number character")):
+        with pytest.raises(ValueError, match=message):
+            read_number(text)
+    with pytest.raises(ValueError, match="digits can be read as de or ja"):
+        read_number("21", "fr")
+
+
+def test_number_attention_shapes_labels_and_weights(numbers):
+    view = number_attention(numbers, "345678", "ja")
+    assert view.source == "三十四万五千六百七十八" and view.correct
+    assert view.translation == number_words(345_678, "en")
+    assert view.src_tokens == list("三十四万五千六百七十八")  # S = 11
+    assert view.tgt_tokens[0] == "<s>" and len(view.tgt_tokens) == 15  # T = 15
+    assert view.query_labels[0] == "<s> → three" and view.query_labels[-1] == "eight → </s>"
+    shapes = {part: tuple(w.shape) for part, w in view.weights.items()}
+    assert shapes == {"encoder": (2, 4, 11, 11), "decoder": (2, 4, 15, 15),
+                      "cross": (2, 4, 15, 11)}
+    for w in view.weights.values():
+        torch.testing.assert_close(w.sum(-1), torch.ones(w.shape[:-1]))
+    assert view.weights["decoder"].triu(diagonal=1).eq(0).all()  # causal: no future
+    # The fast path is back on afterwards: decoding does not keep weights.
+    assert not any(m.keep_attn for m in numbers.model.modules() if hasattr(m, "keep_attn"))
+    wrong = number_attention(numbers, "九百一")
+    assert not wrong.correct and wrong.reference == "nine hundred and one"
+
+
+def test_the_figure_claims_hold(numbers):
+    """The caption of 08_cross_attention: the head follows the source word being translated."""
+    expect = {"de": {"and → forty": "vierzig", "- → five": "fünf", "and → seventy": "siebzig",
+                     "- → eight": "acht"},
+              "ja": {"three → hundred": "十", "and → forty": "四", "- → five": "五"}}
+    for lang, rows in expect.items():
+        view = number_attention(numbers, "345678", lang)
+        head = view.weights["cross"][figures.ALIGN_LAYER, figures.ALIGN_HEAD]  # (T, S)
+        for row, token in rows.items():
+            weights = head[view.query_labels.index(row)]
+            assert view.src_tokens[weights.argmax()] == token, (lang, row)
+            assert weights.max() > 0.9
+    fig = figures.FIGURES["08_cross_attention"].make()
+    left, right = fig.axes[:2]
+    assert left.get_title() == number_words(345_678, "de")
+    assert [t.get_text() for t in right.get_xticklabels()] == list("三十四万五千六百七十八")
+    assert [t.get_text() for t in left.get_yticklabels()][:2] == ["<s> → three",
+                                                                   "three → hundred"]
+    plt.close("all")
+
+
+def test_decoder_layer_0_cannot_see_the_source(numbers):
+    de, ja = (number_attention(numbers, "345678", lang) for lang in ("de", "ja"))
+    torch.testing.assert_close(de.weights["decoder"][0], ja.weights["decoder"][0])
+    assert not torch.allclose(de.weights["decoder"][1], ja.weights["decoder"][1], atol=1e-3)
+
+
+def test_draw_number_attention_rows_are_queries_columns_keys(numbers):
+    view = number_attention(numbers, "21", "de")  # ein und zwanzig -> twenty - one
+    for part in ATTENTION_PARTS:
+        fig = draw_number_attention(view, part, layer=1, head=2)
+        ax = fig.axes[0]
+        keys, queries = view.tokens(part)
+        assert [t.get_text() for t in ax.get_yticklabels()] == queries
+        assert [t.get_text() for t in ax.get_xticklabels()] == keys
+        assert ax.get_title() == "layer 1, head 2"
+        assert ATTENTION_PARTS[part] in fig.get_suptitle()
+        plt.close("all")
+    fig = draw_number_attention(number_attention(numbers, "九百一"), "cross", 0, -1)
+    assert len([a for a in fig.axes if a.get_visible()]) == 4  # all heads
+    assert "✗" in fig.get_suptitle() and "right: nine hundred and one" in fig.get_suptitle()
+    with pytest.raises(ValueError, match="unknown part"):
+        draw_number_attention(view, "both")
+    with pytest.raises(ValueError, match="need 0 <= layer < 2 and 0 <= head < 4"):
+        draw_number_attention(view, "cross", layer=2)
+    plt.close("all")
+
+
+def test_explorer_runs_the_model_once_per_number(numbers, monkeypatch, capsys):
+    calls = []
+
+    def counting(translator, text, digits="de"):
+        calls.append(text)
+        return number_attention(translator, text, digits)
+
+    monkeypatch.setattr(widgets, "number_attention", counting)
+    w = number_attention_explorer(numbers)
+    number, digits, part, layer, head = w.children[:5]
+    w.update()
+    assert calls == ["einundzwanzig"]
+    head.value, layer.value, part.value = 3, 1, "encoder"
+    head.value = -1
+    part.value = "decoder"
+    assert len(calls) == 1  # layer, head and kind only redraw
+    number.value = "345678"
+    assert len(w.result.axes[0].get_yticklabels()) == 15  # the new number's target
+    digits.value = "ja"
+    head.value = 0
+    assert w.result.axes[0].get_title() == "layer 1, head 0"
+    number.value = "einundzwanzig"  # seen before: no new run
+    digits.value = "de"  # words do not depend on it: no new run either
+    assert calls == ["einundzwanzig", number_words(345_678, "de"), number_words(345_678, "ja")]
+    capsys.readouterr()
+    number.value = "1000000"
+    assert w.result is None
+    assert "too large" in capsys.readouterr().out
+    plt.close("all")
+
+
+def test_explorer_updates_are_fast(numbers):
+    w = number_attention_explorer(numbers)
+    w.children[0].value = "345678"  # the model runs here, once
+    # Median seconds of an update (callback + the redraw the notebook shows).
+    head = update_seconds(w, 4, [0, 1, 2, 3])
+    layer = update_seconds(w, 3, [1, 0, 1])
+    part = update_seconds(w, 2, ["encoder", "decoder", "cross"])
+    w.children[4].value = -1
+    all_heads = update_seconds(w, 3, [0, 1, 0])
+    print(f"explorer updates: head {head * 1000:.0f} ms, layer {layer * 1000:.0f} ms, "
+          f"kind {part * 1000:.0f} ms, layer with all heads {all_heads * 1000:.0f} ms")
+    assert max(head, layer, part, all_heads) < 0.5  # ~0.1-0.2 s measured; loose: busy machine
+
+
+def test_exact_match_grader():
+    def right(hyps, refs):
+        return sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(refs)
+
+    def unwritten(hyps, refs):
+        ...
+
+    assert check_exact_match(right).passed
+    r = check_exact_match(lambda h, r: sum(a == b for a, b in zip(h, r, strict=True)))
+    assert not r.passed and "divide by len(refs)" in r.message
+    r = check_exact_match(lambda h, r: sum(b.startswith(a) for a, b in zip(h, r, strict=True))
+                          / len(r))
+    assert not r.passed and "stops early" in r.message
+    r = check_exact_match(lambda h, r: sum(a.lower() == b.lower()
+                                           for a, b in zip(h, r, strict=True)) / len(r))
+    assert not r.passed and "Do not lower-case" in r.message
+    r = check_exact_match(lambda h, r: 0.5)
+    assert not r.passed and "on test case 1" in r.message
+    r = check_exact_match(unwritten)
+    assert not r.passed and r.message.startswith("Not attempted yet")
+
+
+def test_greedy_step_grader():
+    def right(model, memory, src_mask, ys):
+        out = model.decode(memory, src_mask, ys, subsequent_mask(ys.size(1)))  # (B, T, D)
+        next_word = model.generator(out[:, -1]).argmax(dim=-1)  # (B,)
+        return torch.cat([ys, next_word.unsqueeze(1)], dim=1)
+
+    def unwritten(model, memory, src_mask, ys):
+        ...
+
+    assert check_greedy_step(right).passed
+    r = check_greedy_step(functools.partial(_step_from, position=0))
+    assert not r.passed and "out[:, -1]" in r.message
+    r = check_greedy_step(functools.partial(_step_from, causal=False))
+    assert not r.passed and "causal mask" in r.message
+    r = check_greedy_step(functools.partial(_step_from, append=False))
+    assert not r.passed and "(B, T + 1)" in r.message
+    r = check_greedy_step(unwritten)
+    assert not r.passed and r.message.startswith("Not attempted yet")
+
+
+def test_length_penalty_grader():
+    def unwritten(length, alpha):
+        raise NotImplementedError
+
+    assert check_length_penalty(lambda n, a: ((5 + n) / 6) ** a).passed
+    assert check_length_penalty(lambda n, a: torch.tensor((5.0 + n) / 6) ** a).passed
+    r = check_length_penalty(lambda n, a: n**a)
+    assert not r.passed and "GNMT's" in r.message
+    r = check_length_penalty(lambda n, a: (5 + n) / 6**a)
+    assert not r.passed and "brackets" in r.message
+    r = check_length_penalty(lambda n, a: (5 + n) / 6 * a)
+    assert not r.passed and "exponent" in r.message
+    r = check_length_penalty(unwritten)
+    assert not r.passed and r.message.startswith("Not attempted yet")
+
+
+def test_retrain_cell_trains_and_swaps_the_model(tmp_path, monkeypatch, capsys):
+    """The notebook's RETRAIN cell, switched on, with a 3-step run instead of the default."""
+    nb = jupytext.read(CHAPTER, fmt="py:percent")
+    cell = next(c.source for c in nb.cells if c.source.startswith("RETRAIN = False"))
+    monkeypatch.chdir(tmp_path)  # the checkpoint goes to runs/numbers/ here
+    data = make_data("numbers", seed=0, n_train=64, n_valid=8, n_test=8)
+    quick = TrainConfig(steps=3, batch_size=16, valid_every=3, valid_decode=4, progress=False)
+    namespace = {"data": data, "device": "cpu", "translator": None, "model": None,
+                 "train": functools.partial(train, config=quick),
+                 "Translator": pretrained.Translator}
+    exec(cell.replace("RETRAIN = False", "RETRAIN = True", 1), namespace)
+    assert (tmp_path / "runs" / "numbers" / "checkpoint.pt").is_file()
+    assert isinstance(namespace["translator"], pretrained.Translator)
+    assert namespace["model"] is namespace["translator"].model
+    assert namespace["translator"].src_vocab == data.src_vocab
+    assert "trained 3 steps" in capsys.readouterr().out
