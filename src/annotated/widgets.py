@@ -506,34 +506,18 @@ def number_attention(translator, text: str, digits: str = "de") -> NumberAttenti
     With the target fed whole (teacher forcing), each position's attention is the one it
     had while decoding: the causal mask hides the same future words.
     """
-    import torch
-
-    from .data import BOS, EOS
-    from .decoding import translate_tokens
-    from .masks import padding_mask, subsequent_mask
-    from .model import keep_attention
+    from .data import BOS
     from .tasks import number_words
 
     source, n, _ = read_number(text, digits)
-    task, model = translator.task, translator.model
-    src_tokens = task.source_tokens(source)
-    out = translate_tokens(model, [src_tokens], translator.src_vocab, translator.tgt_vocab,
-                           translator.max_len)[0]
-    device = next(model.parameters()).device
-    src = torch.tensor([translator.src_vocab.encode(src_tokens)], device=device)  # (1, S)
-    tgt = torch.tensor([translator.tgt_vocab.encode(out, bos=True)], device=device)  # (1, T)
-    keep_attention(model)
-    try:
-        with torch.no_grad():
-            model(src, tgt, padding_mask(src, translator.src_vocab.pad),
-                  subsequent_mask(tgt.size(1)).to(device))
-        weights = {part: collect_attention(model, part) for part in ATTENTION_PARTS}
-    finally:
-        keep_attention(model, False)  # back to the fused attention for decoding
-    read, written = [BOS, *out], [*out, EOS]
-    return NumberAttention(source, n, task.target_text(out), number_words(n, "en"),
-                           list(src_tokens), read,
-                           [f"{r} → {w}" for r, w in zip(read, written, strict=True)], weights)
+    att = translator.attention(source)  # every weight, with the model's own output fed in
+    out = att.written[:-1]  # without the end token
+    read = [BOS, *out]
+    weights = {"encoder": att.encoder, "decoder": att.decoder, "cross": att.cross}
+    return NumberAttention(source, n, translator.task.target_text(out), number_words(n, "en"),
+                           att.source, read,
+                           [f"{r} → {w}" for r, w in zip(read, att.written, strict=True)],
+                           weights)
 
 
 def draw_number_attention(view: NumberAttention, part: str = "cross", layer: int = 0,
