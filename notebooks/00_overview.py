@@ -334,8 +334,8 @@ show(annotated.EncoderDecoder)
 # | 4 | [Multi-head attention](04_multi_head_attention.ipynb) | `MultiHeadedAttention` |
 # | 5 | [Padding and masking](05_masking.ipynb) | `subsequent_mask`, padding masks |
 # | 6 | [The full model](06_full_model.ipynb) | `make_model`: encoder, decoder, generator |
-# | 7 | Training | batches, label smoothing, the learning-rate schedule, the copy task |
-# | 8 | Translation and looking inside | this chapter's translator, decoding, BLEU |
+# | 7 | [Training](07_training.ipynb) | batches, label smoothing, the learning-rate schedule, the copy task |
+# | 8 | [Translation and looking inside](08_translation.ipynb) | this chapter's translator, decoding, BLEU |
 # | 9 | A real corpus | German -> English sentences (Multi30k) |
 #
 # **Where to run it.** In JupyterLab on your machine (`make course` in the project folder) or
