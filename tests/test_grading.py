@@ -42,3 +42,18 @@ def test_other_wrong_answers_are_described():
     broken = grade(lambda x: x.no_such_method())
     assert "raised AttributeError" in broken.message and not broken.passed
     assert "no parentheses" in grade(None).message
+
+
+def test_rtol_and_describe_are_optional_additions():
+    tiny = [(torch.tensor(1e-7),), (torch.tensor(3.0),)]
+    close = lambda x: 2 * x * (1 + 1e-7)  # noqa: E731  (a float32-sized relative error)
+    off = lambda x: 2 * x + 1e-7  # noqa: E731  (tiny absolutely, 50% relatively at 2e-7)
+    loose = check_function(off, double, tiny, todo="Return twice x.")
+    assert loose.passed  # the default: rtol = atol = 1e-5, blind to a 1e-7 error
+    strict = dict(atol=0.0, rtol=1e-6)
+    assert check_function(close, double, tiny, todo="", **strict).passed
+    r = check_function(off, double, tiny, todo="Return twice x.", **strict,
+                       describe=lambda args, out, want: f"double({args[0].item():g}) gave "
+                                                        f"{out.item():.3g}, not {want.item():.3g}")
+    assert not r.passed
+    assert r.message == "Not yet: double(1e-07) gave 3e-07, not 2e-07. Return twice x."

@@ -524,15 +524,19 @@ def smoothing_penalty(p, smoothing: float, size: int = 5) -> list[float]:
     return [criterion(row.log().unsqueeze(0), target).item() for row in probs]
 
 
-def schedule_curves(settings, steps: int = 20_000) -> dict[str, list[float]]:
-    """lr at optimizer steps 1..steps for each (d_model, warmup, factor), by `training.rate`."""
+def schedule_curves(settings, steps: int = 20_000, at=None) -> dict[str, list[float]]:
+    """lr at optimizer steps 1..steps (or at the steps `at`) for each (d_model, warmup, factor).
+
+    The values come from `training.rate`.
+    """
     from .training import rate
 
+    at = range(1, steps + 1) if at is None else [int(s) for s in at]
     out = {}
     for d_model, warmup, factor in settings:
         name = f"d_model={d_model}, warmup={warmup}" + (f", factor={factor:g}" if factor != 1
                                                          else "")
-        out[name] = [rate(s, d_model, factor, warmup) for s in range(1, steps + 1)]
+        out[name] = [rate(s, d_model, factor, warmup) for s in at]
     return out
 
 
@@ -540,9 +544,10 @@ def schedule_curves(settings, steps: int = 20_000) -> dict[str, list[float]]:
         "Left: the targets LabelSmoothing builds for \"the cat drinks milk\" plus one padded "
         "position, with epsilon = 0.1 and a 5-token vocabulary: 0.9 on the right word, 0.1 / 3 "
         "on each other word, 0 in the <pad> column and on the padded row. Right: the loss of "
-        "one position against the probability p the model gives the right word. Without "
-        "smoothing it falls all the way to p = 1; with epsilon it is smallest at p = 1 - epsilon "
-        "(dots) and rises beyond: over-confidence is penalised.")
+        "one position against the probability p the model gives the right word (the rest, "
+        "1 - p, spread evenly over the other non-pad words). Without smoothing it falls all "
+        "the way to p = 1; with epsilon it is smallest at p = 1 - epsilon (dots) and rises "
+        "beyond: over-confidence is penalised.")
 def label_smoothing_figure(smoothing: float = 0.1,
                            epsilons: tuple[float, ...] = (0.0, 0.1, 0.3)) -> Figure:
     """The smoothed target distribution as a heatmap, and the loss against p for a few epsilons."""

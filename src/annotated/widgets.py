@@ -347,6 +347,16 @@ def demo_explorer(translator) -> widgets.interactive:
 PAPER_SCHEDULE = (512, 4000, 1.0)  # the paper's base model: d_model, warmup, factor
 
 
+def schedule_steps(steps: int, marks: list[int] | tuple[int, ...] = (),
+                   points: int = 1000) -> list[int]:
+    """About `points` optimizer steps spread over 1..steps, plus the `marks` (the peaks).
+
+    A curve through these looks the same as one through every step, and draws fast.
+    """
+    grid = {round(1 + i * (steps - 1) / (points - 1)) for i in range(points)}
+    return sorted(grid | {m for m in marks if 1 <= m <= steps})
+
+
 def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
                   steps: int = 20_000) -> Figure:
     """The warm-up learning-rate curve for these settings, next to the paper's base model's."""
@@ -354,17 +364,19 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
     from .plots import curves
     from .training import rate
 
-    if d_model <= 0 or warmup <= 0 or factor <= 0 or steps <= 0:
-        raise ValueError(f"d_model, warmup, factor and steps must be positive, got "
-                         f"{d_model}, {warmup}, {factor}, {steps}")
+    if d_model <= 0 or warmup <= 0 or factor <= 0 or steps <= 1:
+        raise ValueError(f"d_model, warmup and factor must be positive and steps above 1, "
+                         f"got {d_model}, {warmup}, {factor}, {steps}")
     chosen = (d_model, warmup, factor)
     # The paper's curve first, as a grey reference; the chosen one drawn over it.
     settings = [chosen] if chosen == PAPER_SCHEDULE else [PAPER_SCHEDULE, chosen]
+    x = schedule_steps(steps, [w for _, w, _ in settings])
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
     fig.subplots_adjust(left=0.11, right=0.97, top=0.9, bottom=0.14)  # fixed: fast redraws
-    curves(range(1, steps + 1), schedule_curves(settings, steps), ax=ax,
-           xlabel="optimizer step", ylabel="learning rate",
-           title=f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}")
+    peak = (f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}"
+            if warmup <= steps else f"still warming up: the peak comes at step {warmup}")
+    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step",
+           ylabel="learning rate", title=peak)
     *reference, line = ax.get_lines()
     line.set(color="tab:blue", linewidth=2)
     for ref in reference:
@@ -372,21 +384,27 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
     if reference:
         ax.legend(fontsize="small")
     ax.axvline(min(warmup, steps), color="tab:blue", linestyle=":", linewidth=1)
+    ax.set_xlim(0, steps)
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     return fig
 
 
-def schedule_explorer(steps: int = 20_000) -> widgets.interactive:
-    """Sliders for d_model, warm-up and factor; the learning-rate curve follows."""
-    from functools import partial
+SCHEDULE_STEPS = [400, 2_000, 20_000, 100_000]  # the copy run, ..., the paper's 100k steps
 
+
+def schedule_explorer(steps: int = 20_000) -> widgets.interactive:
+    """Sliders for d_model, warm-up, factor and the steps shown; the learning-rate curve follows."""
+    if steps not in SCHEDULE_STEPS:
+        raise ValueError(f"steps must be one of {SCHEDULE_STEPS}, got {steps}")
     return interactive_figure(
-        partial(draw_schedule, steps=steps),
+        draw_schedule,
         d_model=widgets.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048], value=512,
                                         description="d_model"),
         warmup=widgets.IntSlider(value=4000, min=100, max=16_000, step=100,
                                  description="warmup"),
         factor=widgets.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.1, description="factor"),
+        steps=widgets.SelectionSlider(options=SCHEDULE_STEPS, value=steps,
+                                      description="steps shown"),
     )
 
 
@@ -598,3 +616,19 @@ def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.i
         layer=widgets.ToggleButtons(options=list(range(L)), value=0, description="layer"),
         head=head_picker(H),
     )
+
+
+def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
+    """Every head's cross-attention in the LAST decoder layer, with axis names and a colour bar.
+
+    `weights` is (N, H, T, S) from `collect_attention(model, "cross")` for one sentence.
+    """
+    N = weights.shape[0]  # decoder layers
+    fig = draw_heads(weights[-1], src_tokens, query_tokens=tgt_tokens)  # (H, T, S): one layer
+    axes = fig.axes
+    for ax in axes:
+        ax.set_xlabel("source (key)")
+    axes[0].set_ylabel("decoder reads (query)")
+    fig.suptitle(f"cross-attention of the last decoder layer (layer {N} of {N}), every head")
+    fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.9, label="attention weight")
+    return fig

@@ -47,9 +47,9 @@ __all__ += ["check_align", "check_data_flow"]
 
 
 # --- Chapter 7 ---
-from .ch07 import check_rate, check_smoothed_targets  # noqa: E402
+from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets  # noqa: E402
 
-__all__ += ["check_rate", "check_smoothed_targets"]
+__all__ += ["check_factor_for_peak", "check_rate", "check_smoothed_targets"]
 
 
 # --- Chapter 8 ---

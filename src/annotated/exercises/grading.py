@@ -35,7 +35,8 @@ def _as_tuple(out) -> tuple:
     return out if isinstance(out, tuple) else (out,)
 
 
-def _close(a, b, atol: float) -> bool:
+def _close(a, b, atol: float, rtol: float | None = None) -> bool:
+    rtol = atol if rtol is None else rtol
     a, b = _as_tuple(a), _as_tuple(b)
     if len(a) != len(b):
         return False
@@ -43,7 +44,7 @@ def _close(a, b, atol: float) -> bool:
         if isinstance(y, torch.Tensor):
             if not isinstance(x, torch.Tensor) or x.shape != y.shape:
                 return False
-            if not torch.allclose(x.detach().float(), y.float(), atol=atol, rtol=atol):
+            if not torch.allclose(x.detach().float(), y.float(), atol=atol, rtol=rtol):
                 return False
         elif x != y:
             return False
@@ -78,8 +79,14 @@ def check_function(
     mistakes: Sequence[Mistake] = (),
     success: str = "Correct!",
     atol: float = 1e-5,
+    rtol: float | None = None,
+    describe: Callable[[tuple, object, object], str] | None = None,
 ) -> Result:
-    """Grade `attempt` against `reference` on each argument tuple in `cases`."""
+    """Grade `attempt` against `reference` on each argument tuple in `cases`.
+
+    `rtol` defaults to `atol`. `describe(args, out, expected)`, if given, says how the first
+    failing case went wrong (default: its number and how the result differs).
+    """
     if not callable(attempt):
         return Result(False, f"Pass your function itself (no parentheses). {todo}")
     outs = []
@@ -96,13 +103,15 @@ def check_function(
             return Result(False, f"Not attempted yet (your function returned None). {todo}")
         outs.append(out)
     expected = [reference(*args) for args in cases]
-    if all(_close(o, e, atol) for o, e in zip(outs, expected, strict=True)):
+    if all(_close(o, e, atol, rtol) for o, e in zip(outs, expected, strict=True)):
         return Result(True, success)
     for mistake in mistakes:
         wrong = [mistake.fn(*args) for args in cases]
-        if all(_close(o, w, atol) for o, w in zip(outs, wrong, strict=True)):
+        if all(_close(o, w, atol, rtol) for o, w in zip(outs, wrong, strict=True)):
             return Result(False, f"Not yet: {mistake.hint}")
     i = next(i for i, (o, e) in enumerate(zip(outs, expected, strict=True))
-             if not _close(o, e, atol))
+             if not _close(o, e, atol, rtol))
+    if describe is not None:
+        return Result(False, f"Not yet: {describe(cases[i], outs[i], expected[i])}. {todo}")
     return Result(False, f"Not yet: on test case {i + 1}, {_describe(outs[i], expected[i])}. "
                          f"{todo}")
