@@ -6,7 +6,7 @@ that no cell shows an error. For every widget: move each of its controls (slider
 toggle buttons, check boxes, number boxes, buttons) and wait for its picture (or text) to
 change, timing it in the page from the input event to the decoded new picture. Results go to
 build/browser/: latency.json (median per widget and per control), chapters.json (seconds per
-chapter) and a screenshot per widget.
+chapter) and two screenshots per widget (as first shown, and after the moves).
 
 ANNOTATED_BROWSER_TESTS: unset runs the test where a Chromium is found and skips, saying why,
 where none is; 0 turns it off; 1 requires it (no browser is then a failure).
@@ -401,11 +401,13 @@ class Chapter:
                                         timeout=WIDGET_RENDER_MS, polling=200)
         except PlaywrightTimeout:
             pytest.fail(f"{name} shows no picture or text after {WIDGET_RENDER_MS / 1000:.0f} s")
+        shot = OUT / f"{self.notebook.stem}_cell{cell}_widget{k + 1}"
+        root.screenshot(path=f"{shot}_start.png")  # what the learner sees first
         latency = self.results["latency"].setdefault(
             f"{self.notebook.stem} cell {cell} widget {k + 1}", {})
         for control in controls:
             latency[control.label] = [self.move(name, root, control) for _ in range(MOVES)]
-        root.screenshot(path=str(OUT / f"{self.notebook.stem}_cell{cell}_widget{k + 1}.png"))
+        root.screenshot(path=f"{shot}_moved.png")  # after every control has moved
 
     def move(self, name: str, root, control: Control) -> float:
         """Milliseconds from moving `control` to the widget's new picture (one retry)."""
