@@ -18,6 +18,9 @@ def pytest_terminal_summary(terminalreporter, config):
     """Print the widget latencies the browser test measured in this run."""
     if not LATENCY.exists() or LATENCY.stat().st_mtime == config._annotated_start:
         return
-    terminalreporter.section("widget latency in the browser (median of 3 moves)")
+    terminalreporter.section("widget latency in the browser: control moved -> new picture")
     for name, row in json.loads(LATENCY.read_text()).items():
-        terminalreporter.write_line(f"{row['median_ms']:7.1f} ms  {name}")
+        controls = ", ".join(f"{c} {ms:.0f}" for c, ms in row["controls"].items())
+        terminalreporter.write_line(f"{row['median_ms']:7.1f} ms  {name}  ({controls})")
+    terminalreporter.write_line(f"medians of {LATENCY.parent.relative_to(ROOT)}/latency.json; "
+                                "screenshots beside it")

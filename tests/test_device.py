@@ -33,3 +33,19 @@ def test_unknown_precision_and_missing_device_are_named():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             default_device("cuda")
+
+
+@pytest.mark.parametrize("bf16, dtype, scaler", [(False, torch.float16, True),
+                                                 (True, torch.bfloat16, False)])
+def test_a_gpu_without_bf16_gets_fp16_with_a_grad_scaler(monkeypatch, bf16, dtype, scaler):
+    # A T4 (Colab's free GPU) has no bf16: 'auto' must fall back to fp16 and loss scaling.
+    asked = {}
+
+    def is_bf16_supported(including_emulation=True):
+        asked["emulation"] = including_emulation
+        return bf16
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    prec = precision_for("cuda", "auto")
+    assert prec.dtype == dtype and prec.needs_scaler == scaler
+    assert asked == {"emulation": False}  # emulated bf16 on a T4 would be slow, not native

@@ -1,5 +1,6 @@
 """Every chapter notebook: Colab badge to its own path, install cell, in sync with its .py."""
 
+import ast
 import importlib.util
 import json
 from pathlib import Path
@@ -28,6 +29,17 @@ def test_install_cell_is_a_no_op_outside_colab():
     assert f"git+{nbscript.repository_url()}" in nbscript.install_source()
 
 
+def test_install_cell_keeps_colabs_torch():
+    # pip keeps an installed torch that meets the package's floor unless told otherwise.
+    calls = [n for n in ast.walk(ast.parse(nbscript.install_source()))
+             if isinstance(n, ast.Call) and ast.unparse(n.func) == "subprocess.run"]
+    assert len(calls) == 1
+    args = [a.value for a in calls[0].args[0].elts if isinstance(a, ast.Constant)]
+    assert args[:3] == ["-m", "pip", "install"], args
+    assert not {"-U", "--upgrade", "--force-reinstall", "--no-deps"} & set(args), args
+    assert not [a for a in args if a.startswith("torch")], args  # no torch of its own
+
+
 @pytest.mark.parametrize("src", SOURCES, ids=[p.stem for p in SOURCES])
 def test_chapter_header_and_sync(src):
     nb = json.loads(src.with_suffix(".ipynb").read_text())
@@ -37,3 +49,18 @@ def test_chapter_header_and_sync(src):
     assert "".join(install["source"]) == nbscript.install_source()
     assert nbscript.check(src) == []
     assert "widgets" not in nb["metadata"]
+
+
+# Things that need a JupyterLab extension (or only work in one front end): Colab and classic
+# Notebook would show a blank output or a JavaScript error instead.
+FRONT_END_ONLY = ("%matplotlib widget", "%matplotlib ipympl", "%matplotlib notebook", "ipympl",
+                  "%%javascript", "Javascript(", "anywidget", "bqplot", "jupyterlab")
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_needs_no_jupyterlab_only_extension(src):
+    code = src.read_text()
+    found = [marker for marker in FRONT_END_ONLY if marker in code]
+    assert not found, f"{src.name} uses {found}: use core ipywidgets and inline matplotlib"
+    widgets_module = (ROOT / "src" / "annotated" / "widgets.py").read_text()
+    assert not [m for m in FRONT_END_ONLY if m in widgets_module]

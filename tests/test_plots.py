@@ -76,3 +76,32 @@ def test_kanji_labels_draw_with_the_shipped_font(caplog):
         ax.figure.canvas.draw()  # a missing glyph would warn (an error under pytest here)
     assert not caplog.records  # no "findfont: Failed to find font weight bold"
     plt.close("all")
+
+
+def test_interactive_figure_in_a_kernel_shows_one_uncropped_png_per_update():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import struct\n"
+        "import ipywidgets as widgets\n"
+        "import matplotlib.pyplot as plt\n"
+        "from annotated.widgets import interactive_figure\n"
+        "def draw(n=2):\n"
+        "    fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\n"
+        "    ax.plot(range(n))\n"
+        "    return fig\n"
+        "w = interactive_figure(draw, n=widgets.IntSlider(value=2, min=1, max=5))\n"
+        "w.children[0].value = 4"),
+        # The Output widget's outputs are filled in by the front end (here nbclient).
+        nbformat.v4.new_code_cell(
+        "pngs = [o['data']['image/png'] for o in w.out.outputs if 'image/png' in o['data']]\n"
+        "import base64\n"
+        "size = struct.unpack('>II', base64.b64decode(pngs[0])[16:24])\n"
+        "print(len(w.out.outputs), len(pngs), size, len(plt.get_fignums()))")]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    # One picture, the figure's full 200 x 150 pixels (the inline backend would crop it),
+    # and no figure left open for the backend to show a second time.
+    assert printed.strip() == "1 1 (200, 150) 0", printed

@@ -6,6 +6,7 @@ browser) wrapped by `interactive_figure`, which adds the sliders and dropdowns.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -23,8 +24,17 @@ def interactive_figure(draw: Callable[..., Figure], **controls) -> widgets.inter
 
     def update(**values) -> Figure:
         plt.close("all")  # one live figure: an update never piles up old ones
-        # ipywidgets shows (and closes) inline figures itself after each call.
-        return draw(**values)
+        with one_thread():
+            fig = draw(**values)
+        if _in_ipython():
+            # Shown here rather than by the inline backend, whose bbox_inches="tight" lays
+            # out every label a second time (40% of an update, measured with
+            # benchmarks/widgets.py); widget figures have fixed margins, nothing to crop.
+            from IPython.display import Image, display
+
+            display(Image(figure_png(fig)))
+            plt.close(fig)  # so the backend does not show it a second time
+        return fig
 
     for control in controls.values():
         if isinstance(control, widgets.Widget) and hasattr(control, "style"):
@@ -632,3 +642,39 @@ def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
     fig.suptitle(f"cross-attention of the last decoder layer (layer {N} of {N}), every head")
     fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.9, label="attention weight")
     return fig
+
+
+# --- Widget speed (issue 7: measured in the browser test) ---
+def figure_png(fig: Figure) -> bytes:
+    """`fig` as PNG bytes, as drawn (no tight cropping), compressed lightly for speed."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets needs IPython
+        return False
+    return get_ipython() is not None
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one thread: widgets compute on tiny tensors.
+
+    On a machine whose cores are busy with other work, a second OpenMP thread makes small
+    models wait for a core: chapter 0's translation took 2.2 s with 2 threads and 20 ms with
+    1 on the loaded 2-core development machine (benchmarks/widgets.py).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
