@@ -535,8 +535,9 @@ assert same0 and not same1
 # %% [markdown]
 # ### Widget: the attention explorer
 #
-# Choose an example or type a number, as digits (read in the language picked under
-# "digits in") or as German or Japanese words exactly as num2words writes them. Pick the
+# Choose an example or type a number, as digits or as German or Japanese words exactly as
+# num2words writes them; "read in" picks the language the model reads (typing words sets it,
+# and switching it shows the same number in the other language). Pick the
 # kind of attention, the layer and the head (or all heads). Each number runs through the
 # model once; moving the layer or head only redraws. Things to try: the cross-attention of
 # 二万千 (21,000: where does "one" come from?), encoder self-attention of a long German

@@ -455,6 +455,12 @@ class Control:
             step = -1 if top != "" and value + 1 > float(top) else 1
             loc.fill(str(int(value) + step))
             loc.press("Enter")
+        elif self.kind == "combo box":  # type the next of its suggested values
+            options, value = loc.evaluate("(i) => [[...i.list.options].map(o => o.value), i.value]")
+            assert options, f"{self.label} suggests no values to type"
+            loc.fill(options[(options.index(value) + 1) % len(options)] if value in options
+                     else options[0])
+            loc.press("Enter")
         else:  # pragma: no cover - find_controls makes only the kinds above
             raise AssertionError(self.kind)
 
@@ -466,6 +472,7 @@ CONTROLS_JS = """(root) => {
         : e.matches('.widget-toggle-buttons') ? 'toggle buttons'
         : e.matches('input[type=checkbox]') ? 'check box'
         : e.matches('input[type=number]') ? 'number box'
+        : e.matches('input[list]') ? 'combo box'
         : e.matches('input, textarea') ? 'text box'
         : e.matches('button') && !e.closest('.widget-toggle-buttons') ? 'button' : null;
     const clean = (t) => (t || '').replace(/\u200b/g, '').trim();

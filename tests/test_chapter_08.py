@@ -143,9 +143,13 @@ def test_explorer_runs_the_model_once_per_number(numbers, monkeypatch, capsys):
     digits.value = "ja"
     head.value = 0
     assert w.result.axes[0].get_title() == "layer 1, head 0"
-    number.value = "einundzwanzig"  # seen before: no new run
-    digits.value = "de"  # words do not depend on it: no new run either
+    number.value = "einundzwanzig"  # seen before: no new run; the toggle follows the words
+    assert digits.value == "de"
     assert calls == ["einundzwanzig", number_words(345_678, "de"), number_words(345_678, "ja")]
+    digits.value = "ja"  # the same number, read in Japanese: 二十一
+    assert calls[-1] == number_words(21, "ja")
+    number.value = number_words(17, "ja")  # Japanese words switch the toggle to Japanese
+    assert digits.value == "ja" and calls[-1] == number_words(17, "ja")
     capsys.readouterr()
     number.value = "1000000"
     assert w.result is None

@@ -601,24 +601,39 @@ def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.i
     """
     import functools
 
+    from .tasks import number_words
+
     L, H = len(translator.model.encoder.layers), translator.model.encoder.layers[0].self_attn.h
     run = functools.lru_cache(maxsize=64)(functools.partial(number_attention, translator))
 
     def draw(number: str, digits: str, part: str, layer: int, head: int) -> Figure | None:
         try:
-            source = read_number(number, digits)[0]  # the words, whatever was typed
+            _, n, _ = read_number(number, digits)
         except ValueError as e:
             print(e)
             return None
-        return draw_number_attention(run(source), part, layer, head)
+        # The toggle picks the language the model reads, for digits and words alike.
+        return draw_number_attention(run(number_words(n, digits)), part, layer, head)
 
-    return interactive_figure(
+    language = widgets.ToggleButtons(options=[(v, k) for k, v in DIGIT_LANGUAGES.items()],
+                                     value="de", description="read in")
+    number = widgets.Combobox(value=examples[0], options=list(examples),
+                              placeholder="type a number: digits or words",
+                              description="number", ensure_option=False)
+
+    def follow_words(change) -> None:
+        """Typed (or picked) words set the toggle to their own language."""
+        try:
+            _, _, lang = read_number(change["new"], language.value)
+        except ValueError:
+            return
+        language.value = lang
+
+    number.observe(follow_words, names="value")
+    w = interactive_figure(
         draw,
-        number=widgets.Combobox(value=examples[0], options=list(examples),
-                                placeholder="type a number: digits or words",
-                                description="number", ensure_option=False),
-        digits=widgets.ToggleButtons(options=[(v, k) for k, v in DIGIT_LANGUAGES.items()],
-                                     value="de", description="digits in"),
+        number=number,
+        digits=language,
         part=widgets.Dropdown(options=[(v, k) for k, v in ATTENTION_PARTS.items()],
                               value="cross", description="attention",
                               layout=widgets.Layout(width="30em")),  # the names are long
@@ -626,6 +641,7 @@ def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.i
         layer=widgets.ToggleButtons(options=list(range(L)), value=0, description="layer"),
         head=head_picker(H),
     )
+    return w
 
 
 def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
