@@ -37,6 +37,7 @@ import platform
 import re
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -367,13 +368,30 @@ def attention_calls(T: int, device: torch.device, dtype: torch.dtype, heads: int
             "sdpa": call(F.scaled_dot_product_attention)}
 
 
+def fresh_peak_bytes(T: int, name: str, heads: int, d_k: int) -> int | None:
+    """CPU peak memory of one attention call, measured in a new Python process.
+
+    In this process, memory freed by earlier sections stays with the C allocator and is
+    reused without raising the resident size, so a fresh process measures it.
+    """
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"import torch, speed; torch.set_num_threads(1); "
+            f"calls = speed.attention_calls({T}, torch.device('cpu'), torch.float32, "
+            f"{heads}, {d_k}); print(speed.peak_bytes(calls[{name!r}], torch.device('cpu')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    last = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
+    return int(last[0]) if last and last[0].isdigit() else None
+
+
 def bench_attention(lengths: list[int], rounds: int, device: torch.device,
                     dtype: torch.dtype, heads: int = 8, d_k: int = 64) -> dict:
     """Naive (explicit softmax) vs sdpa attention, forward + backward, one sentence."""
     rows = []
     for T in tqdm(lengths, desc="attention", leave=False, dynamic_ncols=True):
         calls = attention_calls(T, device, dtype, heads, d_k)
-        memory = {name: peak_bytes(fn, device) for name, fn in calls.items()}
+        memory = {name: (peak_bytes(fn, device) if device.type == "cuda"
+                         else fresh_peak_bytes(T, name, heads, d_k))
+                  for name, fn in calls.items()}
         times = alternate(calls, rounds, 1, device, f"T={T}")
         rows.append({"tokens": T, "naive_s": median(times["naive"]),
                      "sdpa_s": median(times["sdpa"]),
@@ -432,10 +450,16 @@ def bench_compile(size: dict, rounds: int, warmup: int, device: torch.device,
     compiled = torch.compile(compiled_model)
     step = stepper(compiled, batch, size, mixed)
     sync = synchronizer(device)
-    t0 = time.perf_counter()
-    step()  # the first step compiles
-    sync()
-    compile_s = time.perf_counter() - t0
+    import torch._inductor.config as inductor
+
+    saved, inductor.force_disable_caches = inductor.force_disable_caches, True
+    try:  # a cold compile, as a learner's first run has: no kernels cached by earlier runs
+        t0 = time.perf_counter()
+        step()  # the first step compiles
+        sync()
+        compile_s = time.perf_counter() - t0
+    finally:
+        inductor.force_disable_caches = saved
     times = alternate({"eager": stepper(eager, batch, size, mixed), "compiled": step},
                       rounds, warmup, device, "compile")
     return {"size": size, "norm": "pre", "path": "fast", "first_step_s": compile_s,
@@ -572,25 +596,23 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     def ratios(name: str, path: str) -> list[float]:
         return [r["paths"][path]["vs_torch"] for r in sec[name]["result"]["norms"].values()]
 
-    if dev == "cpu" and "train" in sec:
-        worst = min(ratios("train", "fast"))
-        checks.append(("fast path >= 1.1x nn.Transformer, small size (both norms)",
-                       f"{worst:.2f}x (the lower norm)", worst >= TARGETS["fast_vs_torch_small"]))
-        worst = min(ratios("train", "teaching"))
-        checks.append(("teaching path >= 0.8x nn.Transformer, small size",
+    for name, label, fast_target in (("train", "small size", TARGETS["fast_vs_torch_small"]),
+                                     ("base", "base size", TARGETS["fast_vs_torch_base"])):
+        if dev != "cpu" or name not in sec:
+            continue
+        worst = min(ratios(name, "fast"))
+        checks.append((f"fast path >= {fast_target}x nn.Transformer, {label} (both norms)",
+                       f"{worst:.2f}x (the lower norm)", worst >= fast_target))
+        worst = min(ratios(name, "teaching"))
+        checks.append((f"teaching path >= 0.8x nn.Transformer, {label}",
                        f"{worst:.2f}x", worst >= TARGETS["teaching_vs_torch"]))
+    if dev == "cpu" and "train" in sec:
         best = max(r["paths"]["fast"]["of_peak"]
                    for r in sec["train"]["result"]["norms"].values())
         checks.append(("our step >= 60% of the measured matmul peak, small size",
                        f"{best:.0%} (fast path, the better norm)",
                        best >= TARGETS["mfu_small_cpu"]))
     if "base" in sec:
-        worst = min(ratios("base", "fast"))
-        checks.append(("fast path not slower than nn.Transformer, base size",
-                       f"{worst:.2f}x", worst >= TARGETS["fast_vs_torch_base"]))
-        worst = min(ratios("base", "teaching"))
-        checks.append(("teaching path >= 0.8x nn.Transformer, base size",
-                       f"{worst:.2f}x", worst >= TARGETS["teaching_vs_torch"]))
         nominal = gpu_peak(sec["base"]["machine"].get("gpu", "")) if dev == "cuda" else None
         if nominal:
             best = max(r["paths"]["fast"]["flops_per_s"] / nominal

@@ -163,7 +163,7 @@ def add_training_commands(sub) -> None:
         p.add_argument(f"--{opt.replace('_', '-')}", type=kind, help=f"model {field}")
     p.add_argument("--fast", action="store_true", default=None,
                    help="the fast path: fused attention projections, sdpa, faster CPU dropout "
-                        "(same weights and results as the teaching path; see annotated.fast)")
+                        "(the same weights; equal outputs when dropout is off; annotated.fast)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the training steps (slow to start; off by default)")
     p.add_argument("--out", help="folder for checkpoint.pt (default: runs/TASK)")

@@ -6,8 +6,10 @@ between the teaching path and the fast path:
 
 - `FusedMultiHeadedAttention`: self-attention projects Q, K and V with ONE matrix product
   (the three weight matrices stacked, 3D x D), cross-attention K and V with one, then calls
-  PyTorch's fused scaled_dot_product_attention. Asked for weights (`keep_attention`,
-  backend "naive") or given a decoding cache, it runs the teaching code unchanged.
+  PyTorch's fused scaled_dot_product_attention. Training on the CPU with attention dropout,
+  it computes the softmax explicitly instead (PyTorch's CPU kernel has no dropout and falls
+  back to the same math). Asked for weights (`keep_attention`, backend "naive") or given a
+  decoding cache, it runs the teaching code unchanged.
 - `FastDropout`: on the CPU, draws its keep mask from 16 random bits per element (a few
   times faster than `torch.bernoulli`, which dominates a small model's CPU step). It drops
   with probability round(p * 65536) / 65536 and scales the kept values so the expected
@@ -18,11 +20,13 @@ tests/test_fast.py proves both paths give the same outputs and gradients.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import attention, check_mask
+from .attention import check_mask, masked_fill_value
 from .multihead import KVCache, MultiHeadedAttention
 
 RANDOM_BITS = 16
@@ -76,6 +80,21 @@ def _heads(x: torch.Tensor, n: int, h: int, d_k: int) -> torch.Tensor:
     return x.unflatten(-1, (n, h, d_k)).permute(2, 0, 3, 1, 4)
 
 
+def _explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                        mask: torch.Tensor | None, dropout: nn.Module) -> torch.Tensor:
+    """`attention()` with fewer passes: masked in place, rows that see nothing zeroed only
+    when there are some."""
+    scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(q.size(-1)))  # (B, H, Tq, Tk)
+    if mask is not None:
+        scores.masked_fill_(~mask, masked_fill_value(scores.dtype))  # a fresh tensor: in place
+    p_attn = scores.softmax(dim=-1)  # (B, H, Tq, Tk)
+    if mask is not None:
+        sees = mask.any(dim=-1, keepdim=True)  # (B, 1, Tq, 1)
+        if not bool(sees.all()):
+            p_attn = p_attn.masked_fill(~sees, 0.0)  # as attention() and sdpa: zeros, no NaN
+    return dropout(p_attn) @ v  # (B, H, Tq, d_k)
+
+
 class FusedMultiHeadedAttention(MultiHeadedAttention):
     """MultiHeadedAttention with Q, K, V projected by one fused matrix product (same weights)."""
 
@@ -107,10 +126,11 @@ class FusedMultiHeadedAttention(MultiHeadedAttention):
         if mask is not None:
             mask = check_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # (B, 1, Tq, Tk)
         self.attn = None
-        if self.training and self.dropout.p > 0 and q.device.type == "cpu":
+        if (self.training and self.dropout.p > 0 and q.device.type == "cpu"
+                and not torch.compiler.is_compiling()):
             # PyTorch's CPU kernel has no dropout: with it, sdpa falls back to the same
             # explicit math, with a slower random mask than FastDropout's.
-            x, _ = attention(q, k, v, mask=mask, dropout=self.dropout)  # (B, H, Tq, d_k)
+            x = _explicit_attention(q, k, v, mask, self.dropout)  # (B, H, Tq, d_k)
         else:
             p = self.dropout.p if self.training else 0.0
             x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
