@@ -155,6 +155,15 @@ def paired_ratio(slow: list[float], fast: list[float]) -> float:
     return median([s / f for s, f in zip(slow, fast, strict=True)])
 
 
+def ratio_spread(slow: list[float], fast: list[float]) -> tuple[float, float]:
+    """The middle half of the per-round ratios slow / fast (all of them under 4 rounds)."""
+    ratios = sorted(s / f for s, f in zip(slow, fast, strict=True))
+    if len(ratios) < 4:
+        return ratios[0], ratios[-1]
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return q1, q3
+
+
 def matmul_peak(device: torch.device, dtype: torch.dtype, n: int) -> tuple[Callable, float]:
     """A call doing square n x n matmuls, and its FLOPs: the machine's matmul peak."""
     a = torch.randn(n, n, device=device).to(dtype)
@@ -488,7 +497,8 @@ def training_table(res: dict, nominal_peak: float | None) -> list[str]:
     lines = [f"d_model {size['d_model']}, {size['N']}+{size['N']} layers, d_ff {size['d_ff']}, "
              f"{size['h']} heads, vocabulary {size['vocab']:,}, batch {B} x {T} tokens; "
              f"{res['flops_per_step'] / 1e9:,.1f} GFLOP per step (matrix products); "
-             f"median of {res['rounds']} alternating rounds.", ""]
+             f"median of {res['rounds']} alternating rounds; in brackets the middle half of "
+             "the per-round ratios (all of them under 4 rounds).", ""]
     head = ("| norm | path | ms / step | target tokens / s | vs nn.Transformer | GFLOP/s "
             "| of matmul peak |")
     sep = "|---|---|---:|---:|---:|---:|---:|"
@@ -497,9 +507,12 @@ def training_table(res: dict, nominal_peak: float | None) -> list[str]:
         sep += "---:|"
     lines += [head, sep]
     for norm, r in res["norms"].items():
+        torch_s = r["paths"]["nn.Transformer"]["seconds"]
         for path, row in r["paths"].items():
+            lo, hi = ratio_spread(torch_s, row["seconds"])
+            spread = "" if path == "nn.Transformer" else f" ({lo:.2f}-{hi:.2f})"
             line = (f"| {norm} | {path} | {row['median_s'] * 1000:,.1f} | "
-                    f"{row['tokens_per_s']:,.0f} | {row['vs_torch']:.2f}x | "
+                    f"{row['tokens_per_s']:,.0f} | {row['vs_torch']:.2f}x{spread} | "
                     f"{row['flops_per_s'] / 1e9:,.1f} | {row['of_peak']:.0%} |")
             if nominal_peak:
                 line += f" {row['flops_per_s'] / nominal_peak:.0%} |"
@@ -551,7 +564,11 @@ def render(results: dict) -> str:
                            f"{row['sdpa_s'] * 1000:,.1f} | {row['speedup']:.2f}x | "
                            f"{fmt_bytes(row['naive_bytes'])} | {fmt_bytes(row['sdpa_bytes'])} | "
                            + ("n/a" if ratio is None else f"{ratio:,.1f}x") + " |")
-            out += ["", f"![attention time and memory](attention_{dev}.png)"]
+            out += ["", f"![attention time and memory](attention_{dev}.png)", "",
+                    "Both take about 4x the time per doubling of the tokens (T x T scores); "
+                    "the naive path's memory grows 4x per doubling too (it stores the T x T "
+                    "weights for the backward), sdpa's less than 2x (it recomputes them "
+                    "block by block)."]
         elif name == "decode":
             r = s["result"]
             B, S = r["size"]["batch"]
@@ -571,8 +588,8 @@ def render(results: dict) -> str:
             r = s["result"]
             out += [f"The fast path, {r['norm']}-norm, small size: eager "
                     f"{r['eager_s'] * 1000:,.1f} ms / step, compiled {r['compiled_s'] * 1000:,.1f}"
-                    f" ms / step: **{r['speedup']:.2f}x**; the first compiled step took "
-                    f"{r['first_step_s']:,.0f} s."]
+                    f" ms / step: **{r['speedup']:.2f}x**; the first compiled step "
+                    f"(compiling with no cache) took {r['first_step_s']:,.0f} s of wall time."]
         out.append("")
     checks = [] if results.get("tiny") else targets(results)
     if checks:
@@ -651,6 +668,7 @@ def plot_attention(result: dict, path: Path) -> Path:
                ylabel="MiB", logy=True, marker="o")
     for ax in axes:
         ax.set_xscale("log", base=2)
+        ax.set_xticks(tokens, [f"{t:,}" for t in tokens])
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return path
@@ -671,10 +689,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="wall: elapsed time (default); cpu: this process's CPU time, for "
                         "one-thread runs on a machine shared with other work")
     p.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script runs")
+    p.add_argument("--render", action="store_true",
+                   help="measure nothing: rewrite OUT/DEVICE.md from OUT/DEVICE.json")
     p.add_argument("--out", type=Path, default=RESULTS,
                    help="folder for DEVICE.json, DEVICE.md and the plot "
                         "(default: benchmarks/results)")
     args = p.parse_args(argv)
+    if args.render:
+        results = json.loads((args.out / f"{args.device}.json").read_text())
+        (args.out / f"{args.device}.md").write_text(render(results))
+        if "attention" in results["sections"]:
+            plot_attention(results["sections"]["attention"]["result"],
+                           args.out / f"attention_{args.device}.png")
+        return 0
     try:
         device = default_device(args.device)
     except RuntimeError as e:

@@ -37,6 +37,9 @@ def test_tiny_run_writes_json_markdown_and_plot(tmp_path, capsys):
     assert "| pre | fast |" in text and "python benchmarks/speed.py --tiny" in text
     assert "Targets" not in text  # a tiny run measures nothing worth judging
     assert (tmp_path / "attention_cpu.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "cpu.md").unlink()
+    assert speed.main(["--render", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "cpu.md").read_text() == text
     # A second run of one section keeps the others.
     assert speed.main(["--tiny", "--out", str(tmp_path), "decode"]) == 0
     assert set(json.loads((tmp_path / "cpu.json").read_text())["sections"]) == set(sections)
