@@ -23,7 +23,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
 MODEL_OPTIONS = {"layers": "N", "d_model": "d_model", "d_ff": "d_ff", "heads": "h",
                  "dropout": "dropout"}
 TRAIN_OPTIONS = ("steps", "batch_size", "accum", "factor", "warmup", "smoothing", "clip",
-                 "valid_every", "stop_at", "seed", "device", "mixed")
+                 "valid_every", "stop_at", "seed", "device", "mixed", "compile")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -36,6 +36,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(**(defaults | given | {"progress": not args.no_progress}))
     model_config = {v: getattr(args, k) for k, v in MODEL_OPTIONS.items()
                     if getattr(args, k) is not None}
+    if args.fast:
+        model_config["fast"] = True
     dist_info, device = init_distributed(config.device)
     out = Path(args.out or f"runs/{args.task}")
     if dist_info.main:
@@ -159,6 +161,11 @@ def add_training_commands(sub) -> None:
     for opt, field in MODEL_OPTIONS.items():
         kind = float if opt == "dropout" else int
         p.add_argument(f"--{opt.replace('_', '-')}", type=kind, help=f"model {field}")
+    p.add_argument("--fast", action="store_true", default=None,
+                   help="the fast path: fused attention projections, sdpa, faster CPU dropout "
+                        "(the same weights; equal outputs when dropout is off; annotated.fast)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the training steps (slow to start; off by default)")
     p.add_argument("--out", help="folder for checkpoint.pt (default: runs/TASK)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint "
                    "(same losses as a run that never stopped); --steps may extend it")

@@ -11,6 +11,7 @@ from torch import nn
 
 from .attention import check_backend
 from .embeddings import Embeddings
+from .fast import make_fast
 from .layers import (
     Decoder,
     DecoderLayer,
@@ -38,6 +39,7 @@ class ModelConfig:
     tie_embeddings: bool = False
     attn_backend: str = "auto"
     max_len: int = 5000
+    fast: bool = False  # the fast path (annotated.fast): same weights, fused computations
 
     def __post_init__(self):
         for name in ("src_vocab", "tgt_vocab", "N", "d_model", "d_ff", "h", "max_len"):
@@ -178,6 +180,8 @@ def model_from_config(cfg: ModelConfig) -> EncoderDecoder:
     for p in model.parameters():
         if p.dim() > 1:
             nn.init.xavier_uniform_(p)
+    if cfg.fast:
+        make_fast(model)
     model.config = cfg
     return model
 

@@ -146,6 +146,7 @@ class TrainConfig:
     device: str = "auto"
     mixed: str = "auto"
     progress: bool = True
+    compile: bool = False  # torch.compile the model for the training steps (not validation)
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "accum", "warmup", "valid_every"):
@@ -398,9 +399,13 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         if device.type == "cuda" and state["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
     train_model: nn.Module = model
+    if config.compile:
+        # A compiled view of the same parameters for the training steps only; validation's
+        # step-by-step decoding (changing shapes, a cache) stays eager.
+        train_model = torch.compile(model)
     if dist_info.world > 1:
         ids = [device.index] if device.type == "cuda" else None
-        train_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        train_model = nn.parallel.DistributedDataParallel(train_model, device_ids=ids)
 
     criterion = LabelSmoothing(len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing)
     stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, config.batch_size,
