@@ -130,11 +130,15 @@ def curves(
     return ax
 
 
-def grid(n: int, cols: int = 4, size: float = 3.0) -> tuple[Figure, np.ndarray]:
-    """A figure with `n` Axes in rows of `cols` (for one heatmap per head, say)."""
+def grid(n: int, cols: int = 4, size: float = 3.0,
+         layout: str | None = "constrained") -> tuple[Figure, np.ndarray]:
+    """A figure with `n` Axes in rows of `cols` (for one heatmap per head, say).
+
+    `layout=None` leaves the margins to the caller (fixed margins draw about twice as fast).
+    """
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, min(n, cols), figsize=(size * min(n, cols), size * rows),
-                             layout="constrained", squeeze=False)
+                             layout=layout, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat[:n]

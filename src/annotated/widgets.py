@@ -203,7 +203,14 @@ def draw_heads(weights, tokens, head: int = -1, layer: int = 0,
                      annot=cells <= 50)  # numbers while few: each one slows the redraw
         return ax.figure
     cols = 4
-    fig, axes = grid(H, cols=cols, size=2.6)
+    size = 2.6
+    fig, axes = grid(H, cols=cols, size=size, layout=None)
+    # Fixed margins sized to the longest labels: a layout engine would double the redraw time.
+    inch = 0.085  # about one character of a tick label, in inches
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=min(0.3, (0.25 + inch * max(map(len, rows))) / width),
+                        bottom=min(0.3, (0.3 + 0.75 * inch * max(map(len, tokens))) / height),
+                        right=0.99, top=1 - 0.35 / height, wspace=0.15, hspace=0.3)
     for i, ax in enumerate(axes):
         heatmap(w[layer, i], rows, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=False,
                 annot=numbers, title=f"{where}head {i}")
@@ -651,6 +658,7 @@ def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
     """
     N = weights.shape[0]  # decoder layers
     fig = draw_heads(weights[-1], src_tokens, query_tokens=tgt_tokens)  # (H, T, S): one layer
+    fig.set_layout_engine("constrained")  # room for the axis names and colour bar added below
     axes = fig.axes
     for ax in axes:
         ax.set_xlabel("source (key)")
