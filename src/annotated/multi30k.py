@@ -329,3 +329,16 @@ def write_sample(folder: str | Path, n_train: int = 300, n_val: int = 30, n_test
             text = "".join(pair[i] + "\n" for pair in pairs)
             (folder / f"{SPLITS[split]}.{lang}").write_text(text, encoding="utf-8")
     return folder
+
+
+def find_corpus(folder: str | Path | None = None) -> Path | None:
+    """The first folder holding the whole corpus, or None.
+
+    Looked at in order: `folder`, $ANNOTATED_MULTI30K, the download cache
+    (~/.cache/annotated/multi30k), and `shared/data/multi30k` beside the repository
+    checkout (where the course's developers and CI keep a copy; the tests look there too).
+    """
+    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "data" / "multi30k"
+    cache = Path.home() / ".cache" / "annotated" / "multi30k"
+    candidates = [folder, os.environ.get(ENV), cache, beside_repo]
+    return next((Path(c).expanduser() for c in candidates if c and has_corpus(c)), None)

@@ -39,3 +39,8 @@ __all__ += ["check_causal_mask", "check_masked_softmax"]
 from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
 
 __all__ += ["check_encoder_layer_parameters", "check_post_norm"]
+
+# --- Chapter 9 ---
+from .ch09 import check_detokenize, check_padding_share  # noqa: E402
+
+__all__ += ["check_detokenize", "check_padding_share"]
