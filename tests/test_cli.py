@@ -83,8 +83,12 @@ def multi30k_run(tmp_path_factory):
 def test_train_multi30k_then_evaluate_greedy_and_beam(multi30k_run, capsys):
     sample, out = multi30k_run
     assert main(["evaluate", str(out / "checkpoint.pt"), "--data", str(sample), "--beam", "2",
-                 "--limit", "10"]) == 0
+                 "--limit", "10", "--output", str(out / "test")]) == 0
     lines = capsys.readouterr().out.splitlines()
+    refs = (out / "test.ref.en").read_text().splitlines()
+    assert refs == (sample / "test_2016_flickr.en").read_text().splitlines()[:10]
+    assert len((out / "test.greedy.en").read_text().splitlines()) == 10
+    assert (out / "test.beam2.en").is_file()
     assert lines[0] == "multi30k: 10 test_2016_flickr pairs, German -> English"
     assert lines[1].split(":")[0].strip() == "greedy" and "lower-cased BLEU" in lines[1]
     assert lines[2].split(":")[0].strip() == "beam 2" and "sacreBLEU" in lines[2]

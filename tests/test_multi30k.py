@@ -194,3 +194,21 @@ def test_real_corpus_subwords():
     unknown = data.src_vocab.unk
     test_ids = [i for e in data.test for i in data.src_vocab.encode(e.src + e.tgt)]
     assert test_ids.count(unknown) / len(test_ids) < 0.001
+
+
+def test_torchtext_style_bleu_agrees_with_sacrebleu_on_the_same_tokens():
+    """benchmarks/spacy_bleu.py's formula = sacrebleu with no tokenizer and no smoothing."""
+    import importlib.util
+
+    from sacrebleu.metrics import BLEU
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "spacy_bleu.py"
+    spec = importlib.util.spec_from_file_location("spacy_bleu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    refs = ["a man in a blue shirt is standing on a ladder .", "two dogs play in the snow ."]
+    hyps = ["a man in a blue shirt stands on a ladder .", "two dogs are playing in snow ."]
+    ours = module.bleu_score([h.split() for h in hyps], [r.split() for r in refs])
+    theirs = BLEU(tokenize="none", smooth_method="none").corpus_score(hyps, [refs]).score
+    assert ours == pytest.approx(theirs)
+    assert module.bleu_score([["a", "b"]], [["c", "d"]]) == 0.0

@@ -111,6 +111,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_lines(path: str, lines: list[str]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
 def _evaluate_multi30k(tr, args: argparse.Namespace) -> int:
     """BLEU of greedy decoding, and of beam search with --beam K > 1, on a Multi30k split."""
     import time
@@ -128,6 +133,9 @@ def _evaluate_multi30k(tr, args: argparse.Namespace) -> int:
         hyps = tr.translate([de for de, _ in pairs], beam_size=k)
         scores[k] = bleu_scores(hyps, refs)
         name = "greedy" if k == 1 else f"beam {k}"
+        if args.output:  # one sentence a line, for other BLEU tools
+            _write_lines(f"{args.output}.{name.replace(' ', '')}.en", hyps)
+            _write_lines(f"{args.output}.ref.en", refs)
         print(f"  {name:>7}: sacreBLEU {scores[k]['sacrebleu'].score:.2f}   lower-cased BLEU "
               f"{scores[k]['lowercased'].score:.2f}   ({time.perf_counter() - t0:.0f} s)")
     print(f"sacreBLEU signature:   {scores[1]['sacrebleu'].signature}")
@@ -223,6 +231,9 @@ def add_training_commands(sub) -> None:
     p.add_argument("--limit", type=int, help="score only the first LIMIT examples")
     p.add_argument("--data", metavar="DIR", help="multi30k: the folder of the Multi30k files "
                    "(default: $ANNOTATED_MULTI30K, else ~/.cache/annotated/multi30k)")
+    p.add_argument("--output", metavar="PREFIX", help="multi30k: also write the translations "
+                   "to PREFIX.greedy.en (and PREFIX.beamK.en) and the references to "
+                   "PREFIX.ref.en")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("translate", help="translate what you type",
