@@ -4,6 +4,7 @@
     python benchmarks/targets.py numbers       # the shipped model on the numbers test split
     python benchmarks/targets.py numbers --train   # first retrain it (the default run)
     python benchmarks/targets.py decode        # cached vs recomputed greedy decoding
+    python benchmarks/targets.py multi30k-speed --threads 1   # s/step of `train multi30k`
     python benchmarks/targets.py all
 
 Targets: copy 100% exact on held-out sequences in <= 60 s on 2 CPU cores; numbers >= 99.5%
@@ -118,10 +119,45 @@ def bench_decode(checkpoint: Path, repeats: int = 3) -> None:
           f"identical tokens: {same} (shape {tuple(outs[True].shape)})  target: >= 3x")
 
 
+def bench_multi30k_speed(steps: int = 20, folder: Path | None = None) -> None:
+    """Training speed of the default multi30k run: seconds per step, tokens per second."""
+    from annotated.device import precision_for
+    from annotated.model import ModelConfig, count_parameters, model_from_config
+    from annotated.multi30k import find_corpus
+    from annotated.training import BatchStream, LabelSmoothing, make_optimizer, train_step
+
+    found = find_corpus(folder)
+    if found is None:
+        raise SystemExit("multi30k-speed needs the corpus: set ANNOTATED_MULTI30K or --data")
+    d = DEFAULTS["multi30k"]
+    data = make_data("multi30k", folder=found)
+    cfg = ModelConfig(src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab), **d["model"])
+    torch.manual_seed(0)
+    model = model_from_config(cfg).train()
+    t = d["train"]
+    optimizer, scheduler = make_optimizer(model, cfg.d_model, t["factor"], t["warmup"])
+    criterion = LabelSmoothing(cfg.tgt_vocab, data.tgt_vocab.pad, 0.1)
+    precision = precision_for("cpu")
+    scaler = precision.grad_scaler()
+    stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, t["batch_size"], 0)
+    for i in range(2):  # warm up
+        train_step(model, [stream.batch(i)], criterion, optimizer, scheduler, scaler, precision)
+    tokens, t0 = 0, time.perf_counter()
+    for i in range(2, 2 + steps):
+        batch = stream.batch(i)
+        tokens += batch.ntokens + int((batch.src != data.src_vocab.pad).sum())
+        train_step(model, [batch], criterion, optimizer, scheduler, scaler, precision)
+    per_step = (time.perf_counter() - t0) / steps
+    print(f"multi30k: {count_parameters(model) / 1e6:.1f}M parameters, {per_step:.2f} s/step, "
+          f"{tokens / steps / per_step:.0f} tokens/s (source + target, no padding); the "
+          f"default {t['steps']} steps would take {t['steps'] * per_step / 60:.0f} min of "
+          f"training  target: <= 60 min on 2 CPU cores")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["copy", "numbers", "decode", "all"])
+    p.add_argument("what", choices=["copy", "numbers", "decode", "multi30k-speed", "all"])
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="numbers model to measure (default: the shipped one)")
     p.add_argument("--train", action="store_true", help="numbers: retrain with the defaults")
@@ -137,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_numbers(ckpt, args.train)
     if args.what in ("decode", "all"):
         bench_decode(ckpt)
+    if args.what == "multi30k-speed":
+        bench_multi30k_speed()
     return 0
 
 

@@ -336,7 +336,7 @@ show(annotated.EncoderDecoder)
 # | 6 | [The full model](06_full_model.ipynb) | `make_model`: encoder, decoder, generator |
 # | 7 | [Training](07_training.ipynb) | batches, label smoothing, the learning-rate schedule, the copy task |
 # | 8 | [Translation and looking inside](08_translation.ipynb) | this chapter's translator, decoding, BLEU |
-# | 9 | A real corpus | German -> English sentences (Multi30k) |
+# | 9 | [A real corpus](09_real_corpus.ipynb) | German -> English sentences (Multi30k) |
 #
 # **Where to run it.** In JupyterLab on your machine (`make course` in the project folder) or
 # in Google Colab (the badge at the top of each chapter; its first cell installs the package

@@ -53,7 +53,8 @@ def test_clear_errors(trained, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "poetry"])
     assert e.value.code == 2
-    assert "invalid choice: 'poetry' (choose from 'copy', 'numbers')" in capsys.readouterr().err
+    assert ("invalid choice: 'poetry' (choose from 'copy', 'multi30k', 'numbers')"
+            in capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("command, words", [("train", "torchrun --nproc_per_node=N"),
@@ -64,3 +65,45 @@ def test_help_reads_well(command, words, capsys):
         main([command, "--help"])
     assert e.value.code == 0
     assert words in capsys.readouterr().out.replace("\n", " ")
+
+
+# --- Chapter 9 ---
+
+@pytest.fixture(scope="module")
+def multi30k_run(tmp_path_factory):
+    from annotated.multi30k import write_sample
+
+    sample = write_sample(tmp_path_factory.mktemp("sample"))
+    out = tmp_path_factory.mktemp("m30k")
+    assert main(["train", "multi30k", *TINY, "--data", str(sample), "--vocab-size", "150",
+                 "--out", str(out)]) == 0
+    return sample, out
+
+
+def test_train_multi30k_then_evaluate_greedy_and_beam(multi30k_run, capsys):
+    sample, out = multi30k_run
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--data", str(sample), "--beam", "2",
+                 "--limit", "10", "--output", str(out / "test")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    refs = (out / "test.ref.en").read_text().splitlines()
+    assert refs == (sample / "test_2016_flickr.en").read_text().splitlines()[:10]
+    assert len((out / "test.greedy.en").read_text().splitlines()) == 10
+    assert (out / "test.beam2.en").is_file()
+    assert lines[0] == "multi30k: 10 test_2016_flickr pairs, German -> English"
+    assert lines[1].split(":")[0].strip() == "greedy" and "lower-cased BLEU" in lines[1]
+    assert lines[2].split(":")[0].strip() == "beam 2" and "sacreBLEU" in lines[2]
+    assert "case:mixed|eff:no|tok:13a" in lines[3] and "case:lc|eff:no|tok:13a" in lines[4]
+    assert main(["translate", "--checkpoint", str(out / "checkpoint.pt"), "Ein Hund."]) == 0
+    assert capsys.readouterr().out.startswith("Ein Hund.\t")
+
+
+def test_multi30k_errors_say_what_to_do(multi30k_run, tmp_path, capsys):
+    sample, out = multi30k_run
+    assert main(["train", "multi30k", *TINY, "--data", str(tmp_path), "--out",
+                 str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "Multi30k train files are missing from" in err and "ANNOTATED_MULTI30K" in err
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--data", str(tmp_path)]) == 2
+    assert "test files are missing" in capsys.readouterr().err
+    assert main(["train", "copy", *TINY, "--data", str(sample)]) == 2
+    assert "--data and --vocab-size are for multi30k" in capsys.readouterr().err

@@ -40,3 +40,7 @@ __all__ = [
 # --- Chapters 7-8 ---
 # Submodules, so that `annotated.pretrained.load("numbers")` works after `import annotated`.
 from . import data, decoding, metrics, pretrained, tasks, training  # noqa: E402, F401
+
+# --- Chapter 9 ---
+# Importing the module registers the "multi30k" task next to copy and numbers.
+from .multi30k import Multi30kTask  # noqa: E402, F401

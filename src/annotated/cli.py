@@ -38,6 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     if getattr(args, k) is not None}
     if args.fast:
         model_config["fast"] = True
+    task_settings = _task_settings(args)
     dist_info, device = init_distributed(config.device)
     out = Path(args.out or f"runs/{args.task}")
     if dist_info.main:
@@ -45,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               + (f", {dist_info.world} processes" if dist_info.world > 1 else ""))
     try:
         result = train(args.task, config, model_config, out=out, resume=args.resume,
-                       save_all_ranks=args.save_all_ranks)
+                       save_all_ranks=args.save_all_ranks, **task_settings)
     finally:
         if dist_info.world > 1:
             import torch.distributed as dist
@@ -62,6 +63,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         path = export(load_checkpoint(result.checkpoint, args.task), args.export)
         print(f"exported the model to {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
+
+
+def _task_settings(args: argparse.Namespace) -> dict:
+    """The task's own options: where Multi30k is, and its subword vocabulary size."""
+    given = {"folder": args.data, "vocab_size": args.vocab_size}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and args.task != "multi30k":
+        raise ValueError(f"--data and --vocab-size are for multi30k; task {args.task!r} "
+                         "generates its own data")
+    return given
 
 
 def _translator(args: argparse.Namespace):
@@ -86,6 +97,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     tr = _translator(args)
     state = tr.state
+    if state["task"] == "multi30k":
+        return _evaluate_multi30k(tr, args)
     data = make_data(state["task"], seed=state["train_config"]["seed"], **state["task_settings"])
     check_vocab(state, data)
     examples = data.split(args.split)[: args.limit]
@@ -97,6 +110,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {group:>4}: exact match {s.exact:.4f} ({round(s.exact * s.n)}/{s.n}), "
               f"BLEU {s.bleu.score:.2f}")
     print(f"sacrebleu signature: {scores['all'].bleu.signature}")
+    return 0
+
+
+def _write_lines(path: str, lines: list[str]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def _evaluate_multi30k(tr, args: argparse.Namespace) -> int:
+    """BLEU of greedy decoding, and of beam search with --beam K > 1, on a Multi30k split."""
+    import time
+
+    from .multi30k import SPLITS, bleu_scores, load_split
+
+    split = {"valid": "val", "test": "test"}[args.split]
+    pairs = load_split(split, args.data)[: args.limit]
+    refs = [en for _, en in pairs]
+    print(f"multi30k: {len(pairs)} {SPLITS[split]} pairs, German -> English")
+    beams = [1] + ([args.beam] if args.beam > 1 else [])
+    scores = {}
+    for k in beams:
+        t0 = time.perf_counter()
+        hyps = tr.translate([de for de, _ in pairs], beam_size=k)
+        scores[k] = bleu_scores(hyps, refs)
+        name = "greedy" if k == 1 else f"beam {k}"
+        if args.output:  # one sentence a line, for other BLEU tools
+            _write_lines(f"{args.output}.{name.replace(' ', '')}.en", hyps)
+            _write_lines(f"{args.output}.ref.en", refs)
+        print(f"  {name:>7}: sacreBLEU {scores[k]['sacrebleu'].score:.2f}   lower-cased BLEU "
+              f"{scores[k]['lowercased'].score:.2f}   ({time.perf_counter() - t0:.0f} s)")
+    print(f"sacreBLEU signature:   {scores[1]['sacrebleu'].signature}")
+    print(f"lower-cased signature: {scores[1]['lowercased'].signature} (detokenised output, "
+          "lower-cased, 13a tokens)")
     return 0
 
 
@@ -134,16 +180,18 @@ def add_training_commands(sub) -> None:
                      f"dropout={m['dropout']}; steps={t['steps']} batch={t['batch_size']} "
                      f"warmup={t['warmup']} factor={t['factor']}")
     p = sub.add_parser(
-        "train", help="train a model on a task (copy or numbers)",
+        "train", help="train a model on a task (copy, numbers or multi30k)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a Transformer on a generated task and write out/checkpoint.pt at "
+        description="Train a Transformer on a task (generated, or the Multi30k corpus) and "
+                    "write\nout/checkpoint.pt at "
                     "every validation.\nRun it under `torchrun --nproc_per_node=N -m annotated "
                     "train ...` to train with\nDistributedDataParallel (NCCL on GPUs, gloo on "
                     "CPUs).\n\ndefaults (each can be changed below):\n" + "\n".join(lines),
         epilog="examples:\n  python -m annotated train copy\n"
                "  python -m annotated train numbers --export src/annotated/models/numbers.pt\n"
                "  python -m annotated train numbers --steps 4000 --resume "
-               "runs/numbers/checkpoint.pt")
+               "runs/numbers/checkpoint.pt\n"
+               "  python -m annotated train multi30k --data DIR   # DIR holds Multi30k's files")
     p.add_argument("task", choices=sorted(TASKS), help="the task to learn")
     p.add_argument("--device", help="auto (cuda > mps > cpu, the default), cpu, cuda, mps")
     p.add_argument("--mixed", choices=["auto", "bf16", "fp16", "fp32"],
@@ -166,6 +214,11 @@ def add_training_commands(sub) -> None:
                         "(the same weights; equal outputs when dropout is off; annotated.fast)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the training steps (slow to start; off by default)")
+
+
+    p.add_argument("--data", metavar="DIR", help="multi30k: the folder of the Multi30k files "
+                   "(default: $ANNOTATED_MULTI30K, else ~/.cache/annotated/multi30k)")
+    p.add_argument("--vocab-size", type=int, help="multi30k: joint BPE pieces (default 8000)")
     p.add_argument("--out", help="folder for checkpoint.pt (default: runs/TASK)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint "
                    "(same losses as a run that never stopped); --steps may extend it")
@@ -178,11 +231,18 @@ def add_training_commands(sub) -> None:
 
     p = sub.add_parser("evaluate", help="exact match and BLEU of a model on held-out data",
                        description="Translate a task's held-out split with a trained model "
-                                   "and print exact match (per language) and corpus BLEU.")
+                                   "and print exact match (per language) and corpus BLEU. "
+                                   "For multi30k: sacreBLEU (cased, 13a) and lower-cased "
+                                   "BLEU, greedy and with --beam K.")
     _add_model_source(p, positional=True)
     p.add_argument("--split", default="test", choices=["valid", "test"],
                    help="which held-out split (default: test)")
     p.add_argument("--limit", type=int, help="score only the first LIMIT examples")
+    p.add_argument("--data", metavar="DIR", help="multi30k: the folder of the Multi30k files "
+                   "(default: $ANNOTATED_MULTI30K, else ~/.cache/annotated/multi30k)")
+    p.add_argument("--output", metavar="PREFIX", help="multi30k: also write the translations "
+                   "to PREFIX.greedy.en (and PREFIX.beamK.en) and the references to "
+                   "PREFIX.ref.en")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("translate", help="translate what you type",

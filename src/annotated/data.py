@@ -158,3 +158,24 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, seed: int = 0,
     if shuffle:
         rng.shuffle(batches)
     return batches
+
+
+# --- Chapter 9 ---
+
+def padding_counts(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> tuple[int, int]:
+    """(real tokens, positions) of one side's padded (B, L) tensors, over all `batches`."""
+    real = sum(lengths[i] for batch in batches for i in batch)
+    total = sum(len(batch) * max(lengths[i] for i in batch) for batch in batches if batch)
+    return real, total
+
+
+def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
+    """The share of a side's padded (B, L) tensors that is <pad>, over all `batches`.
+
+    A batch of sentences with these `lengths` becomes a tensor as wide as its longest one;
+    everything past each sentence's own length is padding.
+    """
+    real, total = padding_counts(lengths, batches)
+    if total == 0:
+        raise ValueError("no tokens in these batches: give non-empty batches of indices")
+    return 1.0 - real / total

@@ -620,3 +620,59 @@ def numbers_cross_attention(number: int = 345_678, layer: int = ALIGN_LAYER,
     fig.suptitle(f"cross-attention, layer {layer}, head {head}: {number:,} → "
                  f"{view.translation}", fontsize="medium")
     return fig
+
+
+# --- Chapter 9 ---
+
+def pair_padding(src: list[int], tgt: list[int], batches: list[list[int]]) -> float:
+    """The share of <pad> in the source and target tensors of `batches`, both sides together."""
+    from .data import padding_counts
+
+    (rs, ts), (rt, tt) = padding_counts(src, batches), padding_counts(tgt, batches)
+    return 1.0 - (rs + rt) / (ts + tt)
+
+
+def corpus_lengths(folder=None, vocab_size: int = 8000) -> tuple[list[int], list[int], str]:
+    """Subword lengths of the training pairs (German, English) and what the corpus was.
+
+    Multi30k where `multi30k.find_corpus` finds it, else the generated stand-in sample.
+    """
+    import tempfile
+
+    from .multi30k import find_corpus, write_sample
+    from .tasks import make_data
+
+    found = find_corpus(folder)
+    name = "Multi30k train"
+    if found is None:
+        found = write_sample(tempfile.mkdtemp(prefix="annotated-sample-"), n_train=3000)
+        name, vocab_size = "generated sample (Multi30k not found)", 200
+    data = make_data("multi30k", folder=found, vocab_size=vocab_size)
+    return [len(e.src) for e in data.train], [len(e.tgt) for e in data.train], name
+
+
+@figure("09_bucketing", "Share of padding in each batch of 128 sentence pairs (German and "
+        "English tensors together), batches sorted from least to most padded. Random batches "
+        "spend more than half of their tensors on <pad>; batches bucketed by the pair's total "
+        "length, as training makes them, about a fifth (Multi30k's training split where it "
+        "is found).")
+def bucketing_figure(lengths: tuple[list[int], list[int], str] | None = None,
+                     batch_size: int = 128) -> Figure:
+    """Padding per batch: random batches against `bucket_batches`, as training makes them."""
+    from .data import bucket_batches
+    from .plots import curves
+
+    src, tgt, name = lengths if lengths is not None else corpus_lengths()
+    key = [s + t for s, t in zip(src, tgt, strict=True)]  # what training's batches sort by
+    random_batches = bucket_batches(key, batch_size, seed=0, pool=1)  # a pool of 1: no sorting
+    bucketed = bucket_batches(key, batch_size, seed=0)
+    ys = {}
+    for label, batches in (("random batches", random_batches), ("bucketed", bucketed)):
+        overall = pair_padding(src, tgt, batches)
+        ys[f"{label}: {100 * overall:.1f}% padding overall"] = sorted(
+            100 * pair_padding(src, tgt, [b]) for b in batches)
+    ax = curves(range(len(random_batches)), ys, title=f"{name}: padding per batch of {batch_size}",
+                xlabel="batch (sorted by padding)", ylabel="% of the batch that is <pad>",
+                figsize=(6.5, 3.6))
+    ax.set_ylim(0, 100)
+    return ax.figure

@@ -36,12 +36,15 @@ class Bleu:
         return f"BLEU = {self.score:.2f}  ({self.signature})"
 
 
-def corpus_bleu(hyps: Sequence[str], refs: Sequence[str]) -> Bleu:
-    """Corpus BLEU with sacrebleu's defaults (13a tokenization, one reference each)."""
+def corpus_bleu(hyps: Sequence[str], refs: Sequence[str], lowercase: bool = False) -> Bleu:
+    """Corpus BLEU with sacrebleu's defaults (13a tokenization, one reference each).
+
+    `lowercase=True` lower-cases both sides first (the signature then says case:lc).
+    """
     from sacrebleu.metrics import BLEU
 
     _check_pairs(hyps, refs)
-    bleu = BLEU()
+    bleu = BLEU(lowercase=lowercase)
     score = bleu.corpus_score(list(hyps), [list(refs)]).score
     return Bleu(score, str(bleu.get_signature()))
 

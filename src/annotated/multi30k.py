@@ -1,22 +1,32 @@
-"""Chapter 9: the Multi30k German -> English corpus (task 1, raw text), read or downloaded.
+"""Chapter 9: the Multi30k German -> English corpus (task 1, raw text), in subword pieces.
 
 The files are read from a folder given by argument, else from $ANNOTATED_MULTI30K, else from
 ~/.cache/annotated/multi30k. Where they are absent, `download_missing=True` (for a machine online,
 such as Colab) fetches them from the public multi30k/dataset
 repository at a fixed commit; every .gz file is checked against its SHA-256 sum, so a
 corrupt or truncated file is refused.
+
+`Multi30kTask` (registered as the task "multi30k") trains one joint sentencepiece BPE model
+on the training split and cuts every sentence into its pieces; checkpoints carry the
+model's bytes. `bleu_scores` gives sacreBLEU's default score and a lower-cased one.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from .data import Vocab
+from .metrics import Bleu, corpus_bleu
+from .tasks import TASKS, Example, Task, TaskData
 
 COMMIT = "a3d2e0d"
 URL = f"https://github.com/multi30k/dataset/raw/{COMMIT}/data/task1/raw/{{name}}"
@@ -124,3 +134,211 @@ def load_split(split: str, folder: str | Path | None = None,
         raise ValueError(f"{folder}/{stem}: {len(de)} German lines but {len(en)} English lines; "
                          "the files are truncated or mismatched")
     return list(zip(de, en, strict=True))
+
+
+# ---------------------------------------------------------------- subwords
+
+# One joint BPE model for German and English: the two languages share names, numbers,
+# punctuation and many word pieces, and a joint vocabulary lets the encoder's and decoder's
+# embeddings and the output projection be one matrix (the paper, section 3.4).
+# Its ids 0-3 are our Vocab's <pad>, <s>, </s>, <unk>, so a piece's id is the model's id.
+SENTENCEPIECE_OPTIONS = {
+    "character_coverage": 1.0,  # keep every letter of the training text (umlauts, accents)
+    "pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": 3,
+    "pad_piece": "<pad>", "bos_piece": "<s>", "eos_piece": "</s>", "unk_piece": "<unk>",
+    "num_threads": 1,  # one thread: the same sentences always give the same model
+    "minloglevel": 2,  # no training log on stderr
+}
+
+
+class Subwords:
+    """A sentencepiece model kept as its serialized bytes, so that a checkpoint can carry it."""
+
+    def __init__(self, proto: bytes):
+        import sentencepiece as spm
+
+        self.proto = bytes(proto)
+        try:
+            self.processor = spm.SentencePieceProcessor(model_proto=self.proto)
+        except RuntimeError as e:
+            raise ValueError(f"these {len(self.proto)} bytes are not a sentencepiece "
+                             f"model ({e})") from None
+
+    def __len__(self) -> int:
+        return self.processor.get_piece_size()
+
+    def __repr__(self) -> str:
+        return f"Subwords({len(self)} pieces, {len(self.proto):,} bytes)"
+
+    def pieces(self, text: str) -> list[str]:
+        """'Zwei junge Männer.' -> ['▁Zwei', '▁junge', '▁Männer', '.']"""
+        return self.processor.encode(text, out_type=str)
+
+    def text(self, pieces: Sequence[str]) -> str:
+        """The inverse of `pieces`: join them and turn each '▁' back into a space."""
+        return self.processor.decode_pieces(list(pieces))
+
+    def vocab(self) -> Vocab:
+        """A Vocab with the model's pieces in the model's order (ids agree with sentencepiece)."""
+        return Vocab(self.processor.id_to_piece(i) for i in range(len(self)))
+
+
+def train_subwords(sentences: Iterable[str], vocab_size: int = 8000,
+                   model_type: str = "bpe") -> Subwords:
+    """Train a sentencepiece model (BPE or unigram); the same sentences give the same bytes."""
+    import sentencepiece as spm
+
+    sentences = [s for s in sentences if s.strip()]
+    if not sentences:
+        raise ValueError("no sentences to train subwords on")
+    if model_type not in ("bpe", "unigram"):
+        raise ValueError(f"model_type must be 'bpe' or 'unigram', got {model_type!r}")
+    out = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(sentences), model_writer=out, vocab_size=vocab_size,
+            model_type=model_type, **SENTENCEPIECE_OPTIONS)
+    except RuntimeError as e:
+        # sentencepiece says e.g. "Vocabulary size is too high (8000). Please set it to a
+        # value <= 131."; keep its words, and say what to change here.
+        raise ValueError(f"could not train a {vocab_size}-piece {model_type} model on "
+                         f"{len(sentences)} sentences: {e}; lower vocab_size") from None
+    return Subwords(out.getvalue())
+
+
+# ---------------------------------------------------------------- the task
+
+
+class Multi30kTask(Task):
+    """Multi30k German -> English, in joint subword pieces (chapter 9).
+
+    `generate` reads the three splits from `folder` (see `default_folder`), trains the
+    subword model on the training split's German and English sentences, and cuts every
+    sentence into pieces. Its TaskData carries the model's bytes in `assets`, so that a
+    checkpoint can translate new text without the corpus.
+    """
+
+    name = "multi30k"
+    defaults = {"vocab_size": 8000, "model_type": "bpe", "n_train": None, "folder": None}
+    local_settings = ("folder",)
+
+    def __init__(self, subwords: Subwords | None = None):
+        self.subwords = subwords
+
+    def generate(self, seed: int, vocab_size: int, model_type: str, n_train: int | None,
+                 folder: str | Path | None) -> TaskData:
+        splits = {s: load_split(s, folder) for s in SPLITS}
+        train_pairs = splits["train"][:n_train] if n_train else splits["train"]
+        subwords = train_subwords([s for pair in train_pairs for s in pair], vocab_size,
+                                  model_type)
+        task = Multi30kTask(subwords)
+        examples = [task.examples(pairs) for pairs in
+                    (train_pairs, splits["val"], splits["test"])]
+        vocab = subwords.vocab()  # joint: the same table for both sides
+        settings = {"vocab_size": vocab_size, "model_type": model_type, "n_train": n_train}
+        return TaskData(self.name, *examples, vocab, vocab, settings,
+                        assets={"subwords": subwords.proto})
+
+    def examples(self, pairs: Sequence[tuple[str, str]]) -> list[Example]:
+        """(German, English) sentences -> Examples of subword pieces."""
+        return [Example(tuple(self.source_tokens(de)), tuple(self.source_tokens(en)), "de")
+                for de, en in pairs]
+
+    def for_checkpoint(self, state: dict) -> Multi30kTask:
+        """The task with the subword model that `state` (a checkpoint) carries."""
+        proto = state.get("assets", {}).get("subwords")
+        if proto is None:
+            raise ValueError("this multi30k checkpoint carries no subword model (assets"
+                             "['subwords']); train it again with `python -m annotated train "
+                             "multi30k`")
+        return Multi30kTask(Subwords(proto))
+
+    def _model(self) -> Subwords:
+        if self.subwords is None:
+            raise ValueError("this Multi30kTask has no subword model yet: take the task from "
+                             "data (make_data('multi30k').assets) or from a checkpoint "
+                             "(Translator.from_checkpoint)")
+        return self.subwords
+
+    def source_tokens(self, text: str) -> list[str]:
+        return self._model().pieces(text)
+
+    def target_text(self, tokens: Sequence[str]) -> str:
+        return self._model().text(tokens)
+
+    def source_text(self, tokens: Sequence[str]) -> str:
+        return self._model().text(tokens)
+
+
+TASKS[Multi30kTask.name] = Multi30kTask()
+
+
+def bleu_scores(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, Bleu]:
+    """Two BLEUs of detokenised output against the raw references, both with sacrebleu.
+
+    'sacrebleu': its default (cased, 13a tokenizer): the score to compare with sacreBLEU.
+    'lowercased': lower-cased, then the same 13a tokenizer splits punctuation off words;
+    the closest we can get without spaCy to the lower-cased tokenised BLEU that
+    from-scratch Multi30k notebooks report (torchtext's bleu_score on spaCy tokens).
+    """
+    return {"sacrebleu": corpus_bleu(hyps, refs),
+            "lowercased": corpus_bleu(hyps, refs, lowercase=True)}
+
+
+# ---------------------------------------------------------------- a stand-in sample
+
+_SUBJECTS = (("Ein Hund", "A dog"), ("Ein großer Hund", "A big dog"), ("Eine Frau", "A woman"),
+             ("Eine junge Frau", "A young woman"), ("Ein Mann", "A man"),
+             ("Ein alter Mann", "An old man"), ("Ein Junge", "A boy"),
+             ("Ein kleines Mädchen", "A little girl"))
+_VERBS = (("läuft", "runs"), ("spielt", "plays"), ("steht", "stands"), ("sitzt", "sits"),
+          ("springt", "jumps"), ("schläft", "sleeps"))
+_PLACES = (("im Park", "in the park"), ("am Strand", "on the beach"),
+           ("auf der Straße", "on the street"), ("im Schnee", "in the snow"),
+           ("vor einem Haus", "in front of a house"), ("im Wasser", "in the water"))
+
+
+def has_corpus(folder: str | Path | None) -> bool:
+    """True when `folder` holds all three splits of both languages (.gz or plain)."""
+    if folder is None:
+        return False
+    folder = Path(folder).expanduser()
+    return all((folder / f"{stem}.{lang}.gz").exists() or (folder / f"{stem}.{lang}").exists()
+               for stem in SPLITS.values() for lang in ("de", "en"))
+
+
+def write_sample(folder: str | Path, n_train: int = 300, n_val: int = 30, n_test: int = 30,
+                 seed: int = 0) -> Path:
+    """Write a small made-up corpus in Multi30k's file layout (plain text): NOT Multi30k.
+
+    Its sentences ("Ein Hund läuft im Park." -> "A dog runs in the park.") are drawn
+    from 288 templates; tests and the offline path of chapter 9 use it where the real
+    corpus is absent. Its scores say nothing about Multi30k.
+    """
+    import random
+
+    rng = random.Random(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("val", n_val), ("test", n_test)):
+        pairs = []
+        for _ in range(n):
+            (sd, se), (vd, ve), (pd, pe) = (rng.choice(x) for x in (_SUBJECTS, _VERBS, _PLACES))
+            pairs.append((f"{sd} {vd} {pd}.", f"{se} {ve} {pe}."))
+        for i, lang in enumerate(("de", "en")):
+            text = "".join(pair[i] + "\n" for pair in pairs)
+            (folder / f"{SPLITS[split]}.{lang}").write_text(text, encoding="utf-8")
+    return folder
+
+
+def find_corpus(folder: str | Path | None = None) -> Path | None:
+    """The first folder holding the whole corpus, or None.
+
+    Looked at in order: `folder`, $ANNOTATED_MULTI30K, the download cache
+    (~/.cache/annotated/multi30k), and `shared/data/multi30k` beside the repository
+    checkout (where the course's developers and CI keep a copy; the tests look there too).
+    """
+    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "data" / "multi30k"
+    cache = Path.home() / ".cache" / "annotated" / "multi30k"
+    candidates = [folder, os.environ.get(ENV), cache, beside_repo]
+    return next((Path(c).expanduser() for c in candidates if c and has_corpus(c)), None)

@@ -54,7 +54,8 @@ class Translator:
         """Load a checkpoint written by training (or by --export), weights_only=True."""
         state = load_checkpoint(path, task)
         model, src_vocab, tgt_vocab = model_from_checkpoint(state, device)
-        return cls(model, src_vocab, tgt_vocab, get_task(state["task"]), state["max_len"], state)
+        task_ = get_task(state["task"]).for_checkpoint(state)
+        return cls(model, src_vocab, tgt_vocab, task_, state["max_len"], state)
 
     def translate(self, texts: list[str], beam_size: int = 1) -> list[str]:
         """Translate each text (greedy, or beam search with beam_size > 1)."""
@@ -115,6 +116,7 @@ def export(state: dict, path: Path | str) -> Path:
     keep = ("format", "task", "task_settings", "train_config", "model_config", "src_vocab",
             "tgt_vocab", "max_len", "step", "history")
     slim = {k: state[k] for k in keep}
+    slim["assets"] = state.get("assets", {})  # chapter 9: the subword model
     slim["model"] = {k: (v.half() if v.is_floating_point() else v).detach().cpu().clone()
                      for k, v in state["model"].items()}
     return save_checkpoint(path, slim)

@@ -183,6 +183,9 @@ class TaskData:
     tgt_vocab: Vocab
     settings: dict = field(default_factory=dict)
     seed: int = 0
+    # What a checkpoint must carry to turn text into tokens again (chapter 9: the
+    # sentencepiece model's bytes); plain values, so weights_only=True loads them.
+    assets: dict = field(default_factory=dict)
 
     def split(self, name: str) -> list[Example]:
         """The split called `name` ('train', 'valid' or 'test')."""
@@ -196,6 +199,8 @@ class Task:
 
     name = ""
     defaults: dict = {}
+    # Settings that say where the data is, not what it is: never saved in checkpoints.
+    local_settings: tuple[str, ...] = ()
 
     def generate(self, seed: int, **settings) -> TaskData:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -209,6 +214,10 @@ class Task:
         data = self.generate(seed, **(self.defaults | settings))
         data.seed = seed
         return data
+
+    def for_checkpoint(self, state: dict) -> Task:
+        """The task as a checkpoint's model needs it (chapter 9: with its own tokenizer)."""
+        return self
 
     def source_tokens(self, text: str) -> list[str]:
         """What a user types -> source tokens."""

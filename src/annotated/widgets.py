@@ -702,3 +702,82 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+# --- Chapter 9 ---
+
+def translation_attention(translator, text: str):
+    """Translate `text` greedily; return its pieces, the output pieces and the cross-attention.
+
+    Returns (source pieces, output pieces with a final '</s>', weights (L, H, T, S)): row t
+    of a layer's (T, S) map is the decoder query that wrote output piece t.
+    """
+    import torch
+
+    from .data import Batch, pad_sequences
+    from .decoding import translate_tokens
+    from .model import keep_attention
+
+    model, src_vocab, tgt_vocab = translator.model, translator.src_vocab, translator.tgt_vocab
+    pieces = translator.task.source_tokens(text)
+    out = translate_tokens(model, [pieces], src_vocab, tgt_vocab, translator.max_len)[0]
+    device = next(model.parameters()).device
+    src = pad_sequences([src_vocab.encode(pieces)], src_vocab.pad)  # (1, S)
+    tgt = pad_sequences([tgt_vocab.encode(out, bos=True, eos=True)], tgt_vocab.pad)  # (1, T + 1)
+    batch = Batch(src, tgt, src_vocab.pad).to(device)
+    was = model.training
+    model.eval()
+    keep_attention(model)
+    try:
+        with torch.no_grad():  # teacher forcing on its own output: the same weights
+            model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask)  # (1, T, D)
+        weights = collect_attention(model, "cross")  # (L, H, T, S)
+    finally:
+        keep_attention(model, False)
+        model.train(was)
+    return pieces, list(out) + ["</s>"], weights
+
+
+def draw_translation(pieces, out_pieces, weights, layer: int = -1, head: int = -1,
+                     text: str = "") -> Figure:
+    """Cross-attention of one translation: output pieces (rows) against source pieces (columns).
+
+    `weights` is (L, H, T, S); `head=-1` averages the heads, `layer=-1` takes the last layer.
+    """
+    from .plots import heatmap
+
+    L, H = weights.shape[:2]
+    if not -1 <= layer < L or not -1 <= head < H:
+        raise ValueError(f"layer must be -1..{L - 1} and head -1..{H - 1}, "
+                         f"got layer={layer}, head={head}")
+    w = weights[layer]  # (H, T, S)
+    w = w.mean(0) if head == -1 else w[head]  # (T, S)
+    T, S = w.shape
+    fig, ax = plt.subplots(figsize=(1.6 + 0.42 * S, 1.3 + 0.3 * T))
+    fig.subplots_adjust(left=1.1 / (1.6 + 0.42 * S), right=0.98, bottom=0.9 / (1.3 + 0.3 * T),
+                        top=1 - 0.45 / (1.3 + 0.3 * T))  # fixed margins: fast redraws
+    which = f"layer {layer if layer >= 0 else L - 1}, " + (
+        "mean of the heads" if head == -1 else f"head {head}")
+    heatmap(w, list(out_pieces), list(pieces), ax=ax, vmin=0.0, vmax=1.0, annot=False,
+            cbar=False, title=f"{text[:60]}\n{which}" if text else which,
+            xlabel="German pieces (keys)", ylabel="English pieces written (queries)")
+    return fig
+
+
+def translation_explorer(translator, texts) -> widgets.interactive:
+    """Pick a sentence: see its subword pieces, its translation and the cross-attention."""
+    found = {text: translation_attention(translator, text) for text in texts}
+    L, H = next(iter(found.values()))[2].shape[:2]
+
+    def draw(text: str, layer: int, head: int) -> Figure:
+        pieces, out, weights = found[text]
+        return draw_translation(pieces, out, weights, layer=layer, head=head,
+                                text=translator.task.target_text(out[:-1]))
+
+    return interactive_figure(
+        draw,
+        text=widgets.Dropdown(options=list(found), value=next(iter(found)),
+                              description="sentence", layout=widgets.Layout(width="90%")),
+        layer=widgets.IntSlider(value=L - 1, min=0, max=L - 1, description="layer"),
+        head=head_picker(H),
+    )

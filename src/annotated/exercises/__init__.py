@@ -56,3 +56,9 @@ __all__ += ["check_factor_for_peak", "check_rate", "check_smoothed_targets"]
 from .ch08 import check_exact_match, check_greedy_step, check_length_penalty  # noqa: E402
 
 __all__ += ["check_exact_match", "check_greedy_step", "check_length_penalty"]
+
+
+# --- Chapter 9 ---
+from .ch09 import check_detokenize, check_padding_share  # noqa: E402
+
+__all__ += ["check_detokenize", "check_padding_share"]

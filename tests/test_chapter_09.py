@@ -1,0 +1,136 @@
+"""Chapter 9: padding shares, the bucketing figure, the translation widget and the graders."""
+
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from annotated import figures, multi30k  # noqa: E402
+from annotated.data import bucket_batches, padding_counts, padding_share  # noqa: E402
+from annotated.exercises import check_detokenize, check_padding_share  # noqa: E402
+from annotated.exercises.ch09 import detokenize  # noqa: E402
+from annotated.pretrained import Translator  # noqa: E402
+from annotated.training import TrainConfig, train  # noqa: E402
+from annotated.widgets import (  # noqa: E402
+    draw_translation,
+    translation_attention,
+    translation_explorer,
+)
+
+
+def cells(ax) -> torch.Tensor:
+    mesh = ax.collections[0]
+    return torch.tensor(mesh.get_array(), dtype=torch.float32).reshape(len(ax.get_yticks()), -1)
+
+
+def test_padding_share_counts_each_batch_to_its_own_longest():
+    lengths = [3, 5, 4, 4]
+    assert padding_counts(lengths, [[0, 1], [2, 3]]) == (16, 18)
+    assert padding_share(lengths, [[0, 1], [2, 3]]) == pytest.approx(2 / 18)
+    assert padding_share(lengths, [[0, 2], [1, 3]]) == pytest.approx(1 - 16 / 18)
+    assert padding_share([4, 4], [[0, 1]]) == 0.0
+    with pytest.raises(ValueError, match="no tokens"):
+        padding_share([1], [[]])
+
+
+def test_bucketing_saves_padding_and_the_figure_says_how_much():
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(3, 40, (2000,), generator=g).tolist()
+    tgt = [s + int(d) for s, d in zip(src, torch.randint(-2, 3, (2000,), generator=g), strict=True)]
+    key = [s + t for s, t in zip(src, tgt, strict=True)]
+    random = figures.pair_padding(src, tgt, bucket_batches(key, 64, seed=0, pool=1))
+    bucketed = figures.pair_padding(src, tgt, bucket_batches(key, 64, seed=0))
+    assert random > 0.4 and bucketed < 0.1
+    fig = figures.bucketing_figure((src, tgt, "made-up lengths"), batch_size=64)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == [
+        f"random batches: {100 * random:.1f}% padding overall",
+        f"bucketed: {100 * bucketed:.1f}% padding overall"]
+    assert all(list(ln.get_ydata()) == sorted(ln.get_ydata()) for ln in lines)
+    plt.close("all")
+
+
+def test_find_corpus_takes_the_environment_variable(tmp_path, monkeypatch):
+    sample = multi30k.write_sample(tmp_path / "sample", n_train=5, n_val=2, n_test=2)
+    monkeypatch.setenv(multi30k.ENV, str(sample))
+    assert multi30k.find_corpus() == sample
+    assert multi30k.find_corpus(tmp_path / "sample") == sample
+    monkeypatch.setenv(multi30k.ENV, str(tmp_path / "empty"))
+    found = multi30k.find_corpus()
+    assert found is None or multi30k.has_corpus(found)  # the shared copy, where there is one
+
+
+@pytest.fixture(scope="module")
+def translator(tmp_path_factory):
+    from annotated.tasks import make_data
+
+    sample = multi30k.write_sample(tmp_path_factory.mktemp("sample"))
+    data = make_data("multi30k", folder=sample, vocab_size=150)
+    config = TrainConfig(steps=30, batch_size=32, warmup=10, valid_every=30, valid_decode=5,
+                         progress=False)
+    result = train(data, config, {"N": 2, "d_model": 32, "d_ff": 64, "h": 2, "dropout": 0.0})
+    task = multi30k.Multi30kTask(multi30k.Subwords(data.assets["subwords"]))
+    return Translator(result.model, data.src_vocab, data.tgt_vocab, task, 20, {})
+
+
+def test_translation_attention_matches_the_translation(translator):
+    text = "Ein Hund läuft im Park."
+    pieces, out, weights = translation_attention(translator, text)
+    assert pieces == translator.task.source_tokens(text)
+    assert out[-1] == "</s>" and translator.task.target_text(out[:-1]) == \
+        translator.translate([text])[0]
+    assert weights.shape == (2, 2, len(out), len(pieces))  # (L, H, T, S)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, len(out)))
+    assert translator.model.decoder.layers[0].src_attn.keep_attn is False  # switched back
+    fig = draw_translation(pieces, out, weights, layer=-1, head=-1)
+    torch.testing.assert_close(cells(fig.axes[0]), weights[-1].mean(0), atol=1e-6, rtol=0)
+    fig = draw_translation(pieces, out, weights, layer=0, head=1)
+    torch.testing.assert_close(cells(fig.axes[0]), weights[0, 1], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="layer must be"):
+        draw_translation(pieces, out, weights, layer=2)
+    plt.close("all")
+
+
+def test_translation_explorer_follows_its_controls_quickly(translator):
+    texts = ["Ein Hund läuft im Park.", "Eine junge Frau schläft am Strand."]
+    w = translation_explorer(translator, texts)
+    sentence, layer, head = w.children[:3]
+    w.update()
+    assert len(w.result.axes[0].get_xticklabels()) == len(translator.task.source_tokens(texts[0]))
+    start = time.perf_counter()
+    sentence.value = texts[1]
+    took = time.perf_counter() - start
+    assert len(w.result.axes[0].get_xticklabels()) == len(translator.task.source_tokens(texts[1]))
+    layer.value, head.value = 0, 1
+    assert "layer 0, head 1" in w.result.axes[0].get_title()
+    assert took < 0.5, f"one update took {took:.3f} s"
+    plt.close("all")
+
+
+def test_detokenize_grader():
+    def stub(pieces):
+        ...
+
+    assert check_detokenize(detokenize).passed
+    assert "Not attempted yet" in repr(check_detokenize(stub))
+    assert "strip it" in repr(check_detokenize(lambda p: "".join(p).replace("▁", " ")))
+    assert "cuts words apart" in repr(check_detokenize(lambda p: " ".join(p)))
+    assert "still there" in repr(check_detokenize(lambda p: "".join(p)))
+
+
+def test_padding_share_grader():
+    def stub(lengths, batches):
+        ...
+
+    assert check_padding_share(padding_share).passed
+    assert "Not attempted yet" in repr(check_padding_share(stub))
+    whole = check_padding_share(lambda n, b: 1 - sum(n) / (len(n) * max(n)))
+    assert "its own longest sentence" in repr(whole)
+    ratio = check_padding_share(
+        lambda n, b: (sum(len(x) * max(n[i] for i in x) for x in b) - sum(n)) / sum(n))
+    assert "divide it by all positions" in repr(ratio)
