@@ -712,30 +712,8 @@ def translation_attention(translator, text: str):
     Returns (source pieces, output pieces with a final '</s>', weights (L, H, T, S)): row t
     of a layer's (T, S) map is the decoder query that wrote output piece t.
     """
-    import torch
-
-    from .data import Batch, pad_sequences
-    from .decoding import translate_tokens
-    from .model import keep_attention
-
-    model, src_vocab, tgt_vocab = translator.model, translator.src_vocab, translator.tgt_vocab
-    pieces = translator.task.source_tokens(text)
-    out = translate_tokens(model, [pieces], src_vocab, tgt_vocab, translator.max_len)[0]
-    device = next(model.parameters()).device
-    src = pad_sequences([src_vocab.encode(pieces)], src_vocab.pad)  # (1, S)
-    tgt = pad_sequences([tgt_vocab.encode(out, bos=True, eos=True)], tgt_vocab.pad)  # (1, T + 1)
-    batch = Batch(src, tgt, src_vocab.pad).to(device)
-    was = model.training
-    model.eval()
-    keep_attention(model)
-    try:
-        with torch.no_grad():  # teacher forcing on its own output: the same weights
-            model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask)  # (1, T, D)
-        weights = collect_attention(model, "cross")  # (L, H, T, S)
-    finally:
-        keep_attention(model, False)
-        model.train(was)
-    return pieces, list(out) + ["</s>"], weights
+    att = translator.attention(text)  # the same rerun as chapters 0 and 8
+    return att.source, att.written, att.cross
 
 
 def draw_translation(pieces, out_pieces, weights, layer: int = -1, head: int = -1,
