@@ -59,7 +59,7 @@ device = annotated.default_device()
 # works, it writes a small made-up sample in the same layout and says so: then the
 # notebook still runs, but its numbers are about that sample, not about Multi30k.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 folder = multi30k.find_corpus()
 if folder is None and "google.colab" in sys.modules:
     folder = multi30k.download()
@@ -87,7 +87,7 @@ for de, en in pairs["train"][:3]:
 # saw: a word-level model can only write `<unk>` for them. Count both, splitting on spaces
 # and punctuation:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def words(text):
     """Words and punctuation marks: 'Ein Hund.' -> ['Ein', 'Hund', '.']"""
     return re.findall(r"\w+|[^\w\s]", text)
@@ -125,7 +125,7 @@ show(multi30k.train_subwords)
 # split and cuts every sentence into pieces. The model's bytes travel in `data.assets`, and
 # every checkpoint carries them: a trained model can translate new text without the corpus.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 data = make_data("multi30k", folder=folder, vocab_size=8000 if REAL else 200)
 subwords = multi30k.Subwords(data.assets["subwords"])
 task = multi30k.Multi30kTask(subwords)
@@ -141,7 +141,7 @@ for text in (pairs["train"][0][0], pairs["train"][0][1], pairs["test"][5][0]):
 # frequent parts (`▁viel er`, `▁Bü sche`). How long are the sentences now, and does
 # anything in the test set fall outside the vocabulary?
 
-# %%
+# %% tags=["nbval-ignore-output"]
 src_len = [len(e.src) for e in data.train]
 tgt_len = [len(e.tgt) for e in data.train]
 n_words = sum(len(words(de)) for de, _ in pairs["train"])
@@ -176,7 +176,7 @@ show(padding_share)
 # total length (German + English); sorting by the longer of the two sides is another
 # choice, measured too:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 total = [s + t for s, t in zip(src_len, tgt_len)]
 longer = [max(s, t) for s, t in zip(src_len, tgt_len)]
 choices = {
