@@ -471,6 +471,23 @@ class LiveHistory:
         self.updates += 1
 
 
+def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
+    """Every head's cross-attention in the LAST decoder layer, with axis names and a colour bar.
+
+    `weights` is (N, H, T, S) from `collect_attention(model, "cross")` for one sentence.
+    """
+    N = weights.shape[0]  # decoder layers
+    fig = draw_heads(weights[-1], src_tokens, query_tokens=tgt_tokens)  # (H, T, S): one layer
+    fig.set_layout_engine("constrained")  # room for the axis names and colour bar added below
+    axes = fig.axes
+    for ax in axes:
+        ax.set_xlabel("source (key)")
+    axes[0].set_ylabel("decoder reads (query)")
+    fig.suptitle(f"cross-attention of the last decoder layer (layer {N} of {N}), every head")
+    fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.9, label="attention weight")
+    return fig
+
+
 # --- Chapter 8 ---
 from dataclasses import dataclass  # noqa: E402
 
@@ -649,23 +666,6 @@ def number_attention_explorer(translator, examples=NUMBER_EXAMPLES) -> widgets.i
         head=head_picker(H),
     )
     return w
-
-
-def draw_cross_attention(weights, src_tokens, tgt_tokens) -> Figure:
-    """Every head's cross-attention in the LAST decoder layer, with axis names and a colour bar.
-
-    `weights` is (N, H, T, S) from `collect_attention(model, "cross")` for one sentence.
-    """
-    N = weights.shape[0]  # decoder layers
-    fig = draw_heads(weights[-1], src_tokens, query_tokens=tgt_tokens)  # (H, T, S): one layer
-    fig.set_layout_engine("constrained")  # room for the axis names and colour bar added below
-    axes = fig.axes
-    for ax in axes:
-        ax.set_xlabel("source (key)")
-    axes[0].set_ylabel("decoder reads (query)")
-    fig.suptitle(f"cross-attention of the last decoder layer (layer {N} of {N}), every head")
-    fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.9, label="attention weight")
-    return fig
 
 
 # --- Widget speed (issue 7: measured in the browser test) ---
