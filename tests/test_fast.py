@@ -193,3 +193,85 @@ def test_cli_fast_and_compile_reach_the_checkpoint(tmp_path, monkeypatch):
     assert main(args) == 0
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["model_config"]["fast"] is True and state["train_config"]["compile"] is True
+
+
+# --- the closed-form loss and fused Adam (the fast path's training step) ---
+
+
+def smoothing_case(pad=2, V=11, N=9, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(N, V, generator=g) * 3
+    target = torch.randint(0, V, (N,), generator=g)
+    target[[1, 5]] = pad  # padded positions
+    target[0] = (pad + 1) % V
+    return logits, target
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.4])
+@pytest.mark.parametrize("pad", [0, 2])
+def test_fast_label_smoothing_gives_the_teaching_loss_and_gradient(smoothing, pad):
+    from annotated.training import FastLabelSmoothing, LabelSmoothing
+
+    logits, target = smoothing_case(pad)
+    results = []
+    for crit in (LabelSmoothing(11, pad, smoothing), FastLabelSmoothing(11, pad, smoothing)):
+        x = logits.clone().requires_grad_()
+        loss = crit(x.log_softmax(-1), target)
+        (2.5 * loss).backward()  # an upstream gradient other than 1 reaches the custom backward
+        results.append((loss.detach(), x.grad))
+    (loss_t, grad_t), (loss_f, grad_f) = results
+    assert loss_t > 0
+    torch.testing.assert_close(loss_f, loss_t, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grad_f, grad_t, rtol=1e-5, atol=1e-6)
+    assert (grad_f[[1, 5]] == 0).all()  # padded rows teach nothing
+
+
+def test_fast_label_smoothing_falls_back_where_the_teaching_loss_clamps():
+    from annotated.training import FastLabelSmoothing, LabelSmoothing
+
+    never = torch.tensor([[0.0, -1.0, float("-inf"), -2.0]]).log_softmax(-1)  # p = 0 at id 2
+    target = torch.tensor([1])
+    fast, teach = FastLabelSmoothing(4, 0, 0.1), LabelSmoothing(4, 0, 0.1)
+    loss = fast(never, target)
+    assert torch.isfinite(loss) and loss == teach(never, target)
+    assert fast.true_dist is not None  # the teaching code ran
+    with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
+        fast(never[:, :3], target)
+
+
+def test_fused_adam_takes_the_same_steps():
+    from annotated.training import make_optimizer
+
+    models = [torch.nn.Linear(8, 5) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    opts = [make_optimizer(m, 8, 1.0, 4, fused=f)
+            for m, f in zip(models, (False, True), strict=True)]
+    assert opts[1][0].defaults["fused"] and not opts[0][0].defaults["fused"]
+    x = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    start = models[0].weight.detach().clone()
+    for _ in range(5):
+        for m, (opt, sched) in zip(models, opts, strict=True):
+            m(x).square().sum().backward()
+            opt.step()
+            opt.zero_grad()
+            sched.step()
+    assert not torch.allclose(models[0].weight, start, atol=1e-2)  # the steps moved it
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_training_on_the_fast_path_uses_the_closed_form_loss_and_fused_adam(monkeypatch):
+    from annotated import training
+
+    made = []
+    real = training.make_optimizer
+    monkeypatch.setattr(training, "make_optimizer",
+                        lambda *a, **kw: made.append(kw) or real(*a, **kw))
+    calls = []
+    monkeypatch.setattr(training.FastLabelSmoothing, "forward",
+                        lambda self, x, t: calls.append(1) or training.LabelSmoothing.forward(
+                            self, x, t))
+    training.train("copy", tiny_train_config(), TINY_MODEL | {"fast": True}, **TRAIN_DATA)
+    assert made == [{"fused": True}] and len(calls) == 4
+    training.train("copy", tiny_train_config(), TINY_MODEL, **TRAIN_DATA)
+    assert made[-1] == {"fused": False} and len(calls) == 4

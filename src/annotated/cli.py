@@ -210,8 +210,9 @@ def add_training_commands(sub) -> None:
         kind = float if opt == "dropout" else int
         p.add_argument(f"--{opt.replace('_', '-')}", type=kind, help=f"model {field}")
     p.add_argument("--fast", action="store_true", default=None,
-                   help="the fast path: fused attention projections, sdpa, faster CPU dropout "
-                        "(the same weights; equal outputs when dropout is off; annotated.fast)")
+                   help="the fast path: fused attention projections, sdpa, faster CPU dropout, "
+                        "the loss in closed form, fused Adam (the same weights; equal outputs "
+                        "when dropout is off; annotated.fast)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the training steps (slow to start; off by default)")
 

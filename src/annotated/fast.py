@@ -15,6 +15,15 @@ between the teaching path and the fast path:
   with probability round(p * 65536) / 65536 and scales the kept values so the expected
   output equals the input. On GPUs and under torch.compile it is `nn.Dropout`.
 
+Training with `fast` also swaps two things outside the model (`annotated.training.train`):
+- `smoothed_kl` (used by `training.FastLabelSmoothing`): label smoothing's loss in closed
+  form. The teaching `LabelSmoothing` builds the smoothed target q, an (N, V) tensor, and
+  sums q (log q - log p) over it, six passes over N x V numbers and more in the backward.
+  Since q takes only three values per row, the same sum is a constant minus
+  confidence * log p[target] minus eps * (the row's sum of log p without target and <pad>):
+  one pass forward, and a backward that writes -q once.
+- Adam with `fused=True`: one kernel per step instead of a dozen passes over the parameters.
+
 tests/test_fast.py proves both paths give the same outputs and gradients.
 """
 
@@ -73,6 +82,52 @@ class FastDropout(nn.Dropout):
         # scaled to 0 and 1/(1-p): the backward reuses it (the fewest passes over memory).
         scale = torch.ge(draws, threshold, out=torch.empty_like(x)).mul_(1.0 / q)
         return x * scale  # dropped -> 0, kept -> x / (1 - p)
+
+
+class _SmoothedKL(torch.autograd.Function):
+    """sum over real rows of KL(q || p) for label smoothing's q, from log p, in closed form."""
+
+    @staticmethod
+    def forward(ctx, log_p: torch.Tensor, target: torch.Tensor, padding_idx: int,
+                confidence: float, eps: float) -> torch.Tensor:
+        N, V = log_p.shape
+        real = target != padding_idx  # (N,): padded positions teach nothing
+        lp_t = log_p.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
+        rest = log_p.sum(dim=1) - lp_t - log_p[:, padding_idx]  # (N,): the eps-weighted words
+        # sum_j q_j log q_j: the same for every real row (xlogy: 0 log 0 = 0 when eps = 0)
+        entropy = (math.log(confidence) * confidence
+                   + (V - 2) * (eps * math.log(eps) if eps > 0 else 0.0))
+        per_row = entropy - confidence * lp_t - eps * rest  # (N,)
+        ctx.save_for_backward(target, real)
+        ctx.settings = (V, padding_idx, confidence, eps)
+        return torch.where(real, per_row, 0.0).sum()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        target, real = ctx.saved_tensors
+        V, padding_idx, confidence, eps = ctx.settings
+        zero = grad.new_zeros(())
+        # d loss / d log p = -q: -eps everywhere, -confidence at the target, 0 at <pad> and
+        # on padded rows; written in one pass, then two narrow fixes.
+        d = torch.where(real, -eps * grad, zero).unsqueeze(1).expand(-1, V).contiguous()
+        d.scatter_(1, target.unsqueeze(1), torch.where(real, -confidence * grad, zero)
+                   .unsqueeze(1))
+        d[:, padding_idx] = 0.0
+        return d, None, None, None, None
+
+
+def smoothed_kl(log_p: torch.Tensor, target: torch.Tensor, padding_idx: int,
+                smoothing: float, log_floor: float) -> torch.Tensor | None:
+    """`LabelSmoothing`'s summed loss in closed form, or None where it would differ.
+
+    log_p: float32 log-probabilities (N, V); target: ids (N,). The teaching loss clamps
+    log p at `log_floor`; when some entry is below it (a probability of 0, say), this
+    returns None and the caller computes the teaching loss instead.
+    """
+    if bool(log_p.amin() < log_floor):  # also True for -inf; NaN stays NaN on both paths
+        return None
+    V = log_p.size(1)
+    return _SmoothedKL.apply(log_p, target, padding_idx, 1.0 - smoothing, smoothing / (V - 2))
 
 
 def _heads(x: torch.Tensor, n: int, h: int, d_k: int) -> torch.Tensor:

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .data import Batch, Vocab, bucket_batches, make_batch
 from .decoding import translate_tokens
 from .device import Precision, default_device, precision_for
+from .fast import smoothed_kl
 from .model import EncoderDecoder, ModelConfig, model_from_config
 from .tasks import Example, TaskData, get_task, make_data
 
@@ -69,6 +70,18 @@ class LabelSmoothing(nn.Module):
         return (torch.xlogy(true_dist, true_dist) - true_dist * log_p).sum()
 
 
+class FastLabelSmoothing(LabelSmoothing):
+    """LabelSmoothing's loss and gradient in closed form (`annotated.fast.smoothed_kl`),
+    without building `true_dist`; the fast path trains with it."""
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.size(1) != self.size:
+            raise ValueError(f"expected log-probabilities of shape (N, {self.size}), "
+                             f"got {tuple(x.shape)}")
+        loss = smoothed_kl(x.float(), target, self.padding_idx, self.smoothing, LOG_TINY)
+        return super().forward(x, target) if loss is None else loss
+
+
 def rate(step: int, model_size: int, factor: float, warmup: int) -> float:
     """The paper's lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)."""
     if warmup <= 0:
@@ -77,10 +90,15 @@ def rate(step: int, model_size: int, factor: float, warmup: int) -> float:
     return factor * model_size**-0.5 * min(step**-0.5, step * warmup**-1.5)
 
 
-def make_optimizer(model: nn.Module, model_size: int, factor: float, warmup: int
+def make_optimizer(model: nn.Module, model_size: int, factor: float, warmup: int,
+                   fused: bool = False
                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """Adam(0.9, 0.98, 1e-9) with the warm-up schedule; optimizer step s uses rate(s)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    """Adam(0.9, 0.98, 1e-9) with the warm-up schedule; optimizer step s uses rate(s).
+
+    fused=True (the fast path) updates all parameters in one kernel: the same arithmetic.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9,
+                                 fused=fused or None)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: rate(s + 1, model_size, factor, warmup))
     return optimizer, scheduler
@@ -399,7 +417,8 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
                           | defaults["model"] | (model_config or {})
                           | (state["model_config"] if state else {})))
     model = model_from_config(mcfg).to(device)
-    optimizer, scheduler = make_optimizer(model, mcfg.d_model, config.factor, config.warmup)
+    optimizer, scheduler = make_optimizer(model, mcfg.d_model, config.factor, config.warmup,
+                                          fused=mcfg.fast)
     scaler = precision.grad_scaler()
     history = History()
     start = 0
@@ -422,7 +441,8 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         ids = [device.index] if device.type == "cuda" else None
         train_model = nn.parallel.DistributedDataParallel(train_model, device_ids=ids)
 
-    criterion = LabelSmoothing(len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing)
+    criterion = (FastLabelSmoothing if mcfg.fast else LabelSmoothing)(
+        len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing)
     stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, config.batch_size,
                          config.seed, dist_info.rank, dist_info.world)
     max_len = defaults["max_len"]
