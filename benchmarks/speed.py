@@ -56,7 +56,12 @@ from annotated.decoding import greedy_decode
 from annotated.device import default_device, precision_for
 from annotated.layers import LAYER_NORM_EPS
 from annotated.model import EncoderDecoder
-from annotated.training import LabelSmoothing, make_optimizer, train_step
+from annotated.training import (
+    FastLabelSmoothing,
+    LabelSmoothing,
+    make_optimizer,
+    train_step,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("train", "base", "attention", "decode", "compile")
@@ -239,13 +244,26 @@ class TorchTransformer(nn.Module):
             memory_key_padding_mask=src_pad, tgt_is_causal=True)
 
 
+# The paths that train with the fast loss and optimizer. nn.Transformer runs twice: with
+# them (the fast path's baseline) and with the teaching loss and Adam (the teaching and
+# default paths' baseline), so that every ratio compares the models alone.
+TORCH_TEACHING = "nn.Transformer, teaching step"
+FAST_STEP = ("fast", "nn.Transformer")
+
+
+def baseline(path: str) -> str:
+    """The nn.Transformer run a path is compared with: the one with the same loss and Adam."""
+    return "nn.Transformer" if path in FAST_STEP else TORCH_TEACHING
+
+
 def model_config(size: dict, norm: str, **kw) -> ModelConfig:
     return ModelConfig(size["vocab"], size["vocab"], size["N"], size["d_model"], size["d_ff"],
                        size["h"], 0.1, norm, **kw)
 
 
 def paths(size: dict, norm: str, device: torch.device,
-          names: tuple[str, ...] = ("teaching", "default", "fast", "nn.Transformer")
+          names: tuple[str, ...] = ("teaching", "default", "fast", "nn.Transformer",
+                                    TORCH_TEACHING)
           ) -> dict[str, nn.Module]:
     """The contenders of one comparison; every one starts from the same weights."""
     made = {"teaching": model_from_config(model_config(size, norm, attn_backend="naive")),
@@ -255,6 +273,8 @@ def paths(size: dict, norm: str, device: torch.device,
     for m in made.values():
         m.load_state_dict(state)
     made["nn.Transformer"] = TorchTransformer(made["teaching"])
+    made[TORCH_TEACHING] = TorchTransformer(made["teaching"])
+    made[TORCH_TEACHING].load_state_dict(made["nn.Transformer"].state_dict())
     return {name: made[name].to(device).train() for name in names}
 
 
@@ -267,14 +287,58 @@ def random_batch(size: dict, device: torch.device, seed: int = 0) -> Batch:
     return Batch(src, tgt, PAD).to(device)
 
 
-def stepper(model: nn.Module, batch: Batch, size: dict, mixed: str) -> Callable[[], float]:
-    """One call = one training step of the course's train_step on `batch`."""
+def stepper(model: nn.Module, batch: Batch, size: dict, mixed: str, fast: bool
+            ) -> Callable[[], float]:
+    """One call = one training step of the course's train_step on `batch`.
+
+    fast: the loss and optimizer `train` uses on the fast path (FastLabelSmoothing, fused
+    Adam) instead of the teaching ones (LabelSmoothing, Adam).
+    """
     precision = precision_for(batch.src.device, mixed)
-    optimizer, scheduler = make_optimizer(model, size["d_model"], 1.0, 4000)
+    optimizer, scheduler = make_optimizer(model, size["d_model"], 1.0, 4000, fused=fast)
     scaler = precision.grad_scaler()
-    criterion = LabelSmoothing(size["vocab"], PAD, 0.1)
+    criterion = (FastLabelSmoothing if fast else LabelSmoothing)(size["vocab"], PAD, 0.1)
     return lambda: train_step(model, [batch], criterion, optimizer, scheduler, scaler,
                               precision, clip=1.0)
+
+
+def matmul_shapes(size: dict) -> list[tuple[int, int, int, int]]:
+    """(batch, m, k, n) of every matrix product of a training step, forward and backward.
+
+    A linear layer x (M, K) @ W^T (K, N) has two more products in the backward (the input's
+    gradient (M, N) @ (N, K) and the weight's (N, M) @ (M, K)); a batched product as well.
+    """
+    (B, T), D, F_, V, N, H = (size["batch"], size["d_model"], size["d_ff"], size["vocab"],
+                              size["N"], size["h"])
+    M, d_k = B * T, D // H
+
+    def linear(k: int, n: int, fused: int = 1) -> list[tuple[int, int, int, int]]:
+        return [(1, M, k, n * fused), (1, M, n * fused, k), (1, n * fused, M, k)]
+
+    def attend() -> list[tuple[int, int, int, int]]:
+        b = B * H  # scores Q K^T, output P V; backward: dP, dV, dQ, dK
+        return [(b, T, d_k, T), (b, T, T, d_k),
+                (b, T, d_k, T), (b, T, T, d_k), (b, T, T, d_k), (b, T, T, d_k)]
+
+    encoder = linear(D, D, 3) + linear(D, D) + attend() + linear(D, F_) + linear(F_, D)
+    decoder = (linear(D, D, 3) + linear(D, D) + attend() + linear(D, D) + linear(D, D, 2)
+               + linear(D, D) + attend() + linear(D, F_) + linear(F_, D))
+    return N * (encoder + decoder) + linear(D, V)
+
+
+def step_matmuls(size: dict, device: torch.device, dtype: torch.dtype
+                 ) -> tuple[Callable[[], None], float]:
+    """A call doing only the training step's matrix products, at their shapes, and their
+    FLOPs: the fastest a step could be if everything else cost nothing."""
+    shapes = matmul_shapes(size)
+    pairs = [(torch.randn(b, m, k, device=device, dtype=dtype),
+              torch.randn(b, k, n, device=device, dtype=dtype)) for b, m, k, n in shapes]
+
+    def run() -> None:
+        for a, b in pairs:
+            torch.bmm(a, b)
+
+    return run, float(sum(2 * b * m * k * n for b, m, k, n in shapes))
 
 
 def training_flops(size: dict) -> float:
@@ -298,8 +362,8 @@ def bench_phases(model: nn.Module, batch: Batch, size: dict, rounds: int,
                  device: torch.device, mixed: str) -> dict[str, float]:
     """Median seconds of each phase of train_step, timed one by one: where a step goes."""
     precision = precision_for(device, mixed)
-    optimizer, _ = make_optimizer(model, size["d_model"], 1.0, 4000)
-    criterion = LabelSmoothing(size["vocab"], PAD, 0.1)
+    optimizer, _ = make_optimizer(model, size["d_model"], 1.0, 4000, fused=True)
+    criterion = FastLabelSmoothing(size["vocab"], PAD, 0.1)
     clock, sync = CLOCKS[CLOCK], synchronizer(device)
     times: dict[str, list[float]] = {k: [] for k in ("forward", "loss", "backward",
                                                      "clip + Adam")}
@@ -339,18 +403,23 @@ def bench_training(name: str, size: dict, norms: tuple[str, ...], rounds: int, w
         torch.manual_seed(0)
         models = paths(size, norm, device)
         batch = random_batch(size, device)
-        contenders = {k: stepper(m, batch, size, mixed) for k, m in models.items()}
+        contenders = {k: stepper(m, batch, size, mixed, k in FAST_STEP)
+                      for k, m in models.items()}
         peak_run, peak_flops = matmul_peak(device, peak_dtype, peak_n)
         contenders["matmul peak"] = peak_run
+        shapes_run, shapes_flops = step_matmuls(size, device, peak_dtype)
+        contenders["matmuls alone"] = shapes_run
         times = alternate(contenders, rounds, warmup, device, f"{name} {norm}")
         peak = peak_flops / median(times.pop("matmul peak"))
+        alone = shapes_flops / median(times.pop("matmuls alone"))
         rows = {}
         for path, ts in times.items():
             t = median(ts)
             rows[path] = {"seconds": ts, "median_s": t, "tokens_per_s": tokens / t,
-                          "vs_torch": paired_ratio(times["nn.Transformer"], ts),
+                          "vs_torch": paired_ratio(times[baseline(path)], ts),
                           "flops_per_s": flops / t, "of_peak": flops / t / peak}
-        out["norms"][norm] = {"paths": rows, "matmul_peak_flops": peak}
+        out["norms"][norm] = {"paths": rows, "matmul_peak_flops": peak,
+                              "matmuls_alone_flops": alone}
         if norm == norms[0]:
             out["phases"] = {"path": "fast", "norm": norm, "matmul_at_peak_s": flops / peak,
                              "seconds": bench_phases(models["fast"], batch, size,
@@ -457,7 +526,7 @@ def bench_compile(size: dict, rounds: int, warmup: int, device: torch.device,
     compiled_model = copy.deepcopy(eager)
     batch = random_batch(size, device)
     compiled = torch.compile(compiled_model)
-    step = stepper(compiled, batch, size, mixed)
+    step = stepper(compiled, batch, size, mixed, fast=True)
     sync = synchronizer(device)
     import torch._inductor.config as inductor
 
@@ -469,7 +538,8 @@ def bench_compile(size: dict, rounds: int, warmup: int, device: torch.device,
         compile_s = time.perf_counter() - t0
     finally:
         inductor.force_disable_caches = saved
-    times = alternate({"eager": stepper(eager, batch, size, mixed), "compiled": step},
+    times = alternate({"eager": stepper(eager, batch, size, mixed, fast=True),
+                       "compiled": step},
                       rounds, warmup, device, "compile")
     return {"size": size, "norm": "pre", "path": "fast", "first_step_s": compile_s,
             "eager_s": median(times["eager"]), "compiled_s": median(times["compiled"]),
@@ -507,10 +577,10 @@ def training_table(res: dict, nominal_peak: float | None) -> list[str]:
         sep += "---:|"
     lines += [head, sep]
     for norm, r in res["norms"].items():
-        torch_s = r["paths"]["nn.Transformer"]["seconds"]
         for path, row in r["paths"].items():
-            lo, hi = ratio_spread(torch_s, row["seconds"])
-            spread = "" if path == "nn.Transformer" else f" ({lo:.2f}-{hi:.2f})"
+            base = r["paths"].get(baseline(path), r["paths"]["nn.Transformer"])  # older runs
+            lo, hi = ratio_spread(base["seconds"], row["seconds"])
+            spread = "" if path.startswith("nn.Transformer") else f" ({lo:.2f}-{hi:.2f})"
             line = (f"| {norm} | {path} | {row['median_s'] * 1000:,.1f} | "
                     f"{row['tokens_per_s']:,.0f} | {row['vs_torch']:.2f}x{spread} | "
                     f"{row['flops_per_s'] / 1e9:,.1f} | {row['of_peak']:.0%} |")
@@ -520,6 +590,14 @@ def training_table(res: dict, nominal_peak: float | None) -> list[str]:
     peaks = ", ".join(f"{n}: {r['matmul_peak_flops'] / 1e9:,.0f} GFLOP/s"
                       for n, r in res["norms"].items())
     lines += ["", f"Measured matmul peak in the same rounds ({peaks})."]
+    alone = [(n, r["matmuls_alone_flops"]) for n, r in res["norms"].items()
+             if "matmuls_alone_flops" in r]
+    if alone:
+        lines[-1] += (" The step's own matrix products, run alone at their shapes (forward and "
+                      "backward, nothing else), reach " + ", ".join(
+                          f"{f / 1e9:,.0f} GFLOP/s = {f / res['norms'][n]['matmul_peak_flops']:.0%}"
+                          f" of peak ({n})" for n, f in alone)
+                      + ": the most any step of this size could reach.")
     if "phases" in res:
         ph = res["phases"]
         parts = ", ".join(f"{k} {v * 1000:,.0f} ms" for k, v in ph["seconds"].items())
@@ -536,7 +614,12 @@ def render(results: dict) -> str:
            "Written by `benchmarks/speed.py`; every number is a median over rounds in which "
            "the contenders ran alternately in one process. Ratios are medians of per-round "
            "ratios. A training step is the course's `train_step`: forward, label-smoothed "
-           "loss, backward, clipping, Adam.", ""]
+           "loss, backward, clipping, Adam. The teaching and default paths train with "
+           "`LabelSmoothing` and Adam, as `train` does for them; the fast path with "
+           "`FastLabelSmoothing` (the same loss in closed form) and fused Adam, as `train` "
+           "does for it, and nn.Transformer gets these too, so that the fast path's ratio "
+           "compares the models alone; a second nn.Transformer run with the teaching loss and "
+           "Adam is the baseline of the teaching and default paths.", ""]
     sec = results["sections"]
     nominal = None
     for name in SECTIONS:

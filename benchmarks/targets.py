@@ -120,38 +120,59 @@ def bench_decode(checkpoint: Path, repeats: int = 3) -> None:
 
 
 def bench_multi30k_speed(steps: int = 20, folder: Path | None = None) -> None:
-    """Training speed of the default multi30k run: seconds per step, tokens per second."""
+    """Training speed of the default multi30k run, and of the same run with --fast: seconds
+    per step and tokens per second, the two measured alternately on the same batches."""
     from annotated.device import precision_for
     from annotated.model import ModelConfig, count_parameters, model_from_config
     from annotated.multi30k import find_corpus
-    from annotated.training import BatchStream, LabelSmoothing, make_optimizer, train_step
+    from annotated.training import (
+        BatchStream,
+        FastLabelSmoothing,
+        LabelSmoothing,
+        make_optimizer,
+        train_step,
+    )
 
     found = find_corpus(folder)
     if found is None:
         raise SystemExit("multi30k-speed needs the corpus: set ANNOTATED_MULTI30K or --data")
     d = DEFAULTS["multi30k"]
     data = make_data("multi30k", folder=found)
-    cfg = ModelConfig(src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab), **d["model"])
-    torch.manual_seed(0)
-    model = model_from_config(cfg).train()
     t = d["train"]
-    optimizer, scheduler = make_optimizer(model, cfg.d_model, t["factor"], t["warmup"])
-    criterion = LabelSmoothing(cfg.tgt_vocab, data.tgt_vocab.pad, 0.1)
     precision = precision_for("cpu")
-    scaler = precision.grad_scaler()
     stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, t["batch_size"], 0)
+    runs = {}
+    for fast in (False, True):
+        cfg = ModelConfig(src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab),
+                          **d["model"], fast=fast)
+        torch.manual_seed(0)
+        model = model_from_config(cfg).train()
+        optimizer, scheduler = make_optimizer(model, cfg.d_model, t["factor"], t["warmup"],
+                                              fused=fast)
+        criterion = (FastLabelSmoothing if fast else LabelSmoothing)(
+            cfg.tgt_vocab, data.tgt_vocab.pad, 0.1)
+        scaler = precision.grad_scaler()
+        runs["--fast" if fast else "default"] = (
+            lambda b, m=model, c=criterion, o=optimizer, s=scheduler, g=scaler:
+            train_step(m, [b], c, o, s, g, precision))
     for i in range(2):  # warm up
-        train_step(model, [stream.batch(i)], criterion, optimizer, scheduler, scaler, precision)
-    tokens, t0 = 0, time.perf_counter()
+        for run in runs.values():
+            run(stream.batch(i))
+    tokens, seconds = 0, dict.fromkeys(runs, 0.0)
     for i in range(2, 2 + steps):
         batch = stream.batch(i)
         tokens += batch.ntokens + int((batch.src != data.src_vocab.pad).sum())
-        train_step(model, [batch], criterion, optimizer, scheduler, scaler, precision)
-    per_step = (time.perf_counter() - t0) / steps
-    print(f"multi30k: {count_parameters(model) / 1e6:.1f}M parameters, {per_step:.2f} s/step, "
-          f"{tokens / steps / per_step:.0f} tokens/s (source + target, no padding); the "
-          f"default {t['steps']} steps would take {t['steps'] * per_step / 60:.0f} min of "
-          f"training  target: <= 60 min on 2 CPU cores")
+        for name in list(runs)[i % 2:] + list(runs)[:i % 2]:  # alternate who goes first
+            t0 = time.perf_counter()
+            runs[name](batch)
+            seconds[name] += time.perf_counter() - t0
+    print(f"multi30k: {count_parameters(model) / 1e6:.1f}M parameters, {steps} steps each, "
+          "alternately; tokens: source + target, no padding; target: <= 60 min on 2 CPU cores")
+    for name, total in seconds.items():
+        per_step = total / steps
+        print(f"  {name:8} {per_step:.2f} s/step, {tokens / total:,.0f} tokens/s; the default "
+              f"{t['steps']} steps would take {t['steps'] * per_step / 60:.0f} min of training")
+    print(f"  --fast is {seconds['default'] / seconds['--fast']:.2f}x the default's speed")
 
 
 def main(argv: list[str] | None = None) -> int:

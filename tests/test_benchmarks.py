@@ -28,13 +28,17 @@ def test_tiny_run_writes_json_markdown_and_plot(tmp_path, capsys):
     assert set(sections) == {"train", "attention", "decode"}
     for norm in ("pre", "post"):
         rows = sections["train"]["result"]["norms"][norm]["paths"]
-        assert set(rows) == {"teaching", "default", "fast", "nn.Transformer"}
+        assert set(rows) == {"teaching", "default", "fast", "nn.Transformer",
+                             "nn.Transformer, teaching step"}
         assert all(r["median_s"] > 0 and r["tokens_per_s"] > 0 for r in rows.values())
         assert rows["nn.Transformer"]["vs_torch"] == pytest.approx(1.0)
+        assert rows["nn.Transformer, teaching step"]["vs_torch"] == pytest.approx(1.0)
+        assert sections["train"]["result"]["norms"][norm]["matmuls_alone_flops"] > 0
     assert [r["tokens"] for r in sections["attention"]["result"]["rows"]] == [16, 32]
     assert sections["decode"]["result"]["identical"] is True
     text = (tmp_path / "cpu.md").read_text()
     assert "| pre | fast |" in text and "python benchmarks/speed.py --tiny" in text
+    assert "matrix products, run alone at their shapes" in text
     assert "Targets" not in text  # a tiny run measures nothing worth judging
     assert (tmp_path / "attention_cpu.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "cpu.md").unlink()
@@ -70,6 +74,18 @@ def test_training_flops_match_pytorchs_flop_counter():
         logp = model.generator(model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask))
         logp.sum().backward()
     assert speed.training_flops(TINY) == counter.get_total_flops()
+
+
+@pytest.mark.parametrize("size", ["small", "base"])
+def test_matmuls_alone_do_the_steps_flops(size):
+    for preset in ("tiny", "cpu"):
+        shapes = speed.matmul_shapes(speed.SIZES[preset][size])
+        flops = sum(2 * b * m * k * n for b, m, k, n in shapes)
+        assert flops == speed.training_flops(speed.SIZES[preset][size])
+    run, flops = speed.step_matmuls(TINY, torch.device("cpu"), torch.float32)
+    with FlopCounterMode(display=False) as counter:
+        run()
+    assert counter.get_total_flops() == flops == speed.training_flops(TINY)
 
 
 @pytest.mark.parametrize("norm", ["pre", "post"])
