@@ -75,11 +75,11 @@ class FastLabelSmoothing(LabelSmoothing):
     without building `true_dist`; the fast path trains with it."""
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.size(1) != self.size:
-            raise ValueError(f"expected log-probabilities of shape (N, {self.size}), "
-                             f"got {tuple(x.shape)}")
-        loss = smoothed_kl(x.float(), target, self.padding_idx, self.smoothing, LOG_TINY)
-        return super().forward(x, target) if loss is None else loss
+        if x.dim() == 2 and x.size(1) == self.size:  # else the teaching code names the error
+            loss = smoothed_kl(x.float(), target, self.padding_idx, self.smoothing, LOG_TINY)
+            if loss is not None:
+                return loss
+        return super().forward(x, target)
 
 
 def rate(step: int, model_size: int, factor: float, warmup: int) -> float:
