@@ -56,12 +56,7 @@ from annotated.decoding import greedy_decode
 from annotated.device import default_device, precision_for
 from annotated.layers import LAYER_NORM_EPS
 from annotated.model import EncoderDecoder
-from annotated.training import (
-    FastLabelSmoothing,
-    LabelSmoothing,
-    make_optimizer,
-    train_step,
-)
+from annotated.training import make_criterion, make_optimizer, train_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("train", "base", "attention", "decode", "compile")
@@ -297,7 +292,7 @@ def stepper(model: nn.Module, batch: Batch, size: dict, mixed: str, fast: bool
     precision = precision_for(batch.src.device, mixed)
     optimizer, scheduler = make_optimizer(model, size["d_model"], 1.0, 4000, fused=fast)
     scaler = precision.grad_scaler()
-    criterion = (FastLabelSmoothing if fast else LabelSmoothing)(size["vocab"], PAD, 0.1)
+    criterion = make_criterion(size["vocab"], PAD, 0.1, fast)
     return lambda: train_step(model, [batch], criterion, optimizer, scheduler, scaler,
                               precision, clip=1.0)
 
@@ -363,7 +358,7 @@ def bench_phases(model: nn.Module, batch: Batch, size: dict, rounds: int,
     """Median seconds of each phase of train_step, timed one by one: where a step goes."""
     precision = precision_for(device, mixed)
     optimizer, _ = make_optimizer(model, size["d_model"], 1.0, 4000, fused=True)
-    criterion = FastLabelSmoothing(size["vocab"], PAD, 0.1)
+    criterion = make_criterion(size["vocab"], PAD, 0.1, fast=True)
     clock, sync = CLOCKS[CLOCK], synchronizer(device)
     times: dict[str, list[float]] = {k: [] for k in ("forward", "loss", "backward",
                                                      "clip + Adam")}

@@ -125,13 +125,7 @@ def bench_multi30k_speed(steps: int = 20, folder: Path | None = None) -> None:
     from annotated.device import precision_for
     from annotated.model import ModelConfig, count_parameters, model_from_config
     from annotated.multi30k import find_corpus
-    from annotated.training import (
-        BatchStream,
-        FastLabelSmoothing,
-        LabelSmoothing,
-        make_optimizer,
-        train_step,
-    )
+    from annotated.training import BatchStream, make_criterion, make_optimizer, train_step
 
     found = find_corpus(folder)
     if found is None:
@@ -149,8 +143,7 @@ def bench_multi30k_speed(steps: int = 20, folder: Path | None = None) -> None:
         model = model_from_config(cfg).train()
         optimizer, scheduler = make_optimizer(model, cfg.d_model, t["factor"], t["warmup"],
                                               fused=fast)
-        criterion = (FastLabelSmoothing if fast else LabelSmoothing)(
-            cfg.tgt_vocab, data.tgt_vocab.pad, 0.1)
+        criterion = make_criterion(cfg.tgt_vocab, data.tgt_vocab.pad, 0.1, fast)
         scaler = precision.grad_scaler()
         runs["--fast" if fast else "default"] = (
             lambda b, m=model, c=criterion, o=optimizer, s=scheduler, g=scaler:

@@ -82,6 +82,12 @@ class FastLabelSmoothing(LabelSmoothing):
         return super().forward(x, target)
 
 
+def make_criterion(size: int, padding_idx: int, smoothing: float, fast: bool = False
+                   ) -> LabelSmoothing:
+    """The loss `train` uses: LabelSmoothing, or on the fast path FastLabelSmoothing."""
+    return (FastLabelSmoothing if fast else LabelSmoothing)(size, padding_idx, smoothing)
+
+
 def rate(step: int, model_size: int, factor: float, warmup: int) -> float:
     """The paper's lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)."""
     if warmup <= 0:
@@ -441,8 +447,8 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
         ids = [device.index] if device.type == "cuda" else None
         train_model = nn.parallel.DistributedDataParallel(train_model, device_ids=ids)
 
-    criterion = (FastLabelSmoothing if mcfg.fast else LabelSmoothing)(
-        len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing)
+    criterion = make_criterion(len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing,
+                               mcfg.fast)
     stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, config.batch_size,
                          config.seed, dist_info.rank, dist_info.world)
     max_len = defaults["max_len"]
