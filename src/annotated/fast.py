@@ -90,7 +90,7 @@ class _SmoothedKL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, log_p: torch.Tensor, target: torch.Tensor, padding_idx: int,
                 confidence: float, eps: float) -> torch.Tensor:
-        N, V = log_p.shape
+        V = log_p.size(1)
         real = target != padding_idx  # (N,): padded positions teach nothing
         lp_t = log_p.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
         rest = log_p.sum(dim=1) - lp_t - log_p[:, padding_idx]  # (N,): the eps-weighted words
