@@ -366,10 +366,11 @@ def bench_phases(model: nn.Module, batch: Batch, size: dict, rounds: int,
         t = [clock()]
         with precision.autocast():
             out = model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask)
-            logp = model.generator(out)  # (B, T, V)
+            logits = model.generator.logits(out)  # (B, T, V)
         sync()
         t.append(clock())
-        loss = criterion(logp.reshape(-1, logp.size(-1)), batch.tgt_y.reshape(-1))
+        loss = criterion.from_logits(logits.reshape(-1, logits.size(-1)),
+                                     batch.tgt_y.reshape(-1))
         sync()
         t.append(clock())
         (loss / batch.ntokens).backward()
@@ -611,7 +612,8 @@ def render(results: dict) -> str:
            "ratios. A training step is the course's `train_step`: forward, label-smoothed "
            "loss, backward, clipping, Adam. The teaching and default paths train with "
            "`LabelSmoothing` and Adam, as `train` does for them; the fast path with "
-           "`FastLabelSmoothing` (the same loss in closed form) and fused Adam, as `train` "
+           "`FastLabelSmoothing` (the same loss in closed form, fused with the generator's "
+           "log-softmax) and fused Adam, as `train` "
            "does for it, and nn.Transformer gets these too, so that the fast path's ratio "
            "compares the models alone; a second nn.Transformer run with the teaching loss and "
            "Adam is the baseline of the teaching and default paths.", ""]

@@ -84,8 +84,9 @@ _ = architecture_figure()
 show(EncoderDecoder)
 
 # %% [markdown]
-# The generator is one linear map from D to V followed by log-softmax (log-probabilities
-# add where probabilities multiply, and the loss of chapter 7 wants logs):
+# The generator is one linear map from D to V, the scores (`logits`), followed by
+# log-softmax (log-probabilities add where probabilities multiply, and the loss of chapter 7
+# wants logs):
 
 # %%
 show(Generator)

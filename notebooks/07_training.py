@@ -249,8 +249,9 @@ assert same[:3].all() and not same[3:].any()
 # the words up to its own position, so one pass over the true target trains all of them
 # honestly.
 #
-# The loss of a batch is the package's `loss_sum`: one forward pass, the generator, and the
-# criterion (below) on the flattened (B*T, V) log-probabilities. Training divides it by
+# The loss of a batch is the package's `loss_sum`: one forward pass, the generator's scores
+# (`logits`, before the softmax), and the criterion (below) on the flattened (B*T, V) scores:
+# `from_logits` takes the generator's log-softmax, then the loss. Training divides it by
 # `ntokens`, so the loss is per real target token, whatever the padding. Untrained, it is
 # worse than a blind guess: random weights make confident guesses (chapter 6), and
 # confidently wrong costs more than unsure.

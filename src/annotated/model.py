@@ -76,9 +76,13 @@ class Generator(nn.Module):
         super().__init__()
         self.proj = nn.Linear(d_model, vocab)
 
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The scores before the softmax, in float32: (B, T, D) -> (B, T, V)."""
+        # float32: under bf16/fp16 autocast the loss would lose its small terms.
+        return self.proj(x).float()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # float32 log-softmax: under bf16/fp16 autocast the loss would lose its small terms.
-        return F.log_softmax(self.proj(x).float(), dim=-1)  # (B, T, D) -> (B, T, V)
+        return F.log_softmax(self.logits(x), dim=-1)  # (B, T, D) -> (B, T, V)
 
 
 class DecoderCache:

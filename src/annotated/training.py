@@ -19,13 +19,14 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Batch, Vocab, bucket_batches, make_batch
 from .decoding import translate_tokens
 from .device import Precision, default_device, precision_for
-from .fast import smoothed_kl
+from .fast import smoothed_kl, smoothed_kl_from_logits
 from .model import EncoderDecoder, ModelConfig, model_from_config
 from .tasks import Example, TaskData, get_task, make_data
 
@@ -69,10 +70,15 @@ class LabelSmoothing(nn.Module):
         # sum q (log q - log p); xlogy gives 0 * log 0 = 0 for the zero entries of q.
         return (torch.xlogy(true_dist, true_dist) - true_dist * log_p).sum()
 
+    def from_logits(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The same loss from the generator's scores before the softmax (N, V)."""
+        return self(F.log_softmax(logits, dim=-1), target)
+
 
 class FastLabelSmoothing(LabelSmoothing):
     """LabelSmoothing's loss and gradient in closed form (`annotated.fast.smoothed_kl`),
-    without building `true_dist`; the fast path trains with it."""
+    without building `true_dist`; from logits, fused with the log-softmax. The fast path
+    trains with it."""
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2 and x.size(1) == self.size:  # else the teaching code names the error
@@ -80,6 +86,14 @@ class FastLabelSmoothing(LabelSmoothing):
             if loss is not None:
                 return loss
         return super().forward(x, target)
+
+    def from_logits(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if logits.dim() == 2 and logits.size(1) == self.size:
+            loss = smoothed_kl_from_logits(logits.float(), target, self.padding_idx,
+                                           self.smoothing, LOG_TINY)
+            if loss is not None:
+                return loss
+        return super().from_logits(logits, target)
 
 
 def make_criterion(size: int, padding_idx: int, smoothing: float, fast: bool = False
@@ -119,8 +133,9 @@ def loss_sum(model: nn.Module, batch: Batch, criterion: LabelSmoothing,
     """The summed label-smoothed loss of one batch (teacher forcing)."""
     with precision.autocast():
         out = model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask)  # (B, T, D)
-        logp = _unwrap(model).generator(out)  # (B, T, V), float32
-    return criterion(logp.reshape(-1, logp.size(-1)), batch.tgt_y.reshape(-1))
+        logits = _unwrap(model).generator.logits(out)  # (B, T, V), float32
+    # from_logits: the generator's log-softmax, then the loss (the fast path fuses the two)
+    return criterion.from_logits(logits.reshape(-1, logits.size(-1)), batch.tgt_y.reshape(-1))
 
 
 def train_step(model: nn.Module, batches: Sequence[Batch], criterion: LabelSmoothing,
