@@ -334,6 +334,8 @@ def model_attention_explorer(model, src_tokens, tgt_tokens) -> widgets.interacti
 # --- Chapter 0 ---
 def draw_demo(translator, number: int, layer: int = -1) -> Figure:
     """Translate `number` from German with a Translator and draw its cross-attention."""
+    import textwrap
+
     from .figures import cross_attention_figure
     from .tasks import MAX_NUMBER, number_words
 
@@ -342,7 +344,9 @@ def draw_demo(translator, number: int, layer: int = -1) -> Figure:
     att = translator.attention(number_words(number, "de"))
     english = translator.task.target_text(att.written[:-1])  # drop the end token
     verdict = "correct" if english == number_words(number, "en") else "WRONG"
-    return cross_attention_figure(att, layer, title=f"{number:,} -> '{english}' ({verdict})")
+    # Wrapped: the English of a six-digit number is wider than the figure.
+    title = textwrap.fill(f"{number:,} -> '{english}' ({verdict})", 64)
+    return cross_attention_figure(att, layer, title=title)
 
 
 def demo_explorer(translator) -> widgets.interactive:
