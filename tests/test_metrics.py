@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import sacrebleu
 import torch
@@ -23,6 +25,13 @@ def test_corpus_bleu_is_sacrebleus_with_its_signature():
     assert 0 < b.score < 100 and corpus_bleu(refs, refs).score == pytest.approx(100.0)
     assert b.signature.startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
     assert str(b).startswith("BLEU = ")
+    # the parts it is made of: brevity penalty x geometric mean of the four precisions
+    short = corpus_bleu(["twenty-one", "three hundred and forty-five thousand"], refs)
+    assert b.bp == 1.0 and short.bp < 1.0  # outputs shorter than the references pay
+    for x in (b, short):
+        assert len(x.precisions) == 4
+        geo_mean = math.exp(sum(math.log(p) for p in x.precisions) / 4)
+        assert x.bp * geo_mean == pytest.approx(x.score)
 
 
 def test_evaluate_scores_each_group():

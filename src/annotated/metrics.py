@@ -27,10 +27,16 @@ def exact_match(hyps: Sequence[str], refs: Sequence[str]) -> float:
 
 @dataclass(frozen=True)
 class Bleu:
-    """A corpus BLEU score (0-100) and sacrebleu's signature, which says how it was computed."""
+    """A corpus BLEU score (0-100) and sacrebleu's signature, which says how it was computed.
+
+    score = bp x the geometric mean of the 1- to 4-gram `precisions` (in %), where `bp` is
+    the brevity penalty (1 unless the outputs are shorter than the references).
+    """
 
     score: float
     signature: str
+    precisions: tuple[float, ...] = ()
+    bp: float = 1.0
 
     def __str__(self) -> str:
         return f"BLEU = {self.score:.2f}  ({self.signature})"
@@ -45,8 +51,8 @@ def corpus_bleu(hyps: Sequence[str], refs: Sequence[str], lowercase: bool = Fals
 
     _check_pairs(hyps, refs)
     bleu = BLEU(lowercase=lowercase)
-    score = bleu.corpus_score(list(hyps), [list(refs)]).score
-    return Bleu(score, str(bleu.get_signature()))
+    result = bleu.corpus_score(list(hyps), [list(refs)])
+    return Bleu(result.score, str(bleu.get_signature()), tuple(result.precisions), result.bp)
 
 
 @dataclass(frozen=True)
