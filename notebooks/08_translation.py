@@ -34,7 +34,7 @@ import time
 import torch
 
 import annotated
-from annotated import padding_mask, pretrained, show, subsequent_mask
+from annotated import decoding, padding_mask, pretrained, show, subsequent_mask, tasks
 from annotated.data import pad_sequences
 from annotated.decoding import beam_search, greedy_decode, length_penalty
 from annotated.figures import ALIGN_HEAD, ALIGN_LAYER, numbers_cross_attention
@@ -44,7 +44,12 @@ from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.pretrained import Translator
 from annotated.tasks import make_data, number_words, split_english, split_german
 from annotated.training import train
-from annotated.widgets import number_attention, number_attention_explorer, read_number
+from annotated.widgets import (
+    draw_heads,
+    number_attention,
+    number_attention_explorer,
+    read_number,
+)
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -82,6 +87,7 @@ for n in (21, 73, 10_000, 21_000, 345_678):
 
 # %%
 show(split_german)
+print("the pattern, longest pieces first:", tasks._GERMAN_RE.pattern[:90], "...")
 
 # %%
 for n in (21, 73, 18, 345_678, 101_001):
@@ -334,6 +340,7 @@ for L in (16, 64):
 
 # %%
 show(greedy_decode)
+show(decoding._next_log_probs)  # where a step uses the cache, or runs over the whole prefix
 batch = data.test[:64]
 src64, mask64 = encode_texts([translator.task.source_text(e.src) for e in batch])  # (B, S)
 cached = greedy_decode(model, src64, mask64, translator.max_len, tgt_vocab.bos, tgt_vocab.eos)
@@ -489,9 +496,32 @@ for e, text in zip(sample, texts, strict=True):
 # %% [markdown]
 # Both are Japanese numbers with a gap: 一万百七十六 is 10,176 (no 千 after the 万) and
 # 十七万十七 is 170,017 (nothing between 万 and 十七). A gap means the model must count
-# missing places, and such numbers are rare among random six-digit ones, so it saw few. In
+# missing places and write the zeros English hides ("ten thousand, one hundred"). In
 # German the same numbers (zehntausendeinhundertsechsundsiebzig,
-# einhundertsiebzigtausendsiebzehn) were translated right.
+# einhundertsiebzigtausendsiebzehn) were translated right. How often did training show
+# such gaps?
+
+# %%
+def after_man(src: tuple[str, ...]) -> tuple[str, ...]:
+    """The characters after 万 (the part below ten thousand), or () without a 万."""
+    return src[src.index("万") + 1:] if "万" in src else ()
+
+
+ja_train = [e.src for e in data.train if e.group == "ja"]
+one_gap = [s for s in ja_train if after_man(s) and "千" not in after_man(s)]
+two_gaps = [s for s in one_gap if "百" not in after_man(s)]
+print(f"Japanese training numbers: {len(ja_train):,}")
+print(f"  no 千 after 万 (like 一万百七十六): {len(one_gap):,} "
+      f"({len(one_gap) / len(ja_train):.1%})")
+print(f"  no 千 and no 百 after 万 (like 十七万十七): {len(two_gaps):,} "
+      f"({len(two_gaps) / len(ja_train):.1%})")
+assert len(two_gaps) < len(one_gap) < len(ja_train) / 10
+
+# %% [markdown]
+# One gap is not rare (thousands of examples), so rarity alone does not explain the
+# mistake on 一万百七十六; two gaps in a row, as in 十七万十七, are about ten times rarer.
+# Both mistakes are on numbers with gaps, which suggests where to look (more such examples,
+# or a bigger model), though two errors are too few to prove it.
 #
 # ## Looking inside: attention
 #
@@ -563,6 +593,30 @@ same0 = torch.allclose(de_view.weights["decoder"][0], ja_view.weights["decoder"]
 same1 = torch.allclose(de_view.weights["decoder"][1], ja_view.weights["decoder"][1], atol=1e-5)
 print("decoder self-attention equal for German and Japanese: layer 0", same0, " layer 1", same1)
 assert same0 and not same1
+
+# %% [markdown]
+# Encoder self-attention has no English to align with; what does it do? Here is the second
+# layer (layer 1) for 345,678 in German, all 4 heads (rows: each source piece; columns: the
+# pieces it looks at):
+
+# %%
+_ = draw_heads(de_view.weights["encoder"][1], de_view.src_tokens)
+
+# %% [markdown]
+# *Head 3 (right) splits the number into the two halves English will say: every piece of
+# "dreihundertfünfundvierzigtausend" looks at "tausend", and every piece of the last three
+# digits at a "hundert". Heads 1 and 2 mostly look one or two pieces ahead, a neighbour's
+# view. In Japanese the same head sends 三十四万五千 (345 thousand) to 千, the English
+# thousands boundary, although Japanese groups its digits by 万:*
+
+# %%
+for v in (de_view, ja_view):
+    head3 = v.weights["encoder"][1, 3]  # (S, S)
+    looks = [v.src_tokens[j] for j in head3.argmax(-1).tolist()]
+    print(" ".join(f"{t}>{k}" for t, k in zip(v.src_tokens, looks, strict=True)))
+if not RETRAIN:  # the shipped model's heads
+    assert de_view.weights["encoder"][1, 3, :6].argmax(-1).eq(5).all()  # -> tausend
+    assert ja_view.weights["encoder"][1, 3, :6].argmax(-1).eq(5).all()  # -> 千
 
 # %% [markdown]
 # ### Widget: the attention explorer
