@@ -105,3 +105,10 @@ def test_interactive_figure_in_a_kernel_shows_one_uncropped_png_per_update():
     # One picture, the figure's full 200 x 150 pixels (the inline backend would crop it),
     # and no figure left open for the backend to show a second time.
     assert printed.strip() == "1 1 (200, 150) 0", printed
+
+
+def test_label_inches_grows_with_the_longest_label():
+    from annotated.plots import CHAR_INCHES, label_inches
+
+    assert label_inches(["<s>", "vierzig", "und"]) == pytest.approx(7 * CHAR_INCHES)
+    assert label_inches(["vierzig"], slant=0.7) == pytest.approx(0.7 * 7 * CHAR_INCHES)

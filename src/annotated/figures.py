@@ -460,7 +460,7 @@ def cross_attention_figure(att, layer: int = -1, title: str = "", ax=None) -> Fi
     Rows are the words the decoder wrote (its queries), columns the source tokens it read
     (the encoder's keys).
     """
-    from .plots import heatmap
+    from .plots import heatmap, label_inches
 
     L = att.cross.shape[0]
     layer = layer % L
@@ -469,11 +469,10 @@ def cross_attention_figure(att, layer: int = -1, title: str = "", ax=None) -> Fi
         # was 40% of each redraw of chapter 0's widget.
         width, height = 6.4, 5.2
         fig, ax = plt.subplots(figsize=(width, height))
-        inch = 0.085  # about one character of a tick label, in inches
         lines = title.count("\n") + 2  # the title, then the line about the layer
         fig.subplots_adjust(
-            left=(0.55 + inch * max(map(len, att.written))) / width,
-            bottom=(0.55 + 0.7 * inch * max(map(len, att.source))) / height,
+            left=(0.55 + label_inches(att.written)) / width,
+            bottom=(0.55 + label_inches(att.source, 0.7)) / height,
             right=0.98, top=1 - (0.1 + 0.25 * lines) / height)
     ax = heatmap(att.cross[layer].mean(0), att.written, att.source, ax=ax, vmin=0.0, vmax=1.0,
                  xlabel="source tokens read (keys)", ylabel="English words written (queries)",

@@ -25,6 +25,17 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
+CHAR_INCHES = 0.085  # about one character of a tick label at the default font size
+
+
+def label_inches(labels: Sequence[str], slant: float = 1.0) -> float:
+    """Room the longest label takes, in inches (`slant` < 1 for labels turned 45 degrees).
+
+    Widget figures use it for fixed margins: a layout engine would double each redraw.
+    """
+    return slant * CHAR_INCHES * max(map(len, labels))
+
+
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """Use `ax` if given, else make a figure with one Axes."""
     if ax is not None:

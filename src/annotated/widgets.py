@@ -181,7 +181,7 @@ def draw_heads(weights, tokens, head: int = -1, layer: int = 0,
     keys and `query_tokens` the queries (default: the same tokens, as in self-attention).
     `numbers` writes the weights in the cells of the all-heads grid (slower to draw).
     """
-    from .plots import grid, heatmap
+    from .plots import grid, heatmap, label_inches
 
     w = weights.detach() if hasattr(weights, "detach") else weights
     if w.dim() == 3:
@@ -206,10 +206,9 @@ def draw_heads(weights, tokens, head: int = -1, layer: int = 0,
     size = 2.6
     fig, axes = grid(H, cols=cols, size=size, layout=None)
     # Fixed margins sized to the longest labels: a layout engine would double the redraw time.
-    inch = 0.085  # about one character of a tick label, in inches
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=min(0.3, (0.25 + inch * max(map(len, rows))) / width),
-                        bottom=min(0.3, (0.3 + 0.75 * inch * max(map(len, tokens))) / height),
+    fig.subplots_adjust(left=min(0.3, (0.25 + label_inches(rows)) / width),
+                        bottom=min(0.3, (0.3 + label_inches(tokens, 0.75)) / height),
                         right=0.99, top=1 - 0.35 / height, wspace=0.15, hspace=0.3)
     for i, ax in enumerate(axes):
         # Labels on the outer panels only: the same words on every panel slow each redraw,
