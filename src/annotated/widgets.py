@@ -7,6 +7,7 @@ browser) wrapped by `interactive_figure`, which adds the sliders and dropdowns.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -333,8 +334,6 @@ def model_attention_explorer(model, src_tokens, tgt_tokens) -> widgets.interacti
 # --- Chapter 0 ---
 def draw_demo(translator, number: int, layer: int = -1) -> Figure:
     """Translate `number` from German with a Translator and draw its cross-attention."""
-    import textwrap
-
     from .figures import cross_attention_figure
     from .tasks import MAX_NUMBER, number_words
 
