@@ -10,7 +10,7 @@
 # # Chapter 5: Padding and masking
 #
 # Real sentences have different lengths, but a batch is one rectangular tensor. And a
-# translator that writes word 5 must not peek at word 6. Both problems have the same cure: a
+# translator that is learning to write the next word must not peek at it. Both problems have the same cure: a
 # mask that tells attention which keys it may look at. By the end of this chapter you will be
 # able to:
 #
@@ -72,6 +72,8 @@ print("batch:", tuple(src.shape), "(B, S);  pad tokens:", (src == PAD).sum().ite
 # %%
 x = torch.randn(2, S, 8).to(device)  # (B, S, D): stand-in token vectors
 _, w_plain = attention(x, x, x)  # (B, S, S), no mask
+# w_plain[1, :2, 2:]: sentence 2, queries 'I' and 'sleep' (rows 0-1), keys = the two pads
+# (+ 0.0 turns a printed -0. into 0.)
 print("weight that 'I' and 'sleep' give to the two pads:",
       w_plain[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
 
@@ -86,7 +88,9 @@ print("outputs of 'I', 'sleep' changed by the pads:", not torch.allclose(out_a[1
 #
 # `padding_mask` marks real tokens True and pads False, with shape (B, 1, S): one row per
 # sentence, which broadcasting copies to every query of the (B, S, S) scores. In this course
-# **True means "may attend"**.
+# **True means "may attend"**, as in PyTorch's `scaled_dot_product_attention`. Careful when you
+# reach for `nn.MultiheadAttention` or `nn.Transformer`: their bool masks mean the opposite
+# (True = hidden), so a mask from here must be inverted (`~mask`) before it goes there.
 
 # %%
 src_mask = padding_mask(src, PAD)  # (B, 1, S)
@@ -103,22 +107,27 @@ print("outputs of 'I', 'sleep' unchanged by the pads:", True)
 # ## The target mask: no looking ahead
 #
 # The decoder writes the translation one word at a time. While training, we feed it the
-# whole target sentence at once (chapter 7), so we must stop position i from seeing positions
-# after i: when it produces word 5 it may not know word 6. `subsequent_mask` (the causal or
-# look-ahead mask) is True on and below the diagonal.
+# whole target sentence at once, shifted right by one: the input starts with `<s>`, and the
+# word it must predict at position i is the input's word at position i + 1 (`Batch` builds
+# the pair, `tgt[:, :-1]` in and `tgt[:, 1:]` out, chapter 7). So position i may look at
+# positions 0..i, itself included (words already written), but not at i + 1 and beyond: the
+# first of those is the very answer it must predict. `subsequent_mask` (the causal or
+# look-ahead mask) is True on and below the diagonal. Positions count from 0.
 
 # %%
 causal = subsequent_mask(6)  # (1, T, T)
 print("causal", tuple(causal.shape), "(1, T, T)")
 print(causal[0].int())
-# Row = the position being produced, column = the position it looks at (counting from 0).
-print("word 5 may see word 4:", causal[0, 4, 3].item(), "  word 5 may see word 6:",
-      causal[0, 4, 5].item())
+# Row i = the query at position i (it predicts the word at i + 1), column = a key position.
+print("position 4 may see itself:", causal[0, 4, 4].item(),
+      "  position 3:", causal[0, 4, 3].item(),
+      "  position 5 (the word it predicts):", causal[0, 4, 5].item())
 assert causal[0, 4, :5].all() and not causal[0, 4, 5:].any()
 
 # %% [markdown]
-# A padded target batch needs both masks at once: `make_std_mask` is their logical AND,
-# shape (B, T, T). Here the target "<s> ich schlafe </s>" padded to T = 5:
+# A padded target batch needs both masks at once: `make_std_mask` is their logical AND.
+# The padding mask (B, 1, T) and the causal mask (1, T, T) broadcast to (B, T, T). Here the
+# target "<s> ich schlafe </s>" padded to T = 5:
 
 # %%
 tgt_tokens = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
@@ -136,16 +145,27 @@ show(make_std_mask)
 _ = masks_figure(padded[1], tgt_tokens)
 
 # %% [markdown]
-# *Blue cells (1) may be attended, white cells (0) are hidden. Left: the pad columns are
+# *Dark blue cells (1) may be attended, light blue cells (0) are hidden. Left: the source
+# mask, stored as (B, 1, S) and drawn broadcast to one row per query: the pad columns are
 # hidden for every query. Middle: everything right of the diagonal is hidden. Right: the
-# decoder's mask hides both the future and the pad.* (Pad *rows* may still attend: their
-# outputs are computed and then ignored, because the loss skips pad positions.)
+# decoder's mask hides both the future and the pad.* (The pad's own *row* may still attend:
+# its output is computed and then ignored. In the encoder nothing reads it, since every
+# mask hides pads as keys; in the decoder the loss skips pad positions. Chapter 7's `Batch`
+# goes further and hides padded target rows entirely.)
+#
+# Where the masks go: the encoder's self-attention uses `src_mask`, (B, 1, S) broadcast over
+# the (B, S, S) scores; the decoder's cross-attention uses the same `src_mask`, broadcast
+# over its (B, T, S) scores (every target position may read every real source word); the
+# decoder's self-attention uses `tgt_mask`, (B, T, T). With heads (chapter 4) the scores are
+# (B, H, T, S): `MultiHeadedAttention` calls `mask.unsqueeze(1)`, so every head gets the same
+# mask.
 
 # %% [markdown]
 # ## Softmax with masked scores
 #
 # How does a mask act inside attention? Not by zeroing weights after the softmax, which
-# would leave rows that no longer sum to 1. The trick: before the softmax, replace each
+# would leave rows that no longer sum to 1 (dividing by the new sum would repair that, but
+# gives 0 / 0 on a row whose keys are all hidden). The trick: before the softmax, replace each
 # hidden score by a huge negative number. exp() of it is 0, so the hidden keys get exactly
 # zero weight and the others share all of it.
 
@@ -170,7 +190,9 @@ _ = masked_softmax_figure(padded[1])
 
 # %% [markdown]
 # *Left, without the mask, every row gives part of its weight to the two `<pad>` columns.
-# Right, with the mask, those columns are exactly 0 and each row still sums to 1.*
+# Right, with the mask, those columns are exactly 0 and each row still sums to 1. (The figure
+# draws new random vectors, so its numbers differ from the cell above. The `<pad>` rows keep
+# their weights: the source mask hides pad keys, not pad queries.)*
 #
 # The package's `attention` (chapter 3) does this in two lines, with one difference from the
 # article that the next two sections explain: the fill value.
@@ -215,11 +237,14 @@ assert w16[:, 2:].eq(0).all() and torch.isfinite(w16).all()
 #
 # ## A row with every key masked: zeros, not NaN
 #
-# Sometimes a query may look at nothing: a sentence that is all padding, or a first position
-# whose only key is hidden. With `-inf`, softmax then computes 0 / 0 = NaN, and one NaN
-# spreads through the whole model at the next step. With a finite fill value the row is not
-# NaN but uniform: it quietly averages the hidden keys. Our `attention` instead returns
-# zeros for such a row, as PyTorch's fused `scaled_dot_product_attention` does.
+# Sometimes a query may look at nothing. In chapter 7 it happens in every padded batch:
+# `Batch` hides a padded target row entirely, so that query sees no key at all. With `-inf`,
+# softmax then computes 0 / 0 = NaN. And one NaN spreads: the NaN output row is a value for
+# the next layer, and a weight of 0 on it still gives 0 x NaN = NaN. With a finite fill value
+# the row is not NaN but uniform: it quietly averages the *values* of the hidden keys. Our
+# `attention` instead returns zeros for such a row, as PyTorch's
+# `scaled_dot_product_attention` does (since PyTorch 2.5, the course's oldest supported
+# version).
 
 # %%
 q = torch.randn(1, 3, 4).to(device)  # (B, queries, d_k)
@@ -233,6 +258,8 @@ raw = (q @ k.transpose(-2, -1)) / 2.0  # (B, 3, 3) scores, √d_k = 2
 with_inf = raw.masked_fill(~mask, float("-inf")).softmax(dim=-1)
 with_min = raw.masked_fill(~mask, masked_fill_value(raw.dtype)).softmax(dim=-1)
 print("row 1 with -inf:          ", with_inf[0, 1].cpu())
+print("its output:               ", (with_inf @ v)[0, 1].cpu())
+print("and 0 x NaN =", 0.0 * float("nan"), "- so a zero weight on that row cannot stop it")
 print("row 1 with finite minimum:", with_min[0, 1].cpu())
 
 out, weights = attention(q, k, v, mask=mask)
@@ -247,10 +274,14 @@ print("equal to PyTorch's scaled_dot_product_attention:", True)
 # ## Widget: sentence lengths and padding
 #
 # Two sentences go into one batch. Change their lengths and add extra padding: the left
-# panel shows the batch and its padding mask, the middle one the full mask of sentence 2
-# (switch on the causal mask to see the target side), and the right one the attention
-# weights of sentence 2 with that mask applied. Dark blue means a real word, or a key that
-# may be attended.
+# panel shows the batch and its padding mask, one row per sentence (the (B, 1, S) mask
+# without its middle axis), the middle one the full mask of sentence 2 (switch on the causal
+# mask to see the target side), and the right one the attention weights of sentence 2 with
+# that mask applied. Dark blue means a real word, or a key that may be attended.
+#
+# Try this: add extra padding, and the weights among the real words of sentence 2 stay
+# exactly the same (each word keeps its vectors; the mask hides the new pads). Then set
+# sentence 2 to the length of sentence 1: its pad columns vanish.
 
 # %% tags=["nbval-ignore-output"]
 masking_explorer()
@@ -284,8 +315,11 @@ def causal_mask(size):
 check_causal_mask(causal_mask)
 
 # %% [markdown]
-# **2.** Write `masked_softmax(scores, mask)`: softmax over the last axis where `mask` is
-# True, exactly 0 where it is False. The grader also tries float16 scores.
+# **2.** Write `masked_softmax(scores, mask)`: softmax over the last axis (the keys) where
+# `mask` is True, exactly 0 where it is False. `mask` is a bool tensor that broadcasts to
+# `scores`, for example (B, 1, keys) for padding or (1, queries, keys) for the causal mask.
+# A row whose keys are all hidden must come out as zeros, not NaN. The grader also tries
+# float16 scores.
 
 # %%
 def masked_softmax(scores, mask):

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-FLOOR = "torch>=2.2"
+FLOOR = "torch>=2.5"
 
 
 def pip(*args: str) -> int:

@@ -86,12 +86,28 @@ def strip(nb: nbformat.NotebookNode) -> None:
             out.get("metadata", {}).pop("execution", None)
 
 
+SLOW_S = 30.0  # a part slower than this is named
+
+
 def run(src: Path) -> float:
     """Build and execute one chapter from a fresh kernel; returns the seconds it took."""
     nb = build(src)
-    start = time.perf_counter()
+    start = last = time.perf_counter()
+
+    def lap(what: str) -> None:  # name any slow part: runs have stalled for minutes at times
+        nonlocal last
+        now = time.perf_counter()
+        if now - last > SLOW_S:
+            print(f"{src.stem}: {what} took {now - last:.0f} s", flush=True)
+        last = now
+
     NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                   resources={"metadata": {"path": str(NOTEBOOKS)}},
+                   on_notebook_start=lambda notebook: lap("starting the kernel"),
+                   on_cell_start=lambda cell, cell_index: lap(f"the gap before cell {cell_index}"),
+                   on_cell_executed=lambda cell, cell_index, execute_reply:
+                       lap(f"cell {cell_index}"),
+                   on_notebook_complete=lambda notebook: lap("finishing")).execute()
     seconds = time.perf_counter() - start
     strip(nb)
     nbformat.write(nb, src.with_suffix(".ipynb"))

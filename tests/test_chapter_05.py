@@ -59,6 +59,14 @@ def test_draw_masking_panels_agree(causal):
     plt.close("all")
 
 
+def test_draw_masking_keeps_the_real_words_weights_when_padding_grows():
+    fig = draw_masking(len_a=4, len_b=2, extra=0)
+    before = cells(fig.axes[2])[:2, :2]  # 'I', 'sleep' attending to each other
+    fig = draw_masking(len_a=4, len_b=2, extra=3)
+    torch.testing.assert_close(cells(fig.axes[2])[:2, :2], before)
+    plt.close("all")
+
+
 def test_draw_masking_rejects_bad_lengths():
     with pytest.raises(ValueError, match="len_b must be 1 to 6"):
         draw_masking(len_b=0)
@@ -89,17 +97,33 @@ def test_causal_mask_grader():
     assert not r.passed and "look at itself" in r.message
     r = check_causal_mask(lambda n: torch.tril(torch.ones(n, n)).bool())
     assert not r.passed and "shape (1, 1), expected (1, 1, 1)" in r.message
+    for dtype in (torch.float32, torch.int64):  # the right values, but not a mask
+        r = check_causal_mask(lambda n, dtype=dtype: torch.tril(torch.ones(1, n, n, dtype=dtype)))
+        assert not r.passed and "dtype is not bool" in r.message
 
     def unwritten(size):
         ...
 
     r = check_causal_mask(unwritten)
     assert not r.passed and r.message.startswith("Not attempted yet") and "tril" in r.message
+    assert ".bool()" not in r.message  # the hint, not the answer
 
 
 def test_masked_softmax_grader():
-    def right(scores, mask):
+    def uniform(scores, mask):  # a row with every key hidden comes out uniform
         return scores.masked_fill(mask == 0, masked_fill_value(scores.dtype)).softmax(-1)
+
+    def right(scores, mask):
+        return uniform(scores, mask).masked_fill(~mask.any(-1, keepdim=True), 0.0)
+
+    def upcast(scores, mask):  # float32 inside, the scores' dtype out: right too
+        return right(scores.float(), mask).to(scores.dtype)
+
+    def with_inf(scores, mask):
+        return scores.masked_fill(~mask, float("-inf")).softmax(-1)
+
+    def over_queries(scores, mask):
+        return scores.masked_fill(mask == 0, masked_fill_value(scores.dtype)).softmax(-2)
 
     def article(scores, mask):
         return scores.masked_fill(mask == 0, -1e9).softmax(-1)
@@ -111,6 +135,13 @@ def test_masked_softmax_grader():
         raise NotImplementedError
 
     assert check_masked_softmax(right).passed
+    assert check_masked_softmax(upcast).passed
+    r = check_masked_softmax(uniform)
+    assert not r.passed and "comes out uniform" in r.message
+    r = check_masked_softmax(with_inf)
+    assert not r.passed and "has NaN" in r.message
+    r = check_masked_softmax(over_queries)
+    assert not r.passed and "dim=-2" in r.message
     r = check_masked_softmax(article)  # right in float32, an overflow in float16
     assert not r.passed and "raised RuntimeError" in r.message and "not -1e9" in r.message
     r = check_masked_softmax(after)

@@ -57,3 +57,14 @@ def test_rtol_and_describe_are_optional_additions():
                                                         f"{out.item():.3g}, not {want.item():.3g}")
     assert not r.passed
     assert r.message == "Not yet: double(1e-07) gave 3e-07, not 2e-07. Return twice x."
+
+
+def test_a_mask_must_be_bool_not_just_the_right_numbers():
+    def positive(x):
+        return x > 0
+
+    cases = [(torch.tensor([-1.0, 2.0, 0.5]),)]
+    assert check_function(lambda x: x > 0, positive, cases, todo="").passed
+    r = check_function(lambda x: (x > 0).float(), positive, cases, todo="Return x > 0.")
+    assert not r.passed
+    assert "the result has dtype torch.float32, expected torch.bool" in r.message

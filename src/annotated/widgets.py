@@ -272,7 +272,11 @@ def draw_masking(len_a: int = 4, len_b: int = 2, extra: int = 0, causal: bool = 
     if causal:
         mask = mask & subsequent_mask(S)[0]
     g = torch.Generator().manual_seed(seed)
-    q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
+    # Stand-in queries and keys, (S, 8) each. Each word keeps its vectors whatever the
+    # padding: they are drawn for the longest sentence first, the pads' after them.
+    words = torch.randn(2, len(MASK_SENTENCES[1]), 8, generator=g)[:, :len_b]
+    pads = torch.randn(2, S - len_b, 8, generator=g)
+    q, k = torch.cat([words, pads], dim=1)
     _, weights = attention(q, k, k, mask=mask)  # (S, S)
 
     # Fixed margins, not constrained layout: the layout pass was a third of each redraw.

@@ -44,6 +44,8 @@ def _close(a, b, atol: float, rtol: float | None = None) -> bool:
         if isinstance(y, torch.Tensor):
             if not isinstance(x, torch.Tensor) or x.shape != y.shape:
                 return False
+            if (x.dtype == torch.bool) != (y.dtype == torch.bool):  # a mask must be a mask
+                return False
             if not torch.allclose(x.detach().float(), y.float(), atol=atol, rtol=rtol):
                 return False
         elif x != y:
@@ -62,6 +64,8 @@ def _describe(out, expected) -> str:
                 return f"{what} is a {type(x).__name__}, expected a tensor"
             if x.shape != y.shape:
                 return f"{what} has shape {tuple(x.shape)}, expected {tuple(y.shape)}"
+            if (x.dtype == torch.bool) != (y.dtype == torch.bool):
+                return f"{what} has dtype {x.dtype}, expected {y.dtype}"
             err = (x.detach().float() - y.float()).abs().max().item()
             if err > 0:
                 return f"{what} has the right shape but differs by up to {err:.3g}"
