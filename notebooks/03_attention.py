@@ -12,6 +12,7 @@
 #   heatmap.
 #
 # Shape letters: B batch, S sequence length, D d_model; d_k is the length of a query or key.
+# Printed numbers go through `round(...) + 0.0`: the `+ 0.0` turns a printed -0. into 0.
 
 # %%
 import math
@@ -56,27 +57,43 @@ device = annotated.default_device()
 #
 # A trained model learns its own queries and keys. To see the mechanism first, we write them
 # down by hand, with features that mean something: keys say what a word **is**, queries what a
-# word **looks for**.
+# word **looks for**. Each vector has one entry per feature, so here d_k = 4. The values, what
+# each word hands over, are simply its own features (the same numbers as its key), so an
+# output will tell which features a word gathered. (The article links "her" to "she" because
+# both name the same person; our four features cannot say "same person", so these vectors are
+# chosen to reproduce the article's reading through "female" and "possession".)
 
 # %%
 tokens, q_hand, k_hand, v_hand = she_gave_him_her_book()
 print("sentence:", SHE, "->", tokens)
 print("features:", FEATURES)
-for name, t in [("keys (what each word is)", k_hand), ("queries (what each looks for)", q_hand)]:
+for name, t in [("keys (what each word is)", k_hand), ("queries (what each looks for)", q_hand),
+                ("values (what each hands over)", v_hand)]:
     print(name)
     for token, row in zip(tokens, t, strict=True):
         print(f"  {token:>5}: {row.tolist()}")
 
 # %% [markdown]
 # "she" looks for "female" (weight 2) and "possession" (weight 3). Its match with each word is
-# the dot product of its query with that word's key, divided by sqrt(d_k) = 2 (section 4 says
-# why); softmax turns the matches into weights that add up to 1:
+# the **dot product** of its query with that word's key: multiply the entries pairwise and add.
+# For "book": 0·0 + 2·0 + 3·2 + 0·0 = 6. We divide it by sqrt(d_k) = sqrt(4) = 2 (section 4
+# says why), so the score is 3. Then **softmax** turns the five scores s_1 ... s_5 into
+# weights that are positive and add up to 1:
+#
+# $$\text{softmax}(s)_j = \frac{e^{s_j}}{e^{s_1} + e^{s_2} + \dots + e^{s_5}}$$
+#
+# `q_hand[0]` is the query of "she", shape (4,); `k_hand.T` holds the five keys as columns,
+# shape (4, 5); their product is the five dot products at once, shape (5,):
 
 # %%
-scores = q_hand[0] @ k_hand.T / math.sqrt(4)  # (S,): how well "she"'s query matches each key
+print("q_hand", tuple(q_hand.shape), "k_hand", tuple(k_hand.shape), "(S, d_k)")
+scores = q_hand[0] @ k_hand.T / math.sqrt(4)  # (4,) @ (4, S) -> (S,): "she" against each key
 weights = scores.softmax(dim=-1)  # (S,)
 for token, s, w in zip(tokens, scores.tolist(), weights.tolist(), strict=True):
     print(f"she -> {token:>5}: score {s:4.2f}  weight {w:.4f}")
+by_hand = math.exp(3) / sum(math.exp(x) for x in scores.tolist())  # the formula above
+print(f"softmax by hand for 'book': e^3 / (sum of the five e^s) = {by_hand:.4f}")
+assert math.isclose(by_hand, weights[4].item(), rel_tol=1e-5)
 assert weights.argmax() == tokens.index("book") and math.isclose(weights.sum().item(), 1.0, rel_tol=1e-6)
 
 # %% [markdown]
@@ -95,16 +112,21 @@ _ = FIGURES["03_attention_she"].make()
 #
 # In a real model nobody writes the features. Each word's vector x (embedding plus position,
 # chapters 1 and 2) goes through three learned linear maps, W_q, W_k and W_v, one per role.
-# They start random and are trained with the rest of the model. In the paper each attention
-# head has d_k = d_model / h = 512 / 8 = 64.
+# They start random and are trained with the rest of the model. The paper runs h = 8 such
+# attentions side by side, called **heads** (chapter 4), each with d_k = d_model / h =
+# 512 / 8 = 64; here we build one. An `nn.Linear(512, 64)` acts on the last axis only, so the
+# batch and sequence axes pass through: (B, S, 512) -> (B, S, 64). PyTorch stores its weight
+# as (out, in) = (64, 512).
 
 # %%
 vocab = WordVocab()
 d_model, d_k = 512, 64
-embed = Embeddings(d_model, len(vocab)).to(device)
+embed = Embeddings(d_model, len(vocab))
 nn.init.xavier_uniform_(embed.lut.weight)  # make_model's initialisation (chapter 1)
+embed = embed.to(device)  # initialised first, on the CPU: the same numbers on every device
 position = PositionalEncoding(d_model, dropout=0.0).to(device)
 w_q, w_k, w_v = (nn.Linear(d_model, d_k).to(device) for _ in range(3))
+print("W_q's weight (out, in) =", tuple(w_q.weight.shape))
 
 ids = vocab.encode(SHE).to(device)  # (B, S) = (1, 5)
 with torch.no_grad():
@@ -128,7 +150,10 @@ assert not torch.allclose(Q, K) and not torch.allclose(K, V)  # same x, three di
 #
 # If the entries of q and k are independent with mean 0 and variance 1, each product q_i k_i has
 # variance 1, and the sum of d_k of them has variance d_k. So the scores spread wider as d_k
-# grows. Measured on 2000 random pairs:
+# grows, and sqrt(d_k) is their standard deviation: the article's reading is exact under this
+# assumption (section 6 checks that real learned maps come close to it). Measured on 2000
+# random queries, each against 10 keys (20,000 scores per d_k); with 10 equal weights the
+# largest would be 0.10:
 
 # %%
 d_ks = [1, 4, 16, 64, 256, 1024]
@@ -154,20 +179,28 @@ _ = FIGURES["03_softmax_saturation"].make()
 #
 # Why is a saturated softmax bad? Its gradient vanishes: when one weight is 1 and the rest 0,
 # nudging a score changes nothing, so the model cannot learn which key to prefer. The gradient
-# of softmax is the matrix diag(p) - p pᵀ; its size, on the same random scores at d_k = 512:
+# of softmax is a matrix (its Jacobian), diag(p) - p pᵀ: entry (i, j) says how much weight i
+# moves when score j is nudged. We report its overall size (the Frobenius norm: the square
+# root of the sum of its squared entries), on random scores of 1000 queries against 10 keys,
+# at the paper's d_k = 64 and at 512:
 
 # %%
 gen = torch.Generator().manual_seed(0)
-q, k = torch.randn(1000, 1, 512, generator=gen), torch.randn(1000, 10, 512, generator=gen)
-raw = (q @ k.transpose(-2, -1)).squeeze(1)  # (1000, 10) scores of 1000 queries against 10 keys
-for name, s in [("raw q·k", raw), ("q·k / sqrt(d_k)", raw / math.sqrt(512))]:
-    p = s.softmax(dim=-1)  # (1000, 10)
-    jacobian = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (1000, 10, 10)
-    print(f"{name:>16}: mean size of the softmax gradient = "
-          f"{jacobian.norm(dim=(-2, -1)).mean().item():.3f}")
+for dk in (64, 512):
+    q = torch.randn(1000, 1, dk, generator=gen)  # (1000, 1, d_k)
+    k = torch.randn(1000, 10, dk, generator=gen)  # (1000, 10, d_k)
+    raw = (q @ k.transpose(-2, -1)).squeeze(1)  # (1000, 10) scores
+    size = {}
+    for name, s in [("raw q·k", raw), ("q·k / sqrt(d_k)", raw / math.sqrt(dk))]:
+        p = s.softmax(dim=-1)  # (1000, 10)
+        jacobian = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (1000, 10, 10)
+        size[name] = jacobian.norm(dim=(-2, -1)).mean().item()
+    print(f"d_k = {dk:3}: mean size of the softmax gradient, raw {size['raw q·k']:.3f}, scaled "
+          f"{size['q·k / sqrt(d_k)']:.3f}: {size['q·k / sqrt(d_k)'] / size['raw q·k']:.1f}x")
 
 # %% [markdown]
-# The scaled scores leave softmax about 6 times more gradient to learn from.
+# The scaled scores leave softmax about 2 times more gradient to learn from at d_k = 64, and
+# about 6 times more at 512: the larger d_k, the more the scaling matters.
 #
 # ## 5. The article's worked example, step by step
 #
@@ -225,10 +258,15 @@ assert torch.allclose(out[0], output) and torch.allclose(w[0], torch.tensor([a1,
 show(attention)
 
 # %% [markdown]
-# Two arguments wait for later chapters. `mask` hides some keys (padding and the future, chapter
-# 5); the article fills hidden scores with -1e9, this code with the dtype's own minimum, which
-# also works in float16. `dropout` randomly zeroes some weights during training. The function
-# returns **both** the output and the weights, so we can draw them.
+# The shapes in its comments: Tq is the number of queries, Tk the number of keys (both S in
+# self-attention, where a sentence attends to itself), d_v the length of a value (here equal to
+# d_k); `...` stands for any leading axes, such as B. Two arguments wait for later chapters.
+# `mask` hides some keys (padding and the future, chapter 5): `check_mask` rejects a mask of
+# the wrong shape or dtype with a clear message; the article fills hidden scores with -1e9,
+# this code with the dtype's own minimum (chapter 5 shows -1e9 overflowing in float16); and a
+# query whose keys are all hidden gets weights of zero instead of NaN (also chapter 5).
+# `dropout` randomly zeroes some weights during training. The function returns **both** the
+# output and the weights, so we can draw them.
 #
 # Applied to the five learned queries, keys and values of section 3:
 
@@ -237,16 +275,21 @@ with torch.no_grad():
     out, weights = attention(Q, K, V)  # (B, S, d_k) x3 -> (B, S, d_k), (B, S, S)
 print("output (B, S, d_k) =", tuple(out.shape), "| weights (B, S, S) =", tuple(weights.shape))
 print("each row of weights sums to", (weights.sum(-1).cpu().round(decimals=4) + 0.0).tolist())
+scaled_scores = Q @ K.transpose(-2, -1) / math.sqrt(d_k)  # (B, S, S)
+print(f"variance of the learned, scaled scores: {scaled_scores.var().item():.2f} "
+      "(section 4's assumption gives 1)")
 loop = torch.stack([(Q[0, i] @ K[0].T / math.sqrt(d_k)).softmax(-1) @ V[0] for i in range(5)])
 assert torch.allclose(out[0], loop, atol=1e-5)  # the matrix form equals the loop over queries
 hide_book = torch.tensor([True, True, True, True, False]).to(device)  # (S,): may attend?
-with torch.no_grad():
+with torch.no_grad():  # the (S,) mask broadcasts to every query row of the (B, S, S) scores
     _, masked = attention(Q, K, V, mask=hide_book)
 print("with 'book' masked, weight on it:", (masked[0, :, 4].cpu().round(decimals=4) + 0.0).tolist())
+assert torch.allclose(masked.sum(-1), torch.ones(1, 5, device=device))  # rows still sum to 1
 
 # %% [markdown]
-# The matrix form gives the same numbers as the loop, in one step that runs in parallel on a
-# GPU. With a mask, the hidden key gets weight 0 from every query.
+# The matrix form gives the same numbers as the loop, with one matrix product instead of a
+# Python loop over the queries. With a mask, the hidden key gets weight 0 from every query, and
+# the other weights grow so that each row still sums to 1.
 #
 # ## 7. An attention heatmap of a sentence
 #
@@ -255,20 +298,26 @@ print("with 'book' masked, weight on it:", (masked[0, :, 4].cpu().round(decimals
 # %%
 _ = heatmap(weights[0], tokens, tokens, vmin=0.0, vmax=1.0, title="untrained attention weights",
             xlabel="key (looked at)", ylabel="query (asking)")
-print("weights range from", round(weights.min().item(), 2), "to", round(weights.max().item(), 2))
+print("weights range from", round(weights.min().item(), 2), "to", round(weights.max().item(), 2),
+      "(equal weights would be 0.2)")
+for i, token in enumerate(tokens):
+    j = weights[0, i].argmax().item()
+    print(f"{token:>5} looks most at {tokens[j]:>5} ({weights[0, i, j].item():.2f})")
 
 # %% [markdown]
 # *The same kind of picture as the hand-made one in section 2, but with random W_q and W_k: the
-# weights range from 0.06 to 0.33 in no meaningful pattern ("gave" looks at "him", "she" at
-# "book", by chance). Training makes the pattern; chapter 8 draws the heatmaps of a trained
-# translator.*
+# weights range from 0.06 to 0.33, all near the uniform 0.2, in no meaningful pattern: "her"
+# looks most at "him" (0.30), "book" at itself (0.25). Even the row of "she" peaking at "book"
+# (0.33) is chance, far weaker than the 0.54 of the hand-made vectors. Training makes the
+# pattern; chapter 8 draws the heatmaps of a trained translator.*
 #
 # ## 8. Explore: a temperature and a query
 #
 # A **temperature** T divides every score before the softmax: softmax(q·k / (sqrt(d_k) T)).
 # T = 1 is the real attention. A small T sharpens the weights towards the single best key, a large
-# T flattens them towards the same weight for every word: the same effect as a d_k too large or
-# too small for its scale, which is why sqrt(d_k) is there. For "she":
+# T flattens them towards the same weight for every word. Leaving out the division by sqrt(d_k)
+# is the same as T = 1 / sqrt(d_k) (1/8 at d_k = 64): the sharp, saturated weights of section 4.
+# For "she":
 
 # %%
 for temperature in (0.25, 1.0, 4.0):
@@ -304,8 +353,11 @@ attention_explorer(tokens, q_hand, k_hand, v_hand, FEATURES)
 # ## Your turn
 #
 # **Exercise.** Write `my_attention(query, key, value, mask=None)` returning `(output, weights)`:
-# scores Q Kᵀ / sqrt(d_k); where `mask` is False (or 0), a very negative score; softmax over the
-# keys; weights times values. Inputs have shape (..., S, d_k); use `key.transpose(-2, -1)`.
+# scores Q Kᵀ / sqrt(d_k); where `mask` is False (or 0), a very negative score
+# (`scores.masked_fill(mask == 0, -1e9)`); softmax over the keys; weights times values.
+# Shapes: query (..., Tq, d_k), key (..., Tk, d_k), value (..., Tk, d_v); the mask broadcasts
+# to the (..., Tq, Tk) scores, True = may attend. Use `key.transpose(-2, -1)`. The grader tries
+# Tq, Tk and d_v all different, with no mask, a padding mask and a pattern of hidden keys.
 
 # %%
 from annotated.exercises import check_attention  # noqa: E402

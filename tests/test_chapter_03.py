@@ -86,7 +86,8 @@ def variant(scale=None, dim=-1, use_mask=True, fill=lambda m: m == 0, swap=False
     (variant(scale=lambda d: 1), "divide the scores by sqrt(d_k)"),
     (variant(scale=lambda d: d), "not by d_k"),
     (variant(dim=-2), "last axis"),
-    (variant(dim=0), "shape"),  # no hint fits: the first case that differs is described
+    # no hint fits: the first case that differs is described by its shapes
+    (variant(dim=0), "with query (2, 3, 8), key (2, 5, 8), value (2, 5, 6) and no mask, "),
     (variant(use_mask=False), "mask is ignored"),
     (variant(fill=lambda m: m), "mask is inverted"),
     (variant(swap=True), "in that order"),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..attention import attention
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, _describe, check_function
 
 
 def _reference(query, key, value, mask=None):
@@ -46,6 +46,13 @@ def _cases() -> list[tuple]:
     ]
 
 
+def _describe_case(args: tuple, out, expected) -> str:
+    q, k, v, mask = args
+    shapes = (f"query {tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)} and "
+              + ("no mask" if mask is None else f"a mask of shape {tuple(mask.shape)}"))
+    return f"with {shapes}, {_describe(out, expected)}"
+
+
 def check_attention(attempt: Callable) -> Result:
     """Grade `my_attention(query, key, value, mask=None)` -> (output, weights)."""
     return check_function(
@@ -72,6 +79,7 @@ def check_attention(attempt: Callable) -> Result:
             Mistake(lambda q, k, v, m=None: _variant(q, k, v, m)[::-1],
                     "return (output, weights) in that order."),
         ],
+        describe=_describe_case,
         success="Correct! Compare with annotated.attention, which also copes with fully "
                 "masked rows and float16.",
     )
