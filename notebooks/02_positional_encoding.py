@@ -41,10 +41,11 @@ d_model = 512
 
 # %%
 vocab = WordVocab()
-embed = Embeddings(d_model, len(vocab)).to(device)
+embed = Embeddings(d_model, len(vocab))
 # make_model's initialisation (chapter 1): with nn.Embedding's own N(0, 1) start, the scaled
 # embeddings would be 32 times larger than the positions we add below and drown them.
 nn.init.xavier_uniform_(embed.lut.weight)
+embed = embed.to(device)  # initialised on the CPU first: the same numbers on every device
 w_q, w_k, w_v = (nn.Linear(d_model, d_model).to(device) for _ in range(3))
 
 
