@@ -1,6 +1,6 @@
 """Speed of the teaching path, the fast path and torch.nn.Transformer (issue 8). Not a test.
 
-    python benchmarks/speed.py --threads 1         # CPU, every section (about 10 minutes)
+    python benchmarks/speed.py --threads 1         # CPU, every section (about 12 minutes)
     python benchmarks/speed.py train attention     # some sections only
     python benchmarks/speed.py --device cuda       # the GPU run in bf16 (benchmarks/gpu.sh)
     python benchmarks/speed.py --tiny --out DIR    # a smoke run of a few seconds (the tests)
