@@ -40,11 +40,13 @@ from annotated import (
     count_parameters,
     keep_attention,
     make_model,
+    model_from_config,
     padding_mask,
     show,
     subsequent_mask,
 )
 from annotated.figures import architecture_figure, grad_norms_figure, layer_gradient_norms
+from annotated.layers import clones
 from annotated.widgets import model_attention_explorer
 
 torch.manual_seed(0)
@@ -66,7 +68,11 @@ device = annotated.default_device()
 # The output is **autoregressive**: the model writes one word, appends it to `tgt`, and runs
 # the decoder again to get the next one, until it writes an end token. That is why the
 # decoder needs the target so far as an input, and why it needs the causal mask of
-# chapter 5. Here is the whole data flow with the shape on each arrow:
+# chapter 5. It is also what sets it apart from the decoder of an autoencoder, which
+# rebuilds its output from the encoder's code alone: ours reads the code (the memory) *and*
+# its own words so far. The two halves also work alone: BERT is a stack of encoder layers
+# only (it reads text, it does not write it), GPT a stack of decoder layers without
+# cross-attention. Here is the whole data flow with the shape on each arrow:
 
 # %%
 _ = architecture_figure()
@@ -74,11 +80,20 @@ _ = architecture_figure()
 # %% [markdown]
 # *Read it from the bottom. Source ids (B, S) and target ids (B, T) become vectors of width
 # D; the encoder keeps (B, S, D) all the way up; its output, the memory, enters every decoder
-# layer's cross-attention; the generator maps (B, T, D) to (B, T, V) log-probabilities.*
+# layer's cross-attention (with `src_mask`, so that no target word reads a source pad); the
+# generator maps (B, T, D) to (B, T, V) log-probabilities. The boxes follow the paper's
+# figure, which is post-norm ("+ residual, LayerNorm" after each sublayer, explained below);
+# the model this course builds by default is pre-norm, LayerNorm -> sublayer -> + x, with one
+# more LayerNorm at the top of each stack. "D -> 4D -> D" is the feed-forward block, d_ff =
+# 4D = 2048 (below). The target mask drawn as (B, T, T) may also be (1, T, T): one causal
+# mask broadcast over the batch, as in the code below.*
 #
 # In code, `EncoderDecoder` only wires the parts together: `encode` runs the source
-# embedding and the encoder, `decode` the target embedding and the decoder. (`new_cache`
-# and `decode`'s `cache` make decoding one word at a time fast: chapter 8.)
+# embedding and the encoder, `decode` the target embedding and the decoder. Its `forward`
+# returns the decoder's vectors (B, T, D), not probabilities: the generator is applied
+# separately (the loss of chapter 7 calls it). The "shifted" target ids of the docstring are
+# the target moved one place right behind a start token (chapter 7). (`new_cache` and
+# `decode`'s `cache` make decoding one word at a time fast: chapter 8.)
 
 # %%
 show(EncoderDecoder)
@@ -138,6 +153,7 @@ torch.testing.assert_close(y_pre, x + ffn(pre.norm(x)))  # x + Sublayer(LN(x))
 torch.testing.assert_close(y_post, post.norm(x + ffn(x)))  # LN(x + Sublayer(x))
 for name, y in (("input", x), ("pre-norm output", y_pre), ("post-norm output", y_post)):
     print(f"{name:<17} mean {y.mean().item():7.4f}   std {y.std().item():.4f}")
+print(f"what the pre-norm block added: std {(y_pre - x).std().item():.4f} (a small correction)")
 
 # %% [markdown]
 # Post-norm hands the next layer a normalised stream (mean 0, std 1). Pre-norm leaves the
@@ -146,11 +162,15 @@ for name, y in (("input", x), ("pre-norm output", y_pre), ("post-norm output", y
 #
 # ### Why pre-norm trains deep stacks more easily
 #
-# In pre-norm, the path `x + ... + ... + ...` from the loss down to the first layer is a
-# plain sum: every layer receives the gradient undiminished. In post-norm, every layer puts
-# a LayerNorm on that path, and each one rescales the gradient on its way down. We measure
-# it: a fresh 24-layer model (D = 128 to keep it fast), one loss on random sentences, and the
-# gradient norm of each layer's parameters.
+# Call the x that is passed from layer to layer, and to which each sublayer adds its
+# output, the **residual stream**. In pre-norm, the stream from the loss down to the first
+# layer is a plain sum `x + ... + ... + ...`: the gradient that reaches a layer is the one
+# from the top, passed down unchanged, plus what every layer above adds to it, so it does
+# not shrink on the way down (lower layers may even get more). In post-norm, every layer
+# puts a LayerNorm on that path, and each one rescales the gradient on its way down. We
+# measure it: a fresh 24-layer model (D = 128 to keep it fast), one loss on random
+# sentences, and each layer's **gradient norm**, the square root of the sum of the squares
+# of all its parameters' gradients: how hard one training step would push that layer.
 
 # %%
 show(layer_gradient_norms)
@@ -158,7 +178,7 @@ norms = {n: layer_gradient_norms(n, N=24) for n in ("pre", "post")}
 for n in ("pre", "post"):
     for part in ("encoder", "decoder"):
         g = norms[n][part]
-        print(f"{n:>4}-norm {part}: layer 1 {g[0]:.4f}, layer 24 {g[-1]:.4f}, "
+        print(f"{n:>4}-norm {part}: layer 1 {g[0]:.2e}, layer 24 {g[-1]:.2e}, "
               f"largest / smallest {max(g) / min(g):.2g}")
 post_dec, pre_dec = norms["post"]["decoder"], norms["pre"]["decoder"]
 assert post_dec[-1] / post_dec[0] > 100 and max(pre_dec) / min(pre_dec) < 4
@@ -173,9 +193,20 @@ _ = grad_norms_figure(norms)
 # encoder, which gets gradient through the cross-attention of every decoder layer, varies by
 # less than 4x with both.*
 #
-# The paper trained its 6-layer post-norm model well, thanks to the learning-rate warm-up of
+# At the paper's depth the gap is much smaller. The same measurement with 6 layers:
+
+# %%
+six = {n: layer_gradient_norms(n, N=6)["decoder"] for n in ("pre", "post")}
+for n, g in six.items():
+    print(f"{n:>4}-norm decoder, 6 layers: largest / smallest {max(g) / min(g):.1f}")
+assert max(six["post"]) / min(six["post"]) > max(six["pre"]) / min(six["pre"])
+
+# %% [markdown]
+# The paper trained its 6-layer post-norm model well, with the learning-rate warm-up of
 # chapter 7, which keeps early updates small while these gradients are uneven. Deeper
-# post-norm stacks often fail without it; pre-norm is what most later Transformers use.
+# post-norm stacks often fail to train without such care (Xiong et al., 2020, "On Layer
+# Normalization in the Transformer Architecture", analyse exactly this); pre-norm is what
+# most later Transformers use.
 #
 # ## The position-wise feed-forward block: expand, then compress
 #
@@ -219,10 +250,13 @@ show(EncoderLayer)
 # after each layer:
 
 # %%
+# A toy vocabulary of 11 ids: 0 is <pad>, 1 is the start symbol <s>, 2 to 10 are "words".
+PAD, START = 0, 1
+torch.manual_seed(0)  # the untrained model's outputs below depend on these random weights
 model = make_model(src_vocab=11, tgt_vocab=11, N=6, d_model=512, d_ff=2048, h=8)
 model = model.to(device).eval()
-src = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8, 9, 0]]).to(device)  # (B, S), id 0 is the pad
-src_mask = padding_mask(src, 0)  # (B, 1, S)
+src = torch.tensor([[2, 3, 4, 5, 6, 7, 8, 9, 10, PAD]]).to(device)  # (B, S): 9 words, 1 pad
+src_mask = padding_mask(src, PAD)  # (B, 1, S)
 
 x = model.src_embed(src)  # (B, S, D)
 print("embedded source ", tuple(x.shape))
@@ -255,8 +289,10 @@ show(DecoderLayer)
 # per target position and one column per source word: (B, H, T, S).
 
 # %%
-keep_attention(model)  # keep the weights in each layer's .attn (explicit softmax path)
-tgt = torch.tensor([[0, 3, 7, 5]]).to(device)  # (B, T): target so far, 0 = start symbol
+# Keep the weights in each layer's .attn: chapter 4's explicit softmax ("naive") path, where
+# the fused sdpa path would not keep them.
+keep_attention(model)
+tgt = torch.tensor([[START, 3, 7, 5]]).to(device)  # (B, T): the target so far
 tgt_mask = subsequent_mask(4).to(device)  # (1, T, T)
 out = model.decode(memory, src_mask, tgt, tgt_mask)  # (B, T, D)
 layer0 = model.decoder.layers[0]
@@ -267,36 +303,51 @@ assert layer0.src_attn.attn.shape == (1, 8, 4, 10)
 print("weight on the source pad:", layer0.src_attn.attn[..., -1].abs().max().item())
 
 # Keys and values come from the memory: change the source, and every target position moves.
-other_memory = model.encode(src.flip(1).roll(-1, 1), src_mask)
+other_src = src.flip(1).roll(-1, 1)  # the words reversed, the pad still last
+other_memory = model.encode(other_src, src_mask)
 out2 = model.decode(other_memory, src_mask, tgt, tgt_mask)
-print("a different source changes the decoder output:", not torch.allclose(out, out2))
+moved = (out - out2).abs().amax(dim=-1)  # (B, T): the largest change at each target position
+print("largest change at each target position:", moved[0].detach().cpu())
+assert moved.gt(1e-4).all()
 
 # %% [markdown]
 # ## N = 6: the stacks
 #
 # `Encoder` and `Decoder` are N copies of their layer (made by `clones`), applied in turn,
-# and, with pre-norm, one last LayerNorm.
+# and, with pre-norm, one last LayerNorm. The copies are deep copies: each layer has its own
+# weights, which training will make different (`make_model` re-draws them right away).
 
 # %%
+show(clones)
 show(Decoder)
 print("encoder layers:", len(model.encoder.layers), "  decoder layers:", len(model.decoder.layers))
 assert isinstance(model.encoder, Encoder) and len(model.decoder.layers) == 6
+w1 = [layer.feed_forward.w_1.weight for layer in model.encoder.layers[:2]]
+assert w1[0] is not w1[1] and not torch.equal(w1[0], w1[1])  # no weights shared
+print("layers 1 and 2 share their weights:", w1[0] is w1[1])
 
 # %% [markdown]
 # ## `make_model` and the parameter count
 #
-# `make_model` builds all of the above from a handful of sizes and draws every weight matrix
-# afresh (Xavier-uniform initialisation).
+# `make_model` takes a handful of sizes and hands them to `model_from_config`, which builds
+# all of the above: one attention, feed-forward block and positional encoding, deep-copied
+# into every place that needs one; the embeddings and positions of each side as a
+# `Sequential`; the optional tying of the embeddings; and finally every weight matrix drawn
+# afresh with Xavier-uniform initialisation (chapter 1).
 
 # %%
 show(make_model)
+show(model_from_config)
 
 # %% [markdown]
 # The paper reports 65 million parameters for its base model and 213 million for the big
 # one, translating English to German with one shared vocabulary of about 37,000 subword
 # tokens. Shared means one embedding matrix serves the source lookup, the target lookup and
 # the generator's projection (`tie_embeddings=True`, the paper's section 3.4). Counting
-# line by line:
+# line by line (three things do not appear: the sinusoidal positional encoding is a buffer,
+# not a parameter; the number of heads h, because the heads split the same D x D maps; and
+# nothing for the post-norm model, which has no final LayerNorms, 2 x 2 x 512 = 2,048
+# parameters fewer):
 
 # %%
 def parameter_table(V: int, D: int, d_ff: int, N: int) -> dict[str, int]:
@@ -349,11 +400,20 @@ for name, table, D_, paper in (("base", base, 512, 65e6), ("big", big, 1024, 213
     print(f"{name}: {paper / 1e6:.0f}M needs a vocabulary of about {V_needed:,.0f}")
 
 # %% [markdown]
-# The two answers disagree (about 40,700 and 35,700), so no single vocabulary makes both of
-# the paper's numbers exact: they are rounded estimates, and our exact counts are within 3%
-# of them. Two more facts from the table: the shared embedding alone is 30% of the base
-# model, and untying it (separate source, target and output matrices) would add
-# 2 x 37,000 x 512 = 37.9M parameters.
+# The two answers disagree (about 40,700 and 35,700). Rounding cannot explain it: "65M"
+# allows 64.5M to 65.5M, a vocabulary of about 39,700 to 41,600, and "213M" about 34,800 to
+# 36,200; the ranges do not overlap. So the paper counted a slightly different model from
+# ours, and it does not say which. Our exact counts against the paper's:
+
+# %%
+for name, table, paper in (("base", base, 65e6), ("big", big, 213e6)):
+    print(f"{name}: {sum(table.values()) / 1e6:.1f}M vs {paper / 1e6:.0f}M, "
+          f"{sum(table.values()) / paper - 1:+.1%}")
+shared_share = base["shared embedding V x D (src, tgt, generator)"] / sum(base.values())
+print(f"the shared embedding is {shared_share:.0%} of the base model")
+
+# %% [markdown]
+# Exercise 1 at the end asks what untying the embeddings would cost.
 #
 # ## An untrained model's output, one word at a time
 #
@@ -363,8 +423,8 @@ for name, table, D_, paper in (("base", base, 512, 65e6), ("big", big, 1024, 213
 # position, append the winner, repeat.
 
 # %%
-keep_attention(model, False)  # back to the fast path: we only need the outputs here
-ys = torch.zeros(1, 1, dtype=torch.long).to(device)  # (B, 1): the start symbol, id 0
+keep_attention(model, False)  # back to the fused sdpa path: we only need the outputs here
+ys = torch.full((1, 1), START).to(device)  # (B, 1): the start symbol
 with torch.no_grad():
     memory = model.encode(src, src_mask)  # (B, S, D), computed once
     for step in range(6):
@@ -377,10 +437,35 @@ with torch.no_grad():
 assert ys[0, 1:].tolist() != src[0, :6].tolist()  # not a copy of the source: untrained
 
 # %% [markdown]
-# The untrained model repeats one word, and with a probability around 0.5, far above the
-# 1/11 = 0.09 of a blind guess: random weights already make it confident, but about nothing
-# that has to do with the source (a copy would read 1, 2, 3, ...). Confidence is not
-# knowledge. Chapter 7 trains this very model to copy its source.
+# Nothing here has to do with the source (a copy would read 2, 3, 4, ...). What it does
+# write depends on the random weights. Two more untrained models, with other seeds:
+
+# %%
+def untrained_greedy(seed: int, steps: int = 6) -> tuple[list[int], list[float]]:
+    """Greedy words and their probabilities from a fresh model built with `seed`."""
+    torch.manual_seed(seed)
+    fresh = make_model(11, 11, N=6, d_model=512, d_ff=2048, h=8).to(device).eval()
+    ys, probs = torch.full((1, 1), START).to(device), []
+    with torch.no_grad():
+        memory = fresh.encode(src, src_mask)
+        for _ in range(steps):
+            out = fresh.decode(memory, src_mask, ys, subsequent_mask(ys.size(1)).to(device))
+            p = fresh.generator(out[:, -1]).exp()  # (B, V)
+            probs.append(round(p.max().item(), 2))
+            ys = torch.cat([ys, p.argmax(dim=-1, keepdim=True)], dim=1)
+    return ys[0, 1:].tolist(), probs
+
+
+for seed in (1, 2):
+    words, probs = untrained_greedy(seed)
+    print(f"seed {seed}: {words}   probabilities {probs}")
+
+# %% [markdown]
+# Two of the three models repeat one word; the third alternates between two. Their
+# probabilities, 0.27 to 0.66, are well above the 1/11 = 0.09 of a blind guess: random
+# weights can make a model confident, about nothing that has to do with the source.
+# Confidence is not knowledge. Chapter 7 trains a
+# much smaller model of the same design to copy its source.
 #
 # ## Widget: every head of every layer
 #
@@ -394,8 +479,9 @@ assert ys[0, 1:].tolist() != src[0, :6].tolist()  # not a copy of the source: un
 keep_attention(model)
 with torch.no_grad():
     model(src, ys, src_mask, subsequent_mask(ys.size(1)).to(device))
-src_tokens = [str(i) for i in src[0].tolist()[:-1]] + ["<pad>"]
-tgt_tokens = ["<s>"] + [str(i) for i in ys[0].tolist()[1:]]
+names = {PAD: "<pad>", START: "<s>"}
+src_tokens = [names.get(i, str(i)) for i in src[0].tolist()]
+tgt_tokens = [names.get(i, str(i)) for i in ys[0].tolist()]
 model_attention_explorer(model, src_tokens, tgt_tokens)
 
 # %% [markdown]
@@ -413,20 +499,31 @@ model_attention_explorer(model, src_tokens, tgt_tokens)
 #   N = 6 of each. Correction: the encoder keeps the width d_model.
 # - Base model: 63,121,544 parameters (paper: 65M); big: 214,286,472 (paper: 213M).
 #
+# Why did this design take over? Nothing in it is specific to language: attention relates
+# any set of vectors, so the same blocks read image patches or audio frames once those are
+# turned into vectors. It assumes little about its input (no built-in notion of order or
+# locality: positions are added, and attention learns what matters). And every position of
+# a sentence is computed at once, as matrix products a GPU runs in parallel, where a
+# recurrent network must go word by word.
+#
 # ## Your turn
 #
-# **1.** Write `encoder_layer_parameters(d_model, d_ff)`: the number of parameters of one
-# encoder layer, as a formula (the grader compares it with a real layer).
+# **1.** The paper ties the three vocabulary matrices. Write
+# `untied_parameters(src_vocab, tgt_vocab, d_model, d_ff, N)`: the parameters of a pre-norm
+# `make_model(..., tie_embeddings=False)`, where the source lookup, the target lookup and the
+# generator each have their own matrix, as a formula (h does not change it). The two
+# vocabularies may differ. The grader compares it with real models, the paper's base size
+# among them.
 
 # %%
-from annotated.exercises import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+from annotated.exercises import check_post_norm, check_untied_parameters  # noqa: E402
 
 
-def encoder_layer_parameters(d_model, d_ff):
+def untied_parameters(src_vocab, tgt_vocab, d_model, d_ff, N):
     ...
 
 
-check_encoder_layer_parameters(encoder_layer_parameters)
+check_untied_parameters(untied_parameters)
 
 # %% [markdown]
 # **2.** Write the paper's post-norm residual connection, `post_norm(x, sublayer, norm)`,

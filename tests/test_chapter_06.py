@@ -17,7 +17,7 @@ from annotated import (  # noqa: E402
     make_std_mask,
     padding_mask,
 )
-from annotated.exercises import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+from annotated.exercises import check_post_norm, check_untied_parameters  # noqa: E402
 from annotated.widgets import collect_attention, model_attention_explorer  # noqa: E402
 
 
@@ -88,28 +88,33 @@ def test_model_attention_explorer_switches_part_layer_head():
     plt.close("all")
 
 
-def test_encoder_layer_parameters_grader():
-    def right(d, f):
-        return 4 * (d * d + d) + (d * f + f + f * d + d) + 2 * 2 * d
+def test_untied_parameters_grader():
+    def layers(D, f, N):
+        attn, ffn, norm = 4 * (D * D + D), D * f + f + f * D + D, 2 * D
+        return N * (attn + ffn + 2 * norm) + N * (2 * attn + ffn + 3 * norm) + 2 * norm
 
-    def no_bias(d, f):
-        return 4 * d * d + 2 * d * f
+    def right(sv, tv, D, f, N):
+        return layers(D, f, N) + sv * D + tv * D + tv * D + tv
 
-    def no_norms(d, f):
-        return 4 * (d * d + d) + (d * f + f + f * d + d)
+    def tied(sv, tv, D, f, N):
+        return layers(D, f, N) + sv * D + tv
 
-    def unwritten(d, f):
+    def no_bias(sv, tv, D, f, N):
+        return layers(D, f, N) + sv * D + 2 * tv * D
+
+    def unwritten(sv, tv, D, f, N):
         ...
 
-    assert check_encoder_layer_parameters(right).passed
-    assert right(512, 2048) == 3_152_384
-    r = check_encoder_layer_parameters(no_bias)
-    assert not r.passed and "bias" in r.message
-    r = check_encoder_layer_parameters(no_norms)
-    assert not r.passed and "LayerNorms" in r.message
-    r = check_encoder_layer_parameters(lambda d, f: 7)
-    assert not r.passed and "is 7, expected 3152384" in r.message
-    r = check_encoder_layer_parameters(unwritten)
+    assert check_untied_parameters(right).passed
+    assert right(37_000, 37_000, 512, 2048, 6) - 63_121_544 == 2 * 37_000 * 512
+    r = check_untied_parameters(tied)
+    assert not r.passed and "that is the tied model" in r.message
+    r = check_untied_parameters(no_bias)
+    assert not r.passed and "also has a bias" in r.message
+    r = check_untied_parameters(lambda sv, tv, D, f, N: 7)
+    assert not r.passed and "src_vocab=11, tgt_vocab=13, d_model=8" in r.message
+    assert "returned 7, expected 2,389" in r.message
+    r = check_untied_parameters(unwritten)
     assert not r.passed and r.message.startswith("Not attempted yet")
 
 

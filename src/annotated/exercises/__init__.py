@@ -36,9 +36,9 @@ from .ch05 import check_causal_mask, check_masked_softmax  # noqa: E402
 __all__ += ["check_causal_mask", "check_masked_softmax"]
 
 # --- Chapter 6 ---
-from .ch06 import check_encoder_layer_parameters, check_post_norm  # noqa: E402
+from .ch06 import check_post_norm, check_untied_parameters  # noqa: E402
 
-__all__ += ["check_encoder_layer_parameters", "check_post_norm"]
+__all__ += ["check_untied_parameters", "check_post_norm"]
 
 # --- Chapter 0 ---
 from .ch00 import check_align, check_data_flow  # noqa: E402

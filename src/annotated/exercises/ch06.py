@@ -1,4 +1,4 @@
-"""Chapter 6 exercises: count an encoder layer's parameters; write the paper's post-norm."""
+"""Chapter 6 exercises: count an untied model's parameters; write the paper's post-norm."""
 
 from __future__ import annotations
 
@@ -7,39 +7,53 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..layers import EncoderLayer, PositionwiseFeedForward
-from ..model import count_parameters
-from ..multihead import MultiHeadedAttention
+from ..model import count_parameters, make_model
 from .grading import Mistake, Result, check_function
 
 
-def encoder_layer_parameters(d_model: int, d_ff: int) -> int:
-    """The reference answer: build the layer and count (the number of heads does not matter)."""
-    layer = EncoderLayer(d_model, MultiHeadedAttention(1, d_model),
-                         PositionwiseFeedForward(d_model, d_ff), dropout=0.0)
-    return count_parameters(layer)
+def untied_parameters(src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, N: int) -> int:
+    """The reference answer: build the untied model without memory and count."""
+    with torch.device("meta"):  # shapes only: the count needs no numbers
+        model = make_model(src_vocab, tgt_vocab, N, d_model, d_ff, h=1, tie_embeddings=False)
+    return count_parameters(model)
 
 
-def check_encoder_layer_parameters(attempt: Callable) -> Result:
-    """Grade `encoder_layer_parameters(d_model, d_ff)` -> int, a formula, not a model."""
+def _layers(D: int, f: int, N: int) -> int:
+    attn, ffn, norm = 4 * (D * D + D), D * f + f + f * D + D, 2 * D
+    return N * (attn + ffn + 2 * norm) + N * (2 * attn + ffn + 3 * norm) + 2 * norm
+
+
+def _describe_untied(args: tuple, out, expected) -> str:
+    src_vocab, tgt_vocab, d_model, d_ff, N = args
+    return (f"for src_vocab={src_vocab:,}, tgt_vocab={tgt_vocab:,}, d_model={d_model}, "
+            f"d_ff={d_ff}, N={N} your function returned {out!r}, expected {expected:,}")
+
+
+def check_untied_parameters(attempt: Callable) -> Result:
+    """Grade `untied_parameters(src_vocab, tgt_vocab, d_model, d_ff, N)` -> int."""
     return check_function(
-        attempt, encoder_layer_parameters, [(512, 2048), (8, 32), (1024, 4096)],
-        todo="Return the number of parameters of one encoder layer as a formula in d_model "
-             "and d_ff: the attention's four D x D maps with their biases, the feed-forward's "
-             "two maps with their biases, and two LayerNorms (a scale and a shift of D each).",
+        attempt, untied_parameters,
+        [(11, 13, 8, 32, 1), (1000, 800, 64, 256, 2), (37_000, 37_000, 512, 2048, 6)],
+        todo="Return the parameters of make_model(..., tie_embeddings=False) as a formula: "
+             "the layers as in parameter_table, plus a source embedding (src_vocab x D), a "
+             "target embedding (tgt_vocab x D) and the generator's own tgt_vocab x D matrix "
+             "with its tgt_vocab biases.",
         mistakes=[
-            Mistake(lambda d, f: 4 * d * d + 2 * d * f,
-                    "you counted the weight matrices only: every nn.Linear also has a bias "
-                    "(D for each attention map, d_ff and D for the feed-forward), and there "
-                    "are two LayerNorms of 2 x D each."),
-            Mistake(lambda d, f: 4 * (d * d + d) + (d * f + f + f * d + d),
-                    "attention and feed-forward are right; add the two LayerNorms, each with a "
-                    "scale and a shift of D numbers."),
-            Mistake(lambda d, f: 4 * d * d + 2 * d * f + 4 * d,
-                    "the LayerNorms are right; now add the biases of the six nn.Linear maps."),
+            Mistake(lambda sv, tv, D, f, N: _layers(D, f, N) + sv * D + tv,
+                    "that is the tied model: untied, the target lookup and the generator "
+                    "each get their own tgt_vocab x D matrix."),
+            Mistake(lambda sv, tv, D, f, N: _layers(D, f, N) + sv * D + 2 * tv * D,
+                    "almost: the generator's nn.Linear also has a bias, one per target word."),
+            Mistake(lambda sv, tv, D, f, N: _layers(D, f, N) + 3 * sv * D + tv,
+                    "the target embedding and the generator have tgt_vocab rows, not "
+                    "src_vocab: the two vocabularies may differ."),
+            Mistake(lambda sv, tv, D, f, N: _layers(D, f, N) + (sv + 2 * tv) * D + tv - 2 * D,
+                    "the final LayerNorms: a pre-norm model has one at the top of the encoder "
+                    "and one at the top of the decoder, 2 x D parameters each."),
         ],
-        success="Correct! At d_model=512, d_ff=2048 one encoder layer holds 3,152,384 "
-                "parameters, two thirds of them in the feed-forward block.",
+        describe=_describe_untied,
+        success="Correct! Untying the paper's base model (37,000 words on both sides) adds "
+                "2 x 37,000 x 512 = 37,888,000 parameters: 60% more than the tied 63.1M.",
     )
 
 
