@@ -87,6 +87,10 @@ def test_split_heads_grader():
         B, S, D = x.shape
         return x.view(B, S, h, D // h)
 
+    def interleaved(x, h):
+        B, S, D = x.shape
+        return x.view(B, S, D // h, h).permute(0, 3, 1, 2)
+
     def unwritten(x, h):
         ...
 
@@ -95,8 +99,11 @@ def test_split_heads_grader():
     assert not r.passed and "transpose(1, 2)" in r.message and "scrambled" in r.message
     r = check_split_heads(forgot_transpose)
     assert not r.passed and "shape (2, 5, 2, 4), expected (2, 2, 5, 4)" in r.message
+    r = check_split_heads(interleaved)
+    assert not r.passed and "every h-th number" in r.message
     r = check_split_heads(unwritten)
-    assert not r.passed and r.message.startswith("Not attempted yet") and "view" in r.message
+    assert not r.passed and r.message.startswith("Not attempted yet") and "slices" in r.message
+    assert "transpose" not in r.message  # a hint, not the answer
 
 
 def test_merge_heads_grader():

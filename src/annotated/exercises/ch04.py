@@ -35,16 +35,21 @@ def check_split_heads(attempt: Callable) -> Result:
     """Grade `split_heads(x, h)`: (B, S, D) -> (B, H, S, d_k)."""
     return check_function(
         attempt, split_heads, _cases_split(),
-        todo="Return x reshaped from (B, S, D) to (B, H, S, d_k) with d_k = D // h: "
-             "x.view(B, S, h, d_k), then .transpose(1, 2).",
+        todo="Return x reshaped from (B, S, D) to (B, H, S, d_k) with d_k = D // h: split "
+             "each word's D numbers into h consecutive slices, then move the head axis to "
+             "position 1.",
         mistakes=[
+            Mistake(lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2),
+                    "each head got every h-th number of a word. Heads take consecutive "
+                    "slices: view as (B, S, h, d_k), then .transpose(1, 2)."),
             Mistake(lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1),
                     "the shape is right but the numbers are scrambled: viewing straight to "
                     "(B, H, S, d_k) cuts across words. View as (B, S, H, d_k) first (each "
                     "word's D numbers split into H slices), then swap S and H with "
                     ".transpose(1, 2)."),
         ],
-        success="Correct! Each head now holds a (S, d_k) slice of every word.",
+        success="Correct! Each head now holds d_k numbers of every word: an (S, d_k) "
+                "matrix per head.",
     )
 
 
@@ -52,8 +57,9 @@ def check_merge_heads(attempt: Callable) -> Result:
     """Grade `merge_heads(x)`: (B, H, S, d_k) -> (B, S, D)."""
     return check_function(
         attempt, merge_heads, _cases_merge(),
-        todo="Return x reshaped from (B, H, S, d_k) to (B, S, H * d_k): "
-             "x.transpose(1, 2), then .reshape(B, S, H * d_k) (or .contiguous().view(...)).",
+        todo="Return x reshaped from (B, H, S, d_k) to (B, S, H * d_k): move the head axis "
+             "back next to d_k, then join the heads' slices of each word into one row "
+             "(reshape, since view refuses after a transpose).",
         mistakes=[
             Mistake(lambda x: x.reshape(x.shape[0], x.shape[2], -1),
                     "the shape is right but the heads are mixed across words: swap H and S "
