@@ -37,7 +37,8 @@ device = annotated.default_device()  # a GPU when there is one; every number bel
 # replace each token by its number in a fixed **vocabulary**: its **id**. Our vocabulary is a
 # short list of words, enough for the article's sentences. Real systems cut text into subword
 # pieces so that any word can be spelled (chapter 9); one id per word keeps this chapter easy
-# to read. A word that is not in the list becomes `<unk>` ("unknown", id 0).
+# to read. `tokenize` also lower-cases, so "The" and "the" are one word. A word that is not
+# in the list becomes `<unk>` ("unknown", id 0).
 
 # %%
 vocab = WordVocab()
@@ -52,8 +53,9 @@ print("an unknown word:", vocab.tokenize("The zebra drinks milk"), "->",
       vocab.encode("The zebra drinks milk").tolist())
 
 # %% [markdown]
-# The sentence has `seq_len` = 4 tokens, so its ids form a (1, 4) tensor: one sentence in the
-# batch (B = 1), four positions (S = 4).
+# The sentence has `seq_len` = 4 tokens, so its ids form a (1, 4) tensor. Models process
+# several sentences at once, stacked along a first axis called the **batch**, of size B: here
+# one sentence (B = 1), four positions (S = 4).
 #
 # ## 2. The lookup table E, of shape (vocab, d_model)
 #
@@ -68,7 +70,7 @@ show(Embeddings)
 # %%
 d_model = 512
 emb = Embeddings(d_model, len(vocab)).to(device)
-E = emb.lut.weight  # the table: one row per word
+E = emb.lut.weight  # the table: one row per word; nn.Embedding's default N(0, 1) start
 print("E shape (V, D) =", tuple(E.shape))
 
 x = emb(ids)  # (B, S) -> (B, S, D)
@@ -80,6 +82,8 @@ for token, vector in zip(tokens, x[0], strict=True):
 # %% [markdown]
 # The article draws `E` as a (d_model, vocab_size) matrix. That is the same table transposed:
 # PyTorch's `nn.Embedding` stores one **row** per word, shape (V, D), which is what we print.
+# This table keeps `nn.Embedding`'s default start, numbers drawn from N(0, 1); section 4 shows
+# that the model itself starts from much smaller ones.
 #
 # Each token became 512 numbers. A picture of the first 24 of them:
 
@@ -143,8 +147,9 @@ assert torch.allclose(pe.norm(dim=1), torch.full((100,), math.sqrt(d_model / 2))
 # code base, and they differ by a factor of about 30:
 #
 # - `nn.Embedding` on its own starts every entry from a normal distribution N(0, 1): RMS 1.
-# - `make_model` (chapter 6) re-initialises **every** weight matrix with Xavier-uniform,
-#   whose standard deviation is sqrt(2 / (V + D)). For V = 1000, D = 512 that is 0.036.
+# - `make_model` (chapter 6) re-initialises **every** weight matrix with Xavier-uniform:
+#   numbers drawn evenly between ±sqrt(6 / (V + D)), whose standard deviation is
+#   sqrt(2 / (V + D)). For V = 1000, D = 512 that is 0.036.
 #
 # The model we train uses the second. Let us measure both, scaled and not:
 
@@ -156,7 +161,7 @@ def rms(t: torch.Tensor) -> float:
 
 plain = Embeddings(d_model, 1000)  # nn.Embedding's own N(0, 1) init
 model = make_model(1000, 1000, N=1, d_model=d_model)  # Xavier-uniform init on every matrix
-xavier = model.src_embed[0]
+xavier = model.src_embed[0]  # the Embeddings inside the model's input block
 print("make_model's table std:", round(xavier.lut.weight.std().item(), 4),
       " sqrt(2 / (V + D)) =", round(math.sqrt(2 / (1000 + d_model)), 4))
 sample = torch.arange(1000).unsqueeze(0)  # every word once: (1, V)
@@ -174,8 +179,24 @@ for name, layer in [("N(0,1) init (nn.Embedding)", plain), ("Xavier init (make_m
 # times sqrt(512) it is 1.2 times the positional encoding's size: the two sit side by side.
 # With `nn.Embedding`'s own N(0, 1) start, the factor does the opposite: the embedding becomes 32
 # times larger and the position is nearly lost. **The factor is meant for small initial
-# weights** (about 1/sqrt(D) per entry), which is what `make_model` gives and also what the
-# output projection needs when, as in the paper, it shares this very matrix (chapter 6).
+# weights** (about sqrt(2 / (V + D)) per entry), which is what `make_model` gives.
+#
+# Then why not keep N(0, 1) and drop the factor? Unscaled, the N(0, 1) table is only 1.4
+# times the positional encoding. The reason is the other job the paper gives this matrix: it
+# also serves as the output projection (chapter 6, optional in this course), which turns
+# each decoder vector into one score per word, `x @ E.T`. With N(0, 1) entries those scores
+# would be huge, and the softmax over them saturated (chapter 3):
+#
+# %%
+vectors = torch.randn(1000, d_model)  # decoder outputs of typical size: RMS 1
+for name, layer in [("N(0,1) table", plain), ("Xavier table", xavier)]:
+    scores = vectors @ layer.lut.weight.detach().T  # (1000, V): one score per word
+    print(f"output scores with the {name:<12}: std {scores.std().item():6.2f}")
+
+# %% [markdown]
+# With N(0, 1) entries the scores have a standard deviation of sqrt(512) = 22.6; with Xavier,
+# below 1. So the matrix starts small for the output's sake, and the factor sqrt(d_model)
+# brings the input side back up to the size of the positions.
 #
 # The same measurement for several d_model, as a picture:
 
@@ -183,9 +204,10 @@ for name, layer in [("N(0,1) init (nn.Embedding)", plain), ("Xavier init (make_m
 _ = FIGURES["01_embedding_scale"].make()
 
 # %% [markdown]
-# *The purple line (positional encoding) stays at 0.71 for every d_model. Only the green line,
-# Xavier times sqrt(d_model), runs next to it (within a factor of 2). Red (Xavier, unscaled) is
-# 16 to 28 times lower, blue (N(0,1) times sqrt(d_model)) 11 to 64 times higher.*
+# *The purple line (positional encoding) stays at 0.71 for every d_model. Two lines run near
+# it: green, Xavier times sqrt(d_model) (within about 2x), and orange, N(0,1) unscaled (1.4x),
+# the pair that does not suit a shared output matrix (above). Red (Xavier, unscaled) is 16 to
+# 28 times lower, blue (N(0,1) times sqrt(d_model)) 11 to 64 times higher.*
 #
 # The factor does not make the sizes equal in every setting: the Xavier spread depends on the
 # vocabulary too. With the paper's shared vocabulary of 37000 subwords:
@@ -195,6 +217,9 @@ big = embedding_scales([512], vocab=37000)
 print("V = 37000, D = 512: Xavier x sqrt(D) RMS =", round(big["Xavier init x sqrt(D)"][0], 4),
       "| PE RMS =", round(big["positional encoding"][0], 4),
       "| unscaled =", round(big["Xavier init"][0], 4))
+print(f"PE is {big['positional encoding'][0] / big['Xavier init x sqrt(D)'][0]:.1f} times the "
+      f"scaled embedding, {big['positional encoding'][0] / big['Xavier init'][0]:.0f} times "
+      "the unscaled one")
 
 # %% [markdown]
 # Still the same order of magnitude as the positional encoding, where the unscaled table
@@ -215,13 +240,30 @@ off_diagonal = cos[~torch.eye(len(vocab), dtype=torch.bool, device=cos.device)]
 print("cosine(cat, dog)   =", round(cos[vocab.index["cat"], vocab.index["dog"]].item(), 4))
 print("cosine(cat, '.')   =", round(cos[vocab.index["cat"], vocab.index["."]].item(), 4))
 print("mean |cosine| over all pairs =", round(off_diagonal.abs().mean().item(), 4),
-      "| random 512-d vectors expect about sqrt(2 / (pi * 512)) =",
+      "| random 512-d vectors expect about sqrt(2 / (pi * 512)) =",  # |cos| of random pairs
       round(math.sqrt(2 / (math.pi * d_model)), 4))
 
 # %% [markdown]
 # Before training, "cat" is no closer to "dog" than to ".": random vectors in 512 dimensions are
-# almost perpendicular to each other. Meaning arrives through training. One gradient step shows
-# how: the loss only touches the rows of the words in the sentence, so only those rows get a
+# almost perpendicular to each other (the cosine of two random directions has a standard
+# deviation of about 1/sqrt(D), and its mean size is sqrt(2/π)/sqrt(D), the number printed).
+# Meaning arrives through training. The course's shipped number translator (chapter 0) shows
+# it: in its trained target table, the nearest words are words used alike.
+
+# %%
+from annotated import pretrained  # noqa: E402
+
+numbers = pretrained.load("numbers")
+table = numbers.model.tgt_embed[0].lut.weight.detach()  # (V, D), trained
+for word in ("twenty", "three"):
+    near, sims = nearest_neighbours(table, numbers.tgt_vocab.stoi[word], k=4)
+    print(f"trained, nearest to {word!r}:", [numbers.tgt_vocab.itos[i] for i in near.tolist()],
+          [round(x, 2) for x in sims.tolist()])
+
+# %% [markdown]
+# The tens sit together, and so do the small numbers, with cosines around 0.5 to 0.66 where
+# the untrained table gives at most about 0.15. One gradient step shows how training starts:
+# the loss only touches the rows of the words in the sentence, so only those rows get a
 # gradient.
 
 # %%
@@ -237,8 +279,8 @@ assert sorted(rows_with_gradient) == sorted(ids[0].tolist())
 #
 # Pick a word: the strip shows its 512 numbers (red positive, blue negative) and the list its
 # nearest neighbours by cosine similarity. **The table is untrained**, so the neighbours are
-# random and every similarity is small (about ±0.1); after training (chapter 8) words used alike
-# end up close together. The same ranking in code:
+# random and every similarity is small (at most about 0.15); after training, words used alike
+# end up close together (the number translator above). The same ranking in code:
 
 # %%
 neighbour_ids, sims = nearest_neighbours(E, vocab.index["cat"], k=3)

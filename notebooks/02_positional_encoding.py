@@ -11,7 +11,8 @@
 # - write the sine/cosine formula and read its table, curves and similarity pictures;
 # - explain why a shift by k positions is a rotation, the same for every position.
 #
-# Shape letters: B batch, S sequence length, D d_model, V vocabulary size.
+# Shape letters: B batch, S sequence length, D d_model, V vocabulary size, L the number of
+# positions in a table (up to max_len).
 
 # %%
 import math
@@ -40,6 +41,7 @@ d_model = 512
 # from the word vectors themselves. Three linear maps make the queries, keys and values.
 
 # %%
+cosine = torch.nn.functional.cosine_similarity
 vocab = WordVocab()
 embed = Embeddings(d_model, len(vocab))
 # make_model's initialisation (chapter 1): with nn.Embedding's own N(0, 1) start, the scaled
@@ -94,6 +96,9 @@ print("with positions: max |f(shuffled x + PE) - shuffled f(x + PE)| =",
       round(gap.max().item(), 4))
 john_gap = (john_first[0, 0] - mary_first[0, 2]).abs().max().item()
 print("'john' in the two sentences now differs by up to", round(john_gap, 4))
+a, b = john_first[0, 0], mary_first[0, 2]
+print(f"that is {((a - b).norm() / a.norm()).item():.0%} of the vector's length "
+      f"(cosine {cosine(a, b, dim=0).item():.3f})")
 assert gap.max() > 0.01 and john_gap > 0.01
 
 # %% [markdown]
@@ -110,19 +115,24 @@ assert gap.max() > 0.01 and john_gap > 0.01
 # %%
 naive = torch.arange(100.0).unsqueeze(1).expand(100, d_model)  # (L, D): row p is p, p, ..., p
 sines = sinusoidal_table(100, d_model)  # (L, D)
-cosine = torch.nn.functional.cosine_similarity
 for p, q in [(3, 4), (3, 50)]:
     print(f"cosine(position {p}, position {q}): +p scheme "
           f"{cosine(naive[p], naive[q], dim=0).item():.4f} | sinusoidal "
           f"{cosine(sines[p], sines[q], dim=0).item():.4f}")
+print("rank of the 100 x 512 tables: +p scheme", torch.linalg.matrix_rank(naive).item(),
+      "| sinusoidal", torch.linalg.matrix_rank(sines).item())
 pe = sinusoidal_table(100, d_model)  # (L, D), used in the rest of the chapter
 
 # %% [markdown]
-# **Problem 2: values far outside [-1, 1].** Chapter 1 measured the embedding entries at an
-# RMS of about 0.82. At position 2000 the naive scheme adds 2000 to each of them:
+# **Problem 2: values far outside [-1, 1].** The embedding entries are numbers of size about
+# 1 (chapter 1 measured 0.82 for a 1000-word table; this chapter's small table is printed
+# below). At position 2000 the naive scheme adds 2000 to each of them:
 
 # %%
-emb_rms = 0.8226  # make_model's scaled embeddings, measured in chapter 1
+with torch.no_grad():  # this chapter's scaled embeddings (Xavier start, x sqrt(D))
+    all_ids = torch.arange(len(vocab), device=device).unsqueeze(0)  # (1, V): every word once
+    emb_rms = embed(all_ids).pow(2).mean().sqrt().item()
+print(f"RMS of one embedding entry here: {emb_rms:.2f}")
 for p in (3, 100, 2000):
     print(f"position {p:4}: added value {p:4} = {p / emb_rms:6.0f} x the embedding's size"
           f" | sinusoidal entries stay in [{pe.min().item():.0f}, {pe.max().item():.0f}]")
@@ -154,8 +164,9 @@ assert torch.allclose(long_pe[3] @ long_pe[5], long_pe[3003] @ long_pe[3005], at
 #
 # Sine on the even dimensions, cosine on the odd ones. The frequency falls along the dimensions:
 # pair 0 turns once every 2π ≈ 6.3 positions, the last pair once every 2π · 10000^(510/512)
-# ≈ 60,000 positions. The package's code (the frequencies are computed in log space, which is
-# the same number, more accurately):
+# ≈ 60,000 positions. The package's code (it computes w_k as exp(-(2k / d_model) ln 10000),
+# the original code's form: the same numbers as 1 / 10000^(2k / d_model), up to float32
+# rounding of about 1e-6):
 
 # %%
 show(sinusoidal_frequencies)
@@ -184,11 +195,25 @@ assert math.isclose(small[p, 2 * k + 1].item(), math.cos(p / 10000 ** (2 * k / 8
 _ = FIGURES["02_pe_heatmap"].make()
 
 # %% [markdown]
-# *Each row is one position's vector. The left columns (high frequency) change from one row to
-# the next; towards the right they change so slowly that they look constant: the sin columns stay
-# near 0 (white), the cos columns near 1 (red), hence the stripes. This is what the article means
-# by "later positions change faster": along a row, a larger p keeps oscillating further to the
-# right before the columns go flat.*
+# *Each row is one position's vector (drawn with d_model = 128, so that the stripes are wide
+# enough to see). The left columns (high frequency) change from one row to the next; towards
+# the right they change so slowly that they look constant: the sin columns stay near 0
+# (white), the cos columns near 1 (red), hence the stripes. Along a row, a larger p keeps
+# oscillating further to the right before the columns go flat.*
+#
+# **Correction.** The article reads this picture as "later positions change faster (the
+# frequency increases)". The frequency w_k of each dimension pair is fixed; what grows with
+# p is the angle p·w_k. Count the pairs whose angle has moved visibly (over 0.1 radian):
+#
+# %%
+w128 = sinusoidal_frequencies(128)  # (64,): the figure's frequencies, fixed
+for p in (10, 99):
+    print(f"position {p:2}: {int((p * w128 > 0.1).sum())} of 64 pairs have turned by over "
+          "0.1 radian")
+
+# %% [markdown]
+# At position 99, 48 pairs have moved, against 32 at position 10: a larger p reaches further
+# along the row, with the same frequencies.
 #
 # The same table read column by column: a few dimensions as curves over the positions.
 
@@ -208,7 +233,10 @@ _ = curves(range(100), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'}, k = {i // 2
 #
 # `PositionalEncoding` keeps the table as a **buffer**: it moves with `.to(device)` but is not
 # trained (the paper also tried learned positions and found nearly identical results). It adds
-# the first S rows to its (B, S, D) input, then applies dropout (p = 0.1 in the paper) to the sum.
+# the first S rows to its (B, S, D) input, then applies dropout (p = 0.1 in the paper) to the sum:
+# while training, dropout sets a random 10% of the numbers to 0 and scales the rest by 1/0.9,
+# so that the model cannot rely on any single number; `layer.train()` turns it on,
+# `layer.eval()` off (for testing and translating).
 # (`start` lets a decoder that produces one word at a time add row `start` instead of row 0:
 # chapter 8.)
 
@@ -225,11 +253,12 @@ with torch.no_grad():
     out = layer(x)  # (1, 4, D) + (1, 4, D)
 assert torch.allclose(out, x + sinusoidal_table(4, d_model).to(device))
 print("eval: output = x + pe[:S], shape", tuple(out.shape))
-layer.train()  # dropout on: zero 10% of entries, scale the rest by 1 / 0.9
+# Dropout draws random numbers: on a copy on the CPU, the same ones on every machine.
+cpu_layer = PositionalEncoding(d_model, dropout=0.1).train()  # dropout on
 torch.manual_seed(1)
 with torch.no_grad():
-    dropped = layer(torch.ones(1, 100, d_model).to(device))
-undropped = (1 + sinusoidal_table(100, d_model)).unsqueeze(0).to(device)  # (1, 100, D)
+    dropped = cpu_layer(torch.ones(1, 100, d_model))
+undropped = (1 + sinusoidal_table(100, d_model)).unsqueeze(0)  # (1, 100, D)
 kept = dropped != 0
 print("train: fraction zeroed =", round(1 - kept.float().mean().item(), 2))
 assert torch.allclose(dropped[kept], undropped[kept] / 0.9)  # survivors scaled by 1 / (1 - p)
@@ -312,9 +341,11 @@ _ = heatmap(torch.cat([pe[:, 0:64:2], pe[:, 1:64:2]], dim=1), ax=right, cmap="Rd
 
 # %% [markdown]
 # *The same 32 frequency pairs in two layouts: on the left sin and cos columns alternate, on the
-# right the sines fill the left half and the cosines the right half.* The next layer is linear,
-# and a fixed reordering of its inputs is just a reordering of its weights, so the model can
-# learn the same things from either layout. What matters is to use one layout consistently.
+# right the sines fill the left half and the cosines the right half.* What reads these
+# numbers next is a LayerNorm (this course's pre-norm, chapter 6) and then linear maps: a
+# fixed reordering of the inputs is just a reordering of the LayerNorm's per-number scale and
+# shift and of the linear weights, so the model can learn the same things from either
+# layout. What matters is to use one layout consistently.
 #
 # ## 7. Explore the encoding
 #
@@ -332,7 +363,8 @@ positional_explorer()
 #
 # - Self-attention alone is permutation-equivariant: "John loves Mary" and "Mary loves John"
 #   give "john" the same output (asserted). Adding a position-dependent vector breaks this.
-# - Adding +p fails three ways: one number for all 512 dimensions (rank 1), values far outside
+# - Adding +p fails three ways: one number for all 512 dimensions (every row a multiple of
+#   the same vector: the table has rank 1), values far outside
 #   [-1, 1] (2000 at position 2000), and absolute positions that grow with the text while
 #   meaning depends on relative position.
 # - The sinusoidal encoding: sin(p·w_k) on dimension 2k, cos(p·w_k) on 2k + 1, with w_k falling

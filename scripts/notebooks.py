@@ -18,6 +18,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from queue import Empty
 
 import jupytext
 import nbformat
@@ -87,6 +88,36 @@ def strip(nb: nbformat.NotebookNode) -> None:
 
 
 SLOW_S = 30.0  # a part slower than this is named
+POLL_S = 1.0  # the longest single wait for a kernel message (see SlicedWaits)
+
+
+class SlicedWaits(NotebookClient):
+    """NotebookClient whose waits for kernel messages poll in slices of POLL_S seconds.
+
+    After a cell that shows a widget, nbclient sometimes misses the kernel's reply until its
+    whole timeout (300 s) has passed, then carries on (jupyter/nbclient#312, measured here:
+    "cell 36 took 300 s" for a cell that runs in a second). A fresh wait sees the message
+    at once, so each wait is cut into short ones up to the same deadline.
+    """
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = _sliced(channel.get_msg)
+        return kc
+
+
+def _sliced(get_msg):
+    async def wait(timeout: float | None = None, **kw):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=max(left, 0.0), **kw)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+    return wait
 
 
 def run(src: Path) -> float:
@@ -101,7 +132,7 @@ def run(src: Path) -> float:
             print(f"{src.stem}: {what} took {now - last:.0f} s", flush=True)
         last = now
 
-    NotebookClient(nb, timeout=300, kernel_name="python3",
+    SlicedWaits(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}},
                    on_notebook_start=lambda notebook: lap("starting the kernel"),
                    on_cell_start=lambda cell, cell_index: lap(f"the gap before cell {cell_index}"),

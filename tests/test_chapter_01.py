@@ -61,6 +61,8 @@ def test_check_embed():
     assert "square root" in check_embed(lambda ids, t: t[ids] * t.size(1)).message
     assert "you divided" in check_embed(lambda ids, t: t[ids] / t.size(1) ** 0.5).message
     assert "table.size(1)" in check_embed(lambda ids, t: t[ids] * t.size(0) ** 0.5).message
+    assert "(6, 16)" in check_embed(lambda ids, t: t[ids] * 512 ** 0.5).message  # hard-coded D
+    assert "sqrt" not in check_embed(lambda ids, t: None).message  # a hint, not the answer
 
     def stub(ids, table):
         ...

@@ -94,4 +94,12 @@ def test_check_positional_encoding():
     assert "k / d_model" in check_positional_encoding(exponent(0.5)).message
     assert check_positional_encoding(lambda n, d: None).message.startswith("Not attempted")
     half = check_positional_encoding(lambda n, d: right(n, d)[:, : d // 2])
-    assert not half.passed and "shape" in half.message
+    assert not half.passed and "for max_len=6, d_model=8, your table has shape" in half.message
+
+    def own_exponent(max_len, d_model):  # column i with exponent i / d_model, cos ones too
+        pos = torch.arange(max_len).float().unsqueeze(1)
+        i = torch.arange(d_model).float()
+        angle = pos / 10000 ** (i / d_model)
+        return torch.where(i.long() % 2 == 0, angle.sin(), angle.cos())
+
+    assert "same frequency as 2k" in check_positional_encoding(own_exponent).message

@@ -10,7 +10,7 @@ from torch import nn
 
 def sinusoidal_frequencies(d_model: int) -> torch.Tensor:
     """The D/2 angular frequencies 1 / 10000^(2k / d_model), one per sin/cos pair k."""
-    # Computed in log space for accuracy.
+    # The original code's form: equal to 10000 ** (-2k / d_model) up to float32 rounding.
     return torch.exp(
         torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
     )  # (D/2,)

@@ -27,9 +27,9 @@ def check_embed(attempt: Callable) -> Result:
     """Grade `my_embed(ids, table)`: the rows of `table` (V, D) for `ids` (B, S), times sqrt(D)."""
     return check_function(
         attempt, _embed, _embed_cases(),
-        todo="Write my_embed(ids, table): pick the row of `table` for each id (table[ids]) and "
-             "multiply by math.sqrt(d_model), where d_model = table.size(1). "
-             "Return a (B, S, D) tensor.",
+        todo="Write my_embed(ids, table): look up the row of `table` for each id (section 3 "
+             "shows the fast way), then scale it as Embeddings.forward does, with d_model "
+             "taken from the table itself. Return a (B, S, D) tensor.",
         mistakes=[
             Mistake(lambda ids, t: t[ids], "you looked the rows up but forgot to multiply them "
                                            "by sqrt(d_model)."),
@@ -37,6 +37,9 @@ def check_embed(attempt: Callable) -> Result:
                                                        "not by d_model itself."),
             Mistake(lambda ids, t: t[ids] / math.sqrt(t.size(1)),
                     "multiply by sqrt(d_model); you divided."),
+            Mistake(lambda ids, t: t[ids] * math.sqrt(512),
+                    "you used the notebook's d_model = 512, but the grader's tables are (6, 16) "
+                    "and (7, 9): take d_model from the table, table.size(1)."),
             Mistake(lambda ids, t: t[ids] * math.sqrt(t.size(0)),
                     "d_model is table.size(1), the vector length; table.size(0) is the "
                     "vocabulary size."),
@@ -76,10 +79,10 @@ def check_nearest(attempt: Callable) -> Result:
 
     return check_function(
         attempt, _nearest, _nearest_cases(),
-        todo="Write my_nearest(table, index, k): divide each row by its length "
-             "(torch.nn.functional.normalize(table, dim=-1)), take the dot products with row "
-             "`index`, leave `index` itself out, and return the ids of the k largest "
-             "(.topk(k).indices), most similar first.",
+        todo="Write my_nearest(table, index, k): the cosine similarity of two rows is their "
+             "dot product once both have length 1. Compare every row with row `index` that "
+             "way, leave `index` itself out, and return the ids of the k most similar, most "
+             "similar first (torch has a function for the k largest values).",
         mistakes=[
             Mistake(by_dot, "rank by cosine similarity: normalise the rows first, or long "
                             "vectors win whatever their direction."),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from ..positional import sinusoidal_frequencies, sinusoidal_table
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, _describe, check_function
 
 
 def _table(max_len: int, d_model: int, *, swap: bool = False, concat: bool = False,
@@ -23,6 +23,20 @@ def _table(max_len: int, d_model: int, *, swap: bool = False, concat: bool = Fal
 
 
 CASES = [(6, 8), (12, 16), (3, 4)]
+
+
+def _own_exponent(max_len: int, d_model: int) -> torch.Tensor:
+    """Every column i with its own exponent i / d_model: the cos columns' frequency is off."""
+    pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (L, 1)
+    i = torch.arange(d_model, dtype=torch.float32)  # (D,)
+    angle = pos / 10000 ** (i / d_model)  # (L, D)
+    return torch.where(i.long() % 2 == 0, torch.sin(angle), torch.cos(angle))
+
+
+def _describe_case(args: tuple, out, expected) -> str:
+    max_len, d_model = args
+    return (f"for max_len={max_len}, d_model={d_model}, "
+            f"{_describe(out, expected).replace('the result', 'your table')}")
 
 
 def check_positional_encoding(attempt: Callable) -> Result:
@@ -44,9 +58,13 @@ def check_positional_encoding(attempt: Callable) -> Result:
                     "used 2 * (2k) / d_model, so the frequencies fall twice as fast."),
             Mistake(lambda n, d: _table(n, d, freq_scale=0.5),
                     "the exponent is 2k / d_model for the pair k; you used k / d_model."),
+            Mistake(_own_exponent,
+                    "dimension 2k+1 uses the same frequency as 2k: the exponent is 2k / d_model "
+                    "for both columns of a pair, not (2k+1) / d_model for the cosine."),
             Mistake(lambda n, d: _table(n, d, start=1),
                     "positions start at 0: use torch.arange(max_len), not arange(1, max_len + 1)."),
         ],
+        describe=_describe_case,
         atol=1e-4,  # 10000 ** x and exp(x * log 10000) differ by ~1e-6 at these positions
         success="Correct! The same table as annotated.positional.sinusoidal_table.",
     )
