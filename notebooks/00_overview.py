@@ -247,9 +247,10 @@ _ = FIGURES["06_architecture"].make()
 # encoder keeps (B, S, D) all the way up; the memory enters every decoder layer's
 # cross-attention; the generator maps (B, T, D) to (B, T, V). For now, follow the shapes:
 # the boxes are what chapters 1 to 6 build, one at a time. The figure shows the paper's base
-# model (N = 6 layers, 8 heads, D = 512) on an English -> German example, as in chapter 5;
-# our number translator is the same design with N = 2, 4 heads, D = 128, feed-forward width
-# 512, and LayerNorm placed before each block instead of after (chapter 6 explains why).*
+# sizes (N = 6 layers, 8 heads, D = 512) on an English -> German example, as in chapter 5,
+# with LayerNorm placed before each block, as this course builds it (the paper places it
+# after; chapter 6 explains the difference). Our number translator is the same design with
+# N = 2, 4 heads, D = 128 and feed-forward width 512.*
 #
 # The shapes are not just labels. Below, a batch of three German numbers goes through the
 # trained model one part at a time, and we print the shape after each step. The target side

@@ -81,12 +81,12 @@ _ = architecture_figure()
 # *Read it from the bottom. Source ids (B, S) and target ids (B, T) become vectors of width
 # D; the encoder keeps (B, S, D) all the way up; its output, the memory, enters every decoder
 # layer's cross-attention (with `src_mask`, so that no target word reads a source pad); the
-# generator maps (B, T, D) to (B, T, V) log-probabilities. The boxes follow the paper's
-# figure, which is post-norm ("+ residual, LayerNorm" after each sublayer, explained below);
-# the model this course builds by default is pre-norm, LayerNorm -> sublayer -> + x, with one
-# more LayerNorm at the top of each stack. "D -> 4D -> D" is the feed-forward block, d_ff =
-# 4D = 2048 (below). The target mask drawn as (B, T, T) may also be (1, T, T): one causal
-# mask broadcast over the batch, as in the code below.*
+# generator maps (B, T, D) to (B, T, V) log-probabilities. The boxes show the model this
+# course builds by default, pre-norm: LayerNorm, then the sublayer, then + the residual, and
+# one more LayerNorm at the top of each stack. (The paper's figure is post-norm, "Add &
+# Norm" after each sublayer; the difference is explained below.) The feed-forward block's
+# d_ff = 4D = 2048 (below). The target mask drawn as (B, T, T) may also be (1, T, T): one
+# causal mask broadcast over the batch, as in the code below.*
 #
 # In code, `EncoderDecoder` only wires the parts together: `encode` runs the source
 # embedding and the encoder, `decode` the target embedding and the decoder. Its `forward`

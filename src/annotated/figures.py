@@ -345,9 +345,11 @@ def _arrow(ax, start: tuple[float, float], end: tuple[float, float], label: str 
 
 
 @figure("06_architecture", "The encoder-decoder Transformer with the tensor shape on each "
-        "arrow (B batch, S source length, T target length, D = d_model, V vocabulary). The "
-        "encoder keeps the width D all the way up; the decoder's cross-attention takes its "
-        "queries from the target side and its keys and values from the encoder's memory.")
+        "arrow (B batch, S source length, T target length, D = d_model, V vocabulary), as the "
+        "course builds it by default (pre-norm: LayerNorm before each sublayer, one more on "
+        "top of each stack). The encoder keeps the width D all the way up; the decoder's "
+        "cross-attention takes its queries from the target side and its keys and values from "
+        "the encoder's memory.")
 def architecture_figure() -> Figure:
     """Boxes and arrows: embeddings, encoder and decoder stacks, generator, with shapes."""
     fig, ax = plt.subplots(figsize=(9.0, 7.6), layout="constrained")
@@ -367,35 +369,40 @@ def architecture_figure() -> Figure:
         _arrow(ax, (x, 2.65), (x, 3.7), shape[:-1] + ", D)")
         ax.text(x - 0.15, 3.1, mask, ha="right", va="center", fontsize=8, color="0.35")
 
-    # Encoder: N x [self-attention, feed-forward], each with residual + LayerNorm.
+    # Encoder: N x [self-attention, feed-forward], each as x + sublayer(LayerNorm(x)):
+    # the default pre-norm model, with one more LayerNorm on top of each stack.
     ax.add_patch(plt.Rectangle((enc - 2.0, 3.45), 4.0, 2.75, fill=False, ls="--", lw=1.2))
     ax.text(enc - 1.9, 6.15, "Encoder layer  x N = 6", fontsize=9, va="top", weight="bold")
-    _box(ax, enc, 4.1, 3.2, 0.7, "self-attention (8 heads)\n+ residual, LayerNorm", sub)
-    _box(ax, enc, 5.3, 3.2, 0.7, "feed-forward D -> 4D -> D\n+ residual, LayerNorm", sub)
+    _box(ax, enc, 4.1, 3.2, 0.7, "LayerNorm -> self-attention\n(8 heads) -> + residual", sub)
+    _box(ax, enc, 5.3, 3.2, 0.7, "LayerNorm -> feed-forward\nD -> d_ff = 4D -> D -> + residual",
+         sub, size=8.5)
     _arrow(ax, (enc, 4.5), (enc, 4.9), "(B, S, D)")
-    _arrow(ax, (enc, 5.7), (enc, 7.35), "(B, S, D)")
-    _box(ax, enc, 7.7, 2.6, 0.6, "memory", "#d9f2d9")
+    _arrow(ax, (enc, 5.7), (enc, 6.5))
+    _box(ax, enc, 6.75, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (enc, 7.0), (enc, 7.42), "(B, S, D)")
+    _box(ax, enc, 7.7, 2.6, 0.5, "memory", "#d9f2d9")
 
     # Decoder: N x [masked self-attention, cross-attention, feed-forward].
     ax.add_patch(plt.Rectangle((dec - 2.0, 3.45), 4.0, 4.35, fill=False, ls="--", lw=1.2))
     ax.text(dec - 1.9, 7.75, "Decoder layer  x N = 6", fontsize=9, va="top", weight="bold")
-    _box(ax, dec, 4.1, 3.2, 0.7, "masked self-attention\n+ residual, LayerNorm", sub)
-    _box(ax, dec, 5.45, 3.2, 0.9, "cross-attention: Q from here,\nK, V from memory\n"
-         "+ residual, LayerNorm", sub)
-    _box(ax, dec, 6.85, 3.2, 0.6, "feed-forward D -> 4D -> D\n+ residual, LayerNorm", sub,
-         size=8.5)
+    _box(ax, dec, 4.1, 3.2, 0.7, "LayerNorm -> masked\nself-attention -> + residual", sub)
+    _box(ax, dec, 5.45, 3.2, 0.9, "LayerNorm -> cross-attention:\nQ from here, K, V from "
+         "memory\n-> + residual", sub)
+    _box(ax, dec, 6.85, 3.2, 0.6, "LayerNorm -> feed-forward\n-> + residual", sub, size=8.5)
     _arrow(ax, (dec, 4.5), (dec, 4.95), "(B, T, D)")
     _arrow(ax, (dec, 5.95), (dec, 6.5), "(B, T, D)")
     # The memory feeds every decoder layer's cross-attention, as its keys and values.
     ax.plot([enc + 1.38, 4.9, 4.9], [7.7, 7.7, 5.45], color="tab:green", lw=1.6)
     _arrow(ax, (4.9, 5.45), (dec - 1.68, 5.45), color="tab:green")
-    ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer", fontsize=8.5,
-            color="tab:green", family="monospace", ha="left", va="bottom")
+    ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer\n(with src_mask)",
+            fontsize=8.5, color="tab:green", family="monospace", ha="left", va="bottom")
 
-    _box(ax, dec, 9.6, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
-    _arrow(ax, (dec, 7.2), (dec, 9.15), "(B, T, D)")
+    _box(ax, dec, 8.45, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (dec, 7.2), (dec, 8.2))
+    _box(ax, dec, 9.75, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
+    _arrow(ax, (dec, 8.7), (dec, 9.3), "(B, T, D)")
     _box(ax, dec, 11.3, 3.4, 0.6, "log-probabilities of the next word", "white")
-    _arrow(ax, (dec, 10.05), (dec, 10.95), "(B, T, V)")
+    _arrow(ax, (dec, 10.2), (dec, 10.95), "(B, T, V)")
     return fig
 
 
