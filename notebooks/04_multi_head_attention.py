@@ -181,7 +181,8 @@ print("W_o               ", tuple(out.shape), "(B, S, D)")
 # %% [markdown]
 # Two questions a careful reader asks here. Why not view (B, S, D) straight as
 # (B, H, S, d_k)? Because `view` only re-reads the numbers in their memory order, word after
-# word: cut that way, a "head" would get whole words, not a slice of every word. And why
+# word: cut that way, each "head" would get S x d_k = 320 consecutive numbers, a run from
+# one or two words, not a slice of every word. And why
 # `reshape` on the way back? After `transpose`, the numbers are no longer in memory order
 # for the new shape, and `view` refuses; `reshape` copies when it must (the module writes
 # `.contiguous().view(...)`, which does the same).
