@@ -124,6 +124,10 @@ print("rank of the 100 x 512 tables: +p scheme", torch.linalg.matrix_rank(naive)
 pe = sinusoidal_table(100, d_model)  # (L, D), used in the rest of the chapter
 
 # %% [markdown]
+# The rank of a table counts the independent directions among its rows: 1 for +p, where
+# every row is a multiple of (1, 1, ..., 1); 39 for the sinusoids, whose rows point in many
+# directions.
+#
 # **Problem 2: values far outside [-1, 1].** The embedding entries are numbers of size about
 # 1 (chapter 1 measured 0.82 for a 1000-word table; this chapter's small table is printed
 # below). At position 2000 the naive scheme adds 2000 to each of them:

@@ -12,7 +12,7 @@
 #   heatmap.
 #
 # Shape letters: B batch, S sequence length, D d_model; d_k is the length of a query or key.
-# Printed numbers go through `round(...) + 0.0`: the `+ 0.0` turns a printed -0. into 0.
+# Some printed tensors go through `round(...) + 0.0`: the `+ 0.0` turns a printed -0. into 0.
 
 # %%
 import math
@@ -151,9 +151,9 @@ assert not torch.allclose(Q, K) and not torch.allclose(K, V)  # same x, three di
 # If the entries of q and k are independent with mean 0 and variance 1, each product q_i k_i has
 # variance 1, and the sum of d_k of them has variance d_k. So the scores spread wider as d_k
 # grows, and sqrt(d_k) is their standard deviation: the article's reading is exact under this
-# assumption (section 6 checks that real learned maps come close to it). Measured on 2000
-# random queries, each against 10 keys (20,000 scores per d_k); with 10 equal weights the
-# largest would be 0.10:
+# assumption (section 6 checks that real, randomly initialised linear maps come close to
+# it). Measured on 2000 random queries, each against 10 keys (20,000 scores per d_k); with
+# 10 equal weights the largest would be 0.10:
 
 # %%
 d_ks = [1, 4, 16, 64, 256, 1024]
@@ -276,7 +276,7 @@ with torch.no_grad():
 print("output (B, S, d_k) =", tuple(out.shape), "| weights (B, S, S) =", tuple(weights.shape))
 print("each row of weights sums to", (weights.sum(-1).cpu().round(decimals=4) + 0.0).tolist())
 scaled_scores = Q @ K.transpose(-2, -1) / math.sqrt(d_k)  # (B, S, S)
-print(f"variance of the learned, scaled scores: {scaled_scores.var().item():.2f} "
+print(f"variance of the projected, scaled scores: {scaled_scores.var().item():.2f} "
       "(section 4's assumption gives 1)")
 loop = torch.stack([(Q[0, i] @ K[0].T / math.sqrt(d_k)).softmax(-1) @ V[0] for i in range(5)])
 assert torch.allclose(out[0], loop, atol=1e-5)  # the matrix form equals the loop over queries

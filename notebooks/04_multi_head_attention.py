@@ -81,8 +81,9 @@ assert even.max() == 0.5 and two_heads.tolist() == [1.0, 1.0]
 # half of each, and how much of each arrives depends on a softmax that also has to serve
 # every other purpose of that head. Two heads each put their full weight on their own word
 # and fill their own slice of the output: *She* as the giver, *book* as the thing given,
-# both at full strength, in the same D numbers. The paper's own words: with a single head,
-# averaging inhibits attending to different kinds of information at different positions.
+# both at full strength, in the same D numbers. The paper says it in one line: "With a
+# single attention head, averaging inhibits this", this being attending to different kinds
+# of information at different positions.
 # That is multi-head attention: several attentions in parallel, each free to ask its own
 # question, their answers concatenated.
 

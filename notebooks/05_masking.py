@@ -281,7 +281,8 @@ print("equal to PyTorch's scaled_dot_product_attention:", True)
 #
 # Try this: add extra padding, and the weights among the real words of sentence 2 stay
 # exactly the same (each word keeps its vectors; the mask hides the new pads). Then set
-# sentence 2 to the length of sentence 1: its pad columns vanish.
+# extra padding back to 0 and sentence 2 to the length of sentence 1: its pad columns
+# vanish.
 
 # %% tags=["nbval-ignore-output"]
 masking_explorer()

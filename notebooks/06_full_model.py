@@ -344,10 +344,10 @@ show(model_from_config)
 # one, translating English to German with one shared vocabulary of about 37,000 subword
 # tokens. Shared means one embedding matrix serves the source lookup, the target lookup and
 # the generator's projection (`tie_embeddings=True`, the paper's section 3.4). Counting
-# line by line (three things do not appear: the sinusoidal positional encoding is a buffer,
-# not a parameter; the number of heads h, because the heads split the same D x D maps; and
-# nothing for the post-norm model, which has no final LayerNorms, 2 x 2 x 512 = 2,048
-# parameters fewer):
+# line by line (two things do not appear: the sinusoidal positional encoding is a buffer,
+# not a parameter; and the number of heads h, because the heads split the same D x D maps.
+# The table counts the pre-norm model: the paper's post-norm model has no final LayerNorms,
+# 2 x 2 x 512 = 2,048 parameters fewer):
 
 # %%
 def parameter_table(V: int, D: int, d_ff: int, N: int) -> dict[str, int]:
@@ -401,7 +401,7 @@ for name, table, D_, paper in (("base", base, 512, 65e6), ("big", big, 1024, 213
 
 # %% [markdown]
 # The two answers disagree (about 40,700 and 35,700). Rounding cannot explain it: "65M"
-# allows 64.5M to 65.5M, a vocabulary of about 39,700 to 41,600, and "213M" about 34,800 to
+# allows 64.5M to 65.5M, a vocabulary of about 39,700 to 41,600, and "213M" about 35,300 to
 # 36,200; the ranges do not overlap. So the paper counted a slightly different model from
 # ours, and it does not say which. Our exact counts against the paper's:
 

@@ -299,7 +299,7 @@ _ = ax.legend()
 
 # %% [markdown]
 # *The training loss falls steeply at first, then slowly. The two curves measure different
-# things, so the gap between them is not overfitting: the training loss is chapter 7's
+# things, so the gap between them is no sign of overfitting: the training loss is chapter 7's
 # label-smoothed loss, the KL divergence to a spread-out target (its minimum is 0, and a
 # model that predicts well still pays for the spread), while the validation loss is the
 # plain cross-entropy of the right piece on the 1,014 validation pairs.*
@@ -318,10 +318,11 @@ _ = ax.legend()
 # Two versions matter, because papers and notebooks report different ones:
 #
 # - **sacreBLEU** (Post, 2018): cased, on detokenised text (plain text, as a person would
-#   write it), tokenised by its own `13a` rules (named after the script of the 2013 WMT
-#   evaluation: punctuation split off words); its *signature* says exactly how it was
-#   computed (`smooth:exp`: how a zero n-gram count is smoothed; `eff:no`: the standard
-#   brevity penalty), so scores can be compared;
+#   write it), tokenised by its own `13a` rules (named after version 13a of NIST's mteval
+#   script: punctuation split off words); its *signature* says exactly how it was computed
+#   (`smooth:exp`: how a zero n-gram count is smoothed; `eff:no`: all four n-gram orders
+#   count even when one has no match, the effective-order option for single sentences is
+#   off), so scores can be compared;
 # - **lower-cased tokenised BLEU**: what from-scratch Multi30k notebooks usually report
 #   (torchtext's `bleu_score` on lower-cased spaCy tokens). We compute it with sacreBLEU,
 #   lower-cased (`case:lc`) with the same `13a` tokens, which split punctuation off words
