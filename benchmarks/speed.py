@@ -732,7 +732,7 @@ def plot_attention(result: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from annotated.plots import curves, grid
+    from annotated.viz.primitives import curves, grid
 
     rows = result["rows"]
     tokens = [r["tokens"] for r in rows]

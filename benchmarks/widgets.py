@@ -46,7 +46,7 @@ def _next_value(c):
     raise TypeError(f"no rule for {type(c).__name__}")
 
 def _time(w, control, moves, profile):
-    import annotated.widgets as aw
+    import annotated.viz.widgets as aw
 
     png, f = [], aw.figure_png
     def timed(fig):

@@ -31,11 +31,12 @@ import torch
 import annotated
 from annotated import count_parameters, pretrained, show
 from annotated.data import pad_sequences
-from annotated.figures import DEMO_NUMBER, FIGURES
 from annotated.masks import make_std_mask, padding_mask
 from annotated.metrics import evaluate
 from annotated.tasks import make_data, number_words, split_english
-from annotated.widgets import demo_explorer
+from annotated.viz.draw import DEMO_NUMBER
+from annotated.viz.figures import FIGURES
+from annotated.viz.widgets import demo_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)

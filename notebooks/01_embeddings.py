@@ -22,8 +22,9 @@ import annotated
 from annotated import Embeddings, make_model, show
 from annotated.embeddings import nearest_neighbours
 from annotated.examples import CAT, WordVocab
-from annotated.figures import FIGURES, embedding_scales
-from annotated.plots import heatmap
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import embedding_scales
+from annotated.viz.primitives import heatmap
 from annotated.positional import sinusoidal_table
 
 torch.manual_seed(0)
@@ -287,7 +288,7 @@ neighbour_ids, sims = nearest_neighbours(E, vocab.index["cat"], k=3)
 print("nearest to 'cat':", vocab.decode(neighbour_ids), sims.cpu().round(decimals=4) + 0.0)
 
 # %% tags=["nbval-ignore-output"]
-from annotated.widgets import embedding_explorer  # noqa: E402
+from annotated.viz.widgets import embedding_explorer  # noqa: E402
 
 embedding_explorer(E, vocab.words)
 

@@ -23,9 +23,10 @@ from torch import nn
 import annotated
 from annotated import Embeddings, PositionalEncoding, attention, show
 from annotated.examples import JOHN, MARY, WordVocab
-from annotated.figures import FIGURES, pe_rotation
-from annotated.plots import curves, grid, heatmap
 from annotated.positional import shift_matrix, sinusoidal_frequencies, sinusoidal_table
+from annotated.viz.draw import pe_rotation
+from annotated.viz.figures import FIGURES
+from annotated.viz.primitives import curves, grid, heatmap
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -358,7 +359,7 @@ _ = heatmap(torch.cat([pe[:, 0:64:2], pe[:, 1:64:2]], dim=1), ax=right, cmap="Rd
 # frequency fall: low dimensions oscillate quickly, high ones barely move.
 
 # %% tags=["nbval-ignore-output"]
-from annotated.widgets import positional_explorer  # noqa: E402
+from annotated.viz.widgets import positional_explorer  # noqa: E402
 
 positional_explorer()
 

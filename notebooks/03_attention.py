@@ -23,8 +23,9 @@ from torch import nn
 import annotated
 from annotated import Embeddings, PositionalEncoding, attention, show
 from annotated.examples import FEATURES, SHE, WordVocab, she_gave_him_her_book
-from annotated.figures import FIGURES, dot_product_stats
-from annotated.plots import heatmap
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import dot_product_stats
+from annotated.viz.primitives import heatmap
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -332,7 +333,7 @@ for temperature in (0.25, 1.0, 4.0):
 # plain average.
 
 # %% tags=["nbval-ignore-output"]
-from annotated.widgets import attention_explorer  # noqa: E402
+from annotated.viz.widgets import attention_explorer  # noqa: E402
 
 attention_explorer(tokens, q_hand, k_hand, v_hand, FEATURES)
 

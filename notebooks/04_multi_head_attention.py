@@ -27,8 +27,9 @@ import torch
 from torch import nn
 
 import annotated
-from annotated import MultiHeadedAttention, count_parameters, show
-from annotated.widgets import draw_heads, head_explorer
+from annotated import AttentionMaps, MultiHeadedAttention, count_parameters, show
+from annotated.viz.draw import draw_attention
+from annotated.viz.widgets import head_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -267,7 +268,7 @@ words = torch.randn(1, len(tokens), D).to(device)  # (1, S, D)
 _ = mha(words, words, words)
 head_weights = mha.attn[0]  # (H, S, S): batch element 0
 print("weights per head:", tuple(head_weights.shape), "(H, S, S)")
-_ = draw_heads(head_weights, tokens, numbers=True)
+_ = draw_attention(AttentionMaps.of_heads(head_weights, tokens), "self", numbers=True)
 
 # %% [markdown]
 # *Each panel is one head: a row is a query word, a column a key word, and each row sums to 1.
@@ -291,7 +292,7 @@ assert min(distinct) > 1  # one head could only ever give one favourite
 # ## Widget: pick a head
 #
 # Choose "all heads" or one head to see its weights with the numbers. Given a whole model's
-# stack of weights, shape (L, H, S, S), the same widget adds a layer slider: chapter 6 uses it
+# stack of weights, shape (L, H, S, S), the same widget adds layer buttons: chapter 6 uses it
 # that way.
 
 # %% tags=["nbval-ignore-output"]

@@ -32,8 +32,8 @@ import torch.nn.functional as F
 import annotated
 from annotated import attention, make_std_mask, padding_mask, show, subsequent_mask
 from annotated.attention import masked_fill_value
-from annotated.figures import masked_softmax_figure, masks_figure
-from annotated.widgets import masking_explorer
+from annotated.viz.draw import masked_softmax_figure, masks_figure
+from annotated.viz.widgets import masking_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)

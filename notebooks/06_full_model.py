@@ -45,9 +45,10 @@ from annotated import (
     show,
     subsequent_mask,
 )
-from annotated.figures import architecture_figure, grad_norms_figure, layer_gradient_norms
 from annotated.layers import clones
-from annotated.widgets import model_attention_explorer
+from annotated.viz.draw import architecture_figure, grad_norms_figure
+from annotated.viz.measure import layer_gradient_norms
+from annotated.viz.widgets import model_attention_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -476,13 +477,10 @@ for seed in (1, 2):
 # T x S with nothing in the pad column.
 
 # %% tags=["nbval-ignore-output"]
-keep_attention(model)
-with torch.no_grad():
-    model(src, ys, src_mask, subsequent_mask(ys.size(1)).to(device))
 names = {PAD: "<pad>", START: "<s>"}
 src_tokens = [names.get(i, str(i)) for i in src[0].tolist()]
 tgt_tokens = [names.get(i, str(i)) for i in ys[0].tolist()]
-model_attention_explorer(model, src_tokens, tgt_tokens)
+model_attention_explorer(model, src, ys, src_tokens, tgt_tokens, src_mask)
 
 # %% [markdown]
 # ## Recap

@@ -38,22 +38,14 @@ import torch
 import annotated
 from annotated import (
     count_parameters,
-    keep_attention,
     make_model,
     make_std_mask,
     padding_mask,
+    record_attention,
     show,
 )
 from annotated.data import Batch, Vocab, bucket_batches, make_batch, pad_sequences
 from annotated.decoding import greedy_decode
-from annotated.figures import (
-    SCHEDULES,
-    label_smoothing_figure,
-    schedule_curves,
-    schedule_figure,
-    smoothing_penalty,
-)
-from annotated.plots import grid, heatmap
 from annotated.tasks import make_data
 from annotated.training import (
     DEFAULTS,
@@ -67,13 +59,16 @@ from annotated.training import (
     train,
     train_step,
 )
-from annotated.widgets import (
-    LiveHistory,
-    collect_attention,
-    draw_cross_attention,
+from annotated.viz.draw import (
+    SCHEDULES,
+    draw_attention,
     draw_schedule,
-    schedule_explorer,
+    label_smoothing_figure,
+    schedule_figure,
 )
+from annotated.viz.measure import schedule_curves, smoothing_penalty
+from annotated.viz.primitives import grid, heatmap
+from annotated.viz.widgets import LiveHistory, schedule_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -668,15 +663,12 @@ assert (ys[:, 0] == vocab.bos).all() and (ys[:, -1] == vocab.eos).all()
 # position (row) and how much it looks at each source symbol (column).
 
 # %%
-keep_attention(model)
-one = test_batch.src[:1], test_batch.tgt[:1], test_batch.src_mask[:1], test_batch.tgt_mask[:1]
-with torch.no_grad():
-    model(*one)
-cross = collect_attention(model, "cross")  # (N, H, T, S)
-keep_attention(model, False)
+src, tgt = test_batch.src[:1], test_batch.tgt[:1]  # one test pair: (1, S) and (1, T)
+src_words = [vocab.itos[t] for t in src[0].tolist()]
+tgt_words = [vocab.itos[t] for t in tgt[0].tolist()]
+maps = record_attention(model, src, tgt, src_words, tgt_words, test_batch.src_mask[:1])
+cross = maps.cross  # (N, H, T, S)
 print("cross-attention weights:", tuple(cross.shape), "(N, H, T, S)")
-src_words = [vocab.itos[t] for t in one[0][0].tolist()]
-tgt_words = [vocab.itos[t] for t in one[1][0].tolist()]
 N, H, T, S = cross.shape
 diagonal = torch.arange(T).clamp(max=S - 1)  # (T,): target position t <-> source position t
 follows = (cross[-1].argmax(dim=-1) == diagonal).float().mean(dim=-1)  # (H,)
@@ -685,7 +677,7 @@ print("a head of the last layer looks at the matching source position for "
 assert follows.max() >= 0.9
 
 # %%
-_ = draw_cross_attention(cross, src_words, tgt_words)
+_ = draw_attention(maps, "cross", layer=-1)
 
 # %% [markdown]
 # *One panel per head of the last decoder layer; the colour is the attention weight, 0 to 1.

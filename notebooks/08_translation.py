@@ -37,19 +37,15 @@ import annotated
 from annotated import decoding, padding_mask, pretrained, show, subsequent_mask, tasks
 from annotated.data import pad_sequences
 from annotated.decoding import beam_search, greedy_decode, length_penalty
-from annotated.figures import ALIGN_HEAD, ALIGN_LAYER, numbers_cross_attention
 from annotated.metrics import corpus_bleu, evaluate, exact_match
 from annotated.model import DecoderCache
 from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.pretrained import Translator
-from annotated.tasks import make_data, number_words, split_english, split_german
+from annotated.tasks import make_data, number_words, read_number, split_english, split_german
 from annotated.training import train
-from annotated.widgets import (
-    draw_heads,
-    number_attention,
-    number_attention_explorer,
-    read_number,
-)
+from annotated.viz.draw import ALIGN_HEAD, ALIGN_LAYER, draw_attention, numbers_cross_attention
+from annotated.viz.measure import number_attention
+from annotated.viz.widgets import number_attention_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -543,7 +539,7 @@ assert len(two_gaps) < len(one_gap) < len(ja_train) / 10
 
 # %%
 view = number_attention(translator, "345678", "de")
-print(f"{view.source} -> {view.translation}  (correct: {view.correct})")
+print(f"{view.text} -> {view.translation}  (correct: {view.correct})")
 for part, w in view.weights.items():
     print(f"{part:>7}: {tuple(w.shape)} (L, H, Tq, Tk)")
 torch.testing.assert_close(view.weights["cross"].sum(-1), torch.ones(2, 4, 15))  # rows sum to 1
@@ -576,9 +572,9 @@ for text, lang, rows in (("345678", "de", ("and → forty", "- → five", "and �
     v = number_attention(translator, text, lang)
     head = v.weights["cross"][ALIGN_LAYER, ALIGN_HEAD]  # (T, S)
     for row in rows:
-        i = v.query_labels.index(row)
+        i = v.labels("cross", arrows=True)[0].index(row)
         j = head[i].argmax().item()
-        print(f"{lang}: {row:<16} looks at {v.src_tokens[j]!r} (weight {head[i, j]:.2f})")
+        print(f"{lang}: {row:<16} looks at {v.source[j]!r} (weight {head[i, j]:.2f})")
 if not RETRAIN:  # the shipped model's aligning head
     ja_head = number_attention(translator, "345678", "ja").weights["cross"][1, 3]  # (T, S)
     assert ja_head[1].argmax() == 1  # "three → hundred" reads 十
@@ -600,7 +596,7 @@ assert same0 and not same1
 # pieces it looks at):
 
 # %%
-_ = draw_heads(de_view.weights["encoder"][1], de_view.src_tokens)
+_ = draw_attention(de_view, "encoder", layer=1)
 
 # %% [markdown]
 # *Head 3 (right) splits the number into the two halves English will say: every piece of
@@ -612,8 +608,8 @@ _ = draw_heads(de_view.weights["encoder"][1], de_view.src_tokens)
 # %%
 for v in (de_view, ja_view):
     head3 = v.weights["encoder"][1, 3]  # (S, S)
-    looks = [v.src_tokens[j] for j in head3.argmax(-1).tolist()]
-    print(" ".join(f"{t}>{k}" for t, k in zip(v.src_tokens, looks, strict=True)))
+    looks = [v.source[j] for j in head3.argmax(-1).tolist()]
+    print(" ".join(f"{t}>{k}" for t, k in zip(v.source, looks, strict=True)))
 if not RETRAIN:  # the shipped model's heads
     assert de_view.weights["encoder"][1, 3, :6].argmax(-1).eq(5).all()  # -> tausend
     assert ja_view.weights["encoder"][1, 3, :6].argmax(-1).eq(5).all()  # -> 千

@@ -37,12 +37,13 @@ import torch
 import annotated
 from annotated import count_parameters, multi30k, show
 from annotated.data import bucket_batches, padding_share
-from annotated.figures import bucketing_figure, pair_padding
-from annotated.plots import curves
 from annotated.pretrained import Translator
 from annotated.tasks import make_data
 from annotated.training import DEFAULTS, History, TrainConfig, train
-from annotated.widgets import draw_translation, translation_attention, translation_explorer
+from annotated.viz.draw import bucketing_figure, draw_attention
+from annotated.viz.measure import pair_padding
+from annotated.viz.primitives import curves
+from annotated.viz.widgets import translation_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -357,11 +358,11 @@ for i in (0, 5, 9):
 # pieces it wrote, ending with `</s>`; columns: the German pieces):
 
 # %% tags=["nbval-ignore-output"]
-pieces, out_pieces, weights = translation_attention(translator, test_de[9])
-print("German pieces:", len(pieces), "| English pieces written:", len(out_pieces))
-print("weights (L, H, T, S):", tuple(weights.shape))
-torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:-1]))  # rows sum to 1
-_ = draw_translation(pieces, out_pieces, weights, text=task.target_text(out_pieces[:-1]))
+maps = translator.attention(test_de[9])
+print("German pieces:", len(maps.source), "| English pieces written:", len(maps.written))
+print("weights (L, H, T, S):", tuple(maps.cross.shape))
+torch.testing.assert_close(maps.cross.sum(-1), torch.ones(maps.cross.shape[:-1]))  # rows sum to 1
+_ = draw_attention(maps, "cross", layer=-1, head="mean")
 
 # %% [markdown]
 # *Each row is one English piece being written and shows where its query looked in the

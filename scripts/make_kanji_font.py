@@ -4,7 +4,7 @@ Matplotlib's own font (DejaVu Sans) has no kanji, and neither has Colab, so Japa
 labels would be drawn as empty boxes (with a warning per glyph). This script cuts the 15
 characters num2words uses for Japanese numbers out of Droid Sans Fallback (Apache-2.0,
 Debian package fonts-droid-fallback) and renames the family, giving a file of a few kB that
-the package ships and registers in `annotated.plots`.
+the package ships; `annotated.viz.primitives.with_kanji()` uses it.
 
     apt-get download fonts-droid-fallback && dpkg-deb -x fonts-droid-fallback_*.deb droid
     python scripts/make_kanji_font.py droid/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf

@@ -9,6 +9,11 @@ saves it with its outputs: the outputs nbval checks.
     python scripts/notebooks.py run                 # every chapter
     python scripts/notebooks.py run 03_attention    # one chapter
     python scripts/notebooks.py check               # .ipynb in sync with .py and the header
+    python scripts/notebooks.py sync 09             # new sources, stored outputs kept
+
+`sync` is for a chapter whose stored outputs cannot be made again here (chapter 9's come
+from a long training run): it copies each cell's new source into the stored notebook and
+keeps the outputs. nbval then checks that the outputs still match what the code prints.
 """
 
 from __future__ import annotations
@@ -158,6 +163,20 @@ def check(src: Path) -> list[str]:
     return problems
 
 
+def sync(src: Path) -> None:
+    """Give the stored notebook of `src` its new cell sources, keeping every output."""
+    target = src.with_suffix(".ipynb")
+    stored, built = nbformat.read(target, as_version=4), build(src)
+    shape = [(c.cell_type, c.metadata.get("tags", [])) for c in built.cells]
+    if [(c.cell_type, c.metadata.get("tags", [])) for c in stored.cells] != shape:
+        raise SystemExit(f"{src.name}: cells were added, removed, retyped or retagged; "
+                         f"sync only edits sources: run `python scripts/notebooks.py run "
+                         f"{src.stem}` instead")
+    for old, new in zip(stored.cells, built.cells, strict=True):
+        old.source = new.source
+    nbformat.write(stored, target)
+
+
 def sources(names: list[str]) -> list[Path]:
     all_sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
     if not names:
@@ -172,12 +191,17 @@ def sources(names: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["run", "check"])
+    parser.add_argument("command", choices=["run", "check", "sync"])
     parser.add_argument("names", nargs="*", help="chapters to process (default: all)")
     args = parser.parse_args(argv)
     if args.command == "run":
         for src in sources(args.names):
             print(f"{src.stem}: {run(src):.1f} s", flush=True)
+        return 0
+    if args.command == "sync":
+        for src in sources(args.names):
+            sync(src)
+            print(f"{src.stem}: sources synced, outputs kept", flush=True)
         return 0
     problems = [p for src in sources(args.names) for p in check(src)]
     print("\n".join(problems) or "all notebooks in sync")

@@ -1,5 +1,10 @@
-import pytest
-import torch
+import matplotlib
+
+# One backend for every test, set before anything imports pyplot: no window, no display.
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

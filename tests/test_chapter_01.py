@@ -2,21 +2,18 @@
 
 import math
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from timing import update_seconds
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from timing import update_seconds  # noqa: E402
-
-from annotated import Embeddings, make_model  # noqa: E402
-from annotated.embeddings import nearest_neighbours  # noqa: E402
-from annotated.examples import WORDS  # noqa: E402
-from annotated.exercises import check_embed, check_nearest  # noqa: E402
-from annotated.figures import embedding_scales  # noqa: E402
-from annotated.widgets import draw_embedding, embedding_explorer  # noqa: E402
+from annotated import Embeddings, make_model
+from annotated.embeddings import nearest_neighbours
+from annotated.examples import WORDS
+from annotated.exercises import check_embed, check_nearest
+from annotated.viz.draw import draw_embedding
+from annotated.viz.measure import embedding_scales
+from annotated.viz.widgets import embedding_explorer
 
 
 def test_scale_numbers_behind_the_figure():

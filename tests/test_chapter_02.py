@@ -1,18 +1,14 @@
 """Chapter 2: the facts behind the figures, the positional widget and the grader."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from timing import update_seconds
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from timing import update_seconds  # noqa: E402
-
-from annotated.exercises import check_positional_encoding  # noqa: E402
-from annotated.figures import pe_rotation  # noqa: E402
-from annotated.positional import sinusoidal_table  # noqa: E402
-from annotated.widgets import draw_positional, positional_explorer  # noqa: E402
+from annotated.exercises import check_positional_encoding
+from annotated.positional import sinusoidal_table
+from annotated.viz.draw import draw_positional, pe_rotation
+from annotated.viz.widgets import positional_explorer
 
 
 def test_similarity_depends_only_on_the_distance():

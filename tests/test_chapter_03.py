@@ -2,20 +2,17 @@
 
 import math
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from timing import update_seconds
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from timing import update_seconds  # noqa: E402
-
-from annotated import attention  # noqa: E402
-from annotated.examples import FEATURES, she_gave_him_her_book  # noqa: E402
-from annotated.exercises import check_attention  # noqa: E402
-from annotated.figures import dot_product_stats  # noqa: E402
-from annotated.widgets import attention_explorer, draw_attention_query  # noqa: E402
+from annotated import attention
+from annotated.examples import FEATURES, she_gave_him_her_book
+from annotated.exercises import check_attention
+from annotated.viz.draw import draw_attention_query
+from annotated.viz.measure import dot_product_stats
+from annotated.viz.widgets import attention_explorer
 
 
 def test_she_attends_most_to_book_then_her():

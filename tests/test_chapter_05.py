@@ -2,18 +2,16 @@
 
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from annotated import figures, subsequent_mask  # noqa: E402
-from annotated.attention import masked_fill_value  # noqa: E402
-from annotated.exercises import check_causal_mask, check_masked_softmax  # noqa: E402
-from annotated.widgets import draw_masking, masking_explorer, pad_tokens  # noqa: E402
+from annotated import subsequent_mask
+from annotated.attention import masked_fill_value
+from annotated.exercises import check_causal_mask, check_masked_softmax
+from annotated.viz import figures
+from annotated.viz.draw import draw_masking, pad_tokens
+from annotated.viz.widgets import masking_explorer
 
 
 def cells(ax) -> torch.Tensor:

@@ -2,23 +2,17 @@
 
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from annotated import (  # noqa: E402
-    figures,
-    keep_attention,
-    make_model,
-    make_std_mask,
-    padding_mask,
-)
-from annotated.exercises import check_post_norm, check_untied_parameters  # noqa: E402
-from annotated.widgets import collect_attention, model_attention_explorer  # noqa: E402
+from annotated import keep_attention, make_model, make_std_mask, padding_mask
+from annotated.exercises import check_post_norm, check_untied_parameters
+from annotated.model import collect_attention
+from annotated.viz import figures
+from annotated.viz.draw import grad_norms_figure
+from annotated.viz.measure import layer_gradient_norms
+from annotated.viz.widgets import model_attention_explorer
 
 
 def test_architecture_figure_labels_every_shape():
@@ -32,14 +26,14 @@ def test_architecture_figure_labels_every_shape():
 
 
 def test_post_norm_gradients_vanish_down_the_decoder_and_pre_norm_ones_do_not():
-    pre = figures.layer_gradient_norms("pre", N=12)
-    post = figures.layer_gradient_norms("post", N=12)
+    pre = layer_gradient_norms("pre", N=12)
+    post = layer_gradient_norms("post", N=12)
     assert len(pre["decoder"]) == len(post["encoder"]) == 12
     post_ratio = post["decoder"][-1] / post["decoder"][0]
     pre_ratio = max(pre["decoder"]) / min(pre["decoder"])
     assert post_ratio > 20 and pre_ratio < 4
     assert post["decoder"] == sorted(post["decoder"])  # smaller at every step down
-    fig = figures.grad_norms_figure({"pre": pre, "post": post})
+    fig = grad_norms_figure({"pre": pre, "post": post})
     assert [ax.get_title() for ax in fig.axes] == ["encoder layers", "decoder layers"]
     assert fig.axes[1].get_yscale() == "log"
     plt.close("all")
@@ -69,21 +63,23 @@ def test_collect_attention_shapes_and_errors():
 
 def test_model_attention_explorer_switches_part_layer_head():
     model, src, tgt = run_toy_model()
-    keep_attention(model)
-    model(src, tgt, padding_mask(src, 0), make_std_mask(tgt, 0))
-    w = model_attention_explorer(model, list("abcde"), ["<s>", "x", "y"])
+    model.train()
+    w = model_attention_explorer(model, src, tgt, list("abcde"), ["<s>", "x", "y"],
+                                 padding_mask(src, 0))
+    assert model.training  # the explorer's run leaves the model as it was
     part, layer, head = w.children[:3]
     w.update()
-    assert len([a for a in w.result.axes if a.get_visible()]) == 4  # all heads
+    assert len([a for a in w.result.axes if a.get_title().startswith("head")]) == 4  # all
     start = time.perf_counter()
     head.value = 2
     took = time.perf_counter() - start
     part.value = "cross"
     layer.value = 1
     ax = w.result.axes[0]
-    assert ax.get_title() == "layer 1, head 2"
+    assert "layer 1 of 2, head 2" in ax.get_title()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["<s>", "x", "y"]  # queries
     assert [t.get_text() for t in ax.get_xticklabels()] == list("abcde")  # keys
+    assert ax.collections[0].get_array().reshape(3, 5)[:, -1].max() == 0  # pad: no weight
     assert took < 0.5, f"one update took {took:.3f} s"
     plt.close("all")
 

@@ -6,34 +6,27 @@ import math
 import statistics
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from annotated import figures  # noqa: E402
-from annotated.exercises import (  # noqa: E402
+from annotated.attention_maps import AttentionMaps
+from annotated.exercises import (
     check_factor_for_peak,
     check_rate,
     check_smoothed_targets,
 )
-from annotated.training import History, LabelSmoothing, rate  # noqa: E402
-from annotated.widgets import (  # noqa: E402
-    LiveHistory,
-    draw_cross_attention,
-    draw_history,
-    draw_schedule,
-    schedule_explorer,
-    schedule_steps,
-)
+from annotated.losses import LabelSmoothing, smoothed_targets
+from annotated.training import History, rate
+from annotated.viz import draw, figures, measure
+from annotated.viz.draw import draw_attention, draw_history, draw_schedule
+from annotated.viz.measure import schedule_steps
+from annotated.viz.widgets import LiveHistory, schedule_explorer
 
 
 def test_smoothed_targets_is_label_smoothings_distribution():
-    q = figures.smoothed_targets([2, 1, 0, 3], 5, 0, 0.4)
+    q = smoothed_targets([2, 1, 0, 3], 5, 0, 0.4)
     assert q[0].tolist() == pytest.approx([0, 0.4 / 3, 0.6, 0.4 / 3, 0.4 / 3])
     assert q[2].sum() == 0 and q[:, 0].sum() == 0
     torch.testing.assert_close(q[[0, 1, 3]].sum(-1), torch.ones(3))
@@ -42,15 +35,15 @@ def test_smoothed_targets_is_label_smoothings_distribution():
 def test_smoothing_penalty_is_smallest_at_one_minus_epsilon():
     p = np.linspace(0.05, 0.995, 191)  # steps of 0.005
     for eps in (0.1, 0.3):
-        losses = figures.smoothing_penalty(p, eps)
+        losses = measure.smoothing_penalty(p, eps)
         assert p[int(np.argmin(losses))] == pytest.approx(1 - eps, abs=0.003)
         assert min(losses) == pytest.approx(0.0, abs=1e-5)  # KL of q with itself
-    plain = figures.smoothing_penalty(p, 0.0)
+    plain = measure.smoothing_penalty(p, 0.0)
     assert plain == sorted(plain, reverse=True)  # without smoothing: more certain, lower loss
     # A model that gives exactly the smoothed target pays exactly that KL: compare by hand.
     crit = LabelSmoothing(5, 0, 0.1)
     probs = torch.tensor([[0.0, 0.5, 0.5 / 3, 0.5 / 3, 0.5 / 3]])
-    assert figures.smoothing_penalty(0.5, 0.1)[0] == pytest.approx(
+    assert measure.smoothing_penalty(0.5, 0.1)[0] == pytest.approx(
         crit(probs.log(), torch.tensor([1])).item())
 
 
@@ -68,8 +61,8 @@ def test_label_smoothing_figure_shows_the_targets_and_the_minima():
 def test_schedule_figure_peaks_at_each_warmup():
     fig = figures.FIGURES["07_schedule"].make()
     lines = fig.axes[0].get_lines()
-    assert len(lines) == len(figures.SCHEDULES)
-    for line, (d_model, warmup, factor) in zip(lines, figures.SCHEDULES, strict=True):
+    assert len(lines) == len(draw.SCHEDULES)
+    for line, (d_model, warmup, factor) in zip(lines, draw.SCHEDULES, strict=True):
         y = line.get_ydata()
         assert int(np.argmax(y)) + 1 == warmup
         assert y.max() == pytest.approx(factor * d_model**-0.5 * warmup**-0.5)
@@ -310,14 +303,15 @@ def test_smoothed_targets_grader():
             "1.0000, expected 0.8000)") in r.message, r.message
 
 
-def test_draw_cross_attention_names_its_axes_and_shows_the_last_layer():
+def test_draw_attention_shows_every_head_of_the_last_layer_with_a_colour_bar():
     weights = torch.softmax(torch.randn(2, 4, 3, 5), dim=-1)  # (N, H, T, S)
     weights[-1, 2] = torch.eye(3, 5)  # head 2 of the last layer: a diagonal
-    fig = draw_cross_attention(weights, list("abcde"), ["<s>", "a", "b"])
+    maps = AttentionMaps({"cross": weights}, list("abcde"), ["<s>", "a", "b"])
+    fig = draw_attention(maps, "cross")
     heads, bar = fig.axes[:4], fig.axes[4]
-    assert "layer 2 of 2" in fig.get_suptitle()
-    assert heads[0].get_ylabel() == "decoder reads (query)"
-    assert all(ax.get_xlabel() == "source (key)" for ax in heads)
+    assert "cross-attention, layer 1 of 2" in fig.get_suptitle()
+    assert heads[0].get_ylabel() == "query" and heads[-1].get_xlabel() == "key"
+    assert [t.get_text() for t in heads[0].get_yticklabels()] == ["<s>", "a", "b"]
     assert bar.get_ylabel() == "attention weight"
     cells = np.asarray(heads[2].collections[0].get_array()).reshape(3, 5)
     assert cells.tolist() == torch.eye(3, 5).tolist()  # the last layer, not the first

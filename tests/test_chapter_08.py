@@ -3,33 +3,27 @@
 import functools
 from pathlib import Path
 
-import matplotlib
+import jupytext
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from timing import update_seconds
 
-matplotlib.use("Agg")
-
-import jupytext  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from timing import update_seconds  # noqa: E402
-
-from annotated import figures, pretrained, widgets  # noqa: E402
-from annotated.exercises import (  # noqa: E402
+from annotated import pretrained
+from annotated.exercises import (
     check_exact_match,
     check_greedy_step,
     check_length_penalty,
 )
-from annotated.exercises.ch08 import _step_from  # noqa: E402
-from annotated.masks import subsequent_mask  # noqa: E402
-from annotated.tasks import make_data, number_words  # noqa: E402
-from annotated.training import TrainConfig, train  # noqa: E402
-from annotated.widgets import (  # noqa: E402
-    ATTENTION_PARTS,
-    draw_number_attention,
-    number_attention,
-    number_attention_explorer,
-    read_number,
-)
+from annotated.exercises.ch08 import _step_from
+from annotated.masks import subsequent_mask
+from annotated.model import ATTENTION_PARTS
+from annotated.tasks import make_data, number_words, read_number
+from annotated.training import TrainConfig, train
+from annotated.viz import draw, figures, widgets
+from annotated.viz.draw import draw_attention
+from annotated.viz.measure import number_attention
+from annotated.viz.widgets import number_attention_explorer
 
 CHAPTER = Path(__file__).resolve().parents[1] / "notebooks" / "08_translation.py"
 
@@ -57,11 +51,13 @@ def test_read_number_takes_digits_or_words_and_explains_bad_input():
 
 def test_number_attention_shapes_labels_and_weights(numbers):
     view = number_attention(numbers, "345678", "ja")
-    assert view.source == "三十四万五千六百七十八" and view.correct
+    assert view.text == "三十四万五千六百七十八" and view.correct
     assert view.translation == number_words(345_678, "en")
-    assert view.src_tokens == list("三十四万五千六百七十八")  # S = 11
-    assert view.tgt_tokens[0] == "<s>" and len(view.tgt_tokens) == 15  # T = 15
-    assert view.query_labels[0] == "<s> → three" and view.query_labels[-1] == "eight → </s>"
+    assert view.source == list("三十四万五千六百七十八")  # S = 11
+    assert view.target[0] == "<s>" and len(view.target) == 15  # T = 15
+    rows, keys = view.labels("cross", arrows=True)
+    assert rows[0] == "<s> → three" and rows[-1] == "eight → </s>" and keys == view.source
+    assert view.labels("decoder")[1] == view.target  # decoder keys: what it read
     shapes = {part: tuple(w.shape) for part, w in view.weights.items()}
     assert shapes == {"encoder": (2, 4, 11, 11), "decoder": (2, 4, 15, 15),
                       "cross": (2, 4, 15, 11)}
@@ -81,10 +77,10 @@ def test_the_figure_claims_hold(numbers):
               "ja": {"three → hundred": "十", "and → forty": "四", "- → five": "五"}}
     for lang, rows in expect.items():
         view = number_attention(numbers, "345678", lang)
-        head = view.weights["cross"][figures.ALIGN_LAYER, figures.ALIGN_HEAD]  # (T, S)
+        head = view.weights["cross"][draw.ALIGN_LAYER, draw.ALIGN_HEAD]  # (T, S)
         for row, token in rows.items():
-            weights = head[view.query_labels.index(row)]
-            assert view.src_tokens[weights.argmax()] == token, (lang, row)
+            weights = head[view.labels("cross", arrows=True)[0].index(row)]
+            assert view.source[weights.argmax()] == token, (lang, row)
             assert weights.max() > 0.9
     fig = figures.FIGURES["08_cross_attention"].make()
     left, right = fig.axes[:2]
@@ -101,24 +97,24 @@ def test_decoder_layer_0_cannot_see_the_source(numbers):
     assert not torch.allclose(de.weights["decoder"][1], ja.weights["decoder"][1], atol=1e-3)
 
 
-def test_draw_number_attention_rows_are_queries_columns_keys(numbers):
+def test_draw_attention_rows_are_queries_columns_keys(numbers):
     view = number_attention(numbers, "21", "de")  # ein und zwanzig -> twenty - one
     for part in ATTENTION_PARTS:
-        fig = draw_number_attention(view, part, layer=1, head=2)
+        fig = draw_attention(view, part, layer=1, head=2, arrows=True)
         ax = fig.axes[0]
-        keys, queries = view.tokens(part)
+        queries, keys = view.labels(part, arrows=True)
         assert [t.get_text() for t in ax.get_yticklabels()] == queries
         assert [t.get_text() for t in ax.get_xticklabels()] == keys
-        assert ax.get_title() == "layer 1, head 2"
-        assert ATTENTION_PARTS[part] in fig.get_suptitle()
+        title = ax.get_title().replace("\n", " ")
+        assert f"{ATTENTION_PARTS[part].split(' (')[0]}, layer 1 of 2, head 2" in title
         plt.close("all")
-    fig = draw_number_attention(number_attention(numbers, "九百一"), "cross", 0, -1)
-    assert len([a for a in fig.axes if a.get_visible()]) == 4  # all heads
+    fig = draw_attention(number_attention(numbers, "九百一"), "cross", 0, "all")
+    assert len([a for a in fig.axes if a.get_title().startswith("head")]) == 4  # all heads
     assert "✗" in fig.get_suptitle() and "right: nine hundred and one" in fig.get_suptitle()
     with pytest.raises(ValueError, match="unknown part"):
-        draw_number_attention(view, "both")
-    with pytest.raises(ValueError, match="need 0 <= layer < 2 and 0 <= head < 4"):
-        draw_number_attention(view, "cross", layer=2)
+        draw_attention(view, "both")
+    with pytest.raises(ValueError, match="layer 2 out of range"):
+        draw_attention(view, "cross", layer=2)
     plt.close("all")
 
 
@@ -135,14 +131,14 @@ def test_explorer_runs_the_model_once_per_number(numbers, monkeypatch, capsys):
     w.update()
     assert calls == ["einundzwanzig"]
     head.value, layer.value, part.value = 3, 1, "encoder"
-    head.value = -1
+    head.value = "all"
     part.value = "decoder"
     assert len(calls) == 1  # layer, head and kind only redraw
     number.value = "345678"
     assert len(w.result.axes[0].get_yticklabels()) == 15  # the new number's target
     digits.value = "ja"
     head.value = 0
-    assert w.result.axes[0].get_title() == "layer 1, head 0"
+    assert "layer 1 of 2, head 0" in w.result.axes[0].get_title()
     number.value = "einundzwanzig"  # seen before: no new run; the toggle follows the words
     assert digits.value == "de"
     assert calls == ["einundzwanzig", number_words(345_678, "de"), number_words(345_678, "ja")]
@@ -164,7 +160,7 @@ def test_explorer_updates_are_fast(numbers):
     head = update_seconds(w, 4, [0, 1, 2, 3])
     layer = update_seconds(w, 3, [1, 0, 1])
     part = update_seconds(w, 2, ["encoder", "decoder", "cross"])
-    w.children[4].value = -1
+    w.children[4].value = "all"
     all_heads = update_seconds(w, 3, [0, 1, 0])
     print(f"explorer updates: head {head * 1000:.0f} ms, layer {layer * 1000:.0f} ms, "
           f"kind {part * 1000:.0f} ms, layer with all heads {all_heads * 1000:.0f} ms")

@@ -2,25 +2,19 @@
 
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from annotated import figures, multi30k  # noqa: E402
-from annotated.data import bucket_batches, padding_counts, padding_share  # noqa: E402
-from annotated.exercises import check_detokenize, check_padding_share  # noqa: E402
-from annotated.exercises.ch09 import detokenize  # noqa: E402
-from annotated.pretrained import Translator  # noqa: E402
-from annotated.training import TrainConfig, train  # noqa: E402
-from annotated.widgets import (  # noqa: E402
-    draw_translation,
-    translation_attention,
-    translation_explorer,
-)
+from annotated import multi30k
+from annotated.data import bucket_batches, padding_counts, padding_share
+from annotated.exercises import check_detokenize, check_padding_share
+from annotated.exercises.ch09 import detokenize
+from annotated.pretrained import Translator
+from annotated.training import TrainConfig, train
+from annotated.viz.draw import bucketing_figure, draw_attention
+from annotated.viz.measure import pair_padding
+from annotated.viz.widgets import translation_explorer
 
 
 def cells(ax) -> torch.Tensor:
@@ -43,10 +37,10 @@ def test_bucketing_saves_padding_and_the_figure_says_how_much():
     src = torch.randint(3, 40, (2000,), generator=g).tolist()
     tgt = [s + int(d) for s, d in zip(src, torch.randint(-2, 3, (2000,), generator=g), strict=True)]
     key = [s + t for s, t in zip(src, tgt, strict=True)]
-    random = figures.pair_padding(src, tgt, bucket_batches(key, 64, seed=0, pool=1))
-    bucketed = figures.pair_padding(src, tgt, bucket_batches(key, 64, seed=0))
+    random = pair_padding(src, tgt, bucket_batches(key, 64, seed=0, pool=1))
+    bucketed = pair_padding(src, tgt, bucket_batches(key, 64, seed=0))
     assert random > 0.4 and bucketed < 0.1
-    fig = figures.bucketing_figure((src, tgt, "made-up lengths"), batch_size=64)
+    fig = bucketing_figure((src, tgt, "made-up lengths"), batch_size=64)
     lines = fig.axes[0].get_lines()
     assert [ln.get_label() for ln in lines] == [
         f"random batches: {100 * random:.1f}% padding overall",
@@ -80,19 +74,20 @@ def translator(tmp_path_factory):
 
 def test_translation_attention_matches_the_translation(translator):
     text = "Ein Hund läuft im Park."
-    pieces, out, weights = translation_attention(translator, text)
-    assert pieces == translator.task.source_tokens(text)
-    assert out[-1] == "</s>" and translator.task.target_text(out[:-1]) == \
-        translator.translate([text])[0]
-    assert weights.shape == (2, 2, len(out), len(pieces))  # (L, H, T, S)
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, len(out)))
+    maps = translator.attention(text)
+    assert maps.source == translator.task.source_tokens(text) and maps.text == text
+    assert maps.written[-1] == "</s>"
+    assert maps.translation == translator.translate([text])[0]
+    T, S = len(maps.written), len(maps.source)
+    assert maps.cross.shape == (2, 2, T, S)  # (L, H, T, S)
+    torch.testing.assert_close(maps.cross.sum(-1), torch.ones(2, 2, T))
     assert translator.model.decoder.layers[0].src_attn.keep_attn is False  # switched back
-    fig = draw_translation(pieces, out, weights, layer=-1, head=-1)
-    torch.testing.assert_close(cells(fig.axes[0]), weights[-1].mean(0), atol=1e-6, rtol=0)
-    fig = draw_translation(pieces, out, weights, layer=0, head=1)
-    torch.testing.assert_close(cells(fig.axes[0]), weights[0, 1], atol=1e-6, rtol=0)
-    with pytest.raises(ValueError, match="layer must be"):
-        draw_translation(pieces, out, weights, layer=2)
+    fig = draw_attention(maps, "cross", layer=-1, head="mean")
+    torch.testing.assert_close(cells(fig.axes[0]), maps.cross[-1].mean(0), atol=1e-6, rtol=0)
+    fig = draw_attention(maps, "cross", layer=0, head=1)
+    torch.testing.assert_close(cells(fig.axes[0]), maps.cross[0, 1], atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="layer 2 out of range"):
+        draw_attention(maps, "cross", layer=2)
     plt.close("all")
 
 
@@ -107,7 +102,7 @@ def test_translation_explorer_follows_its_controls_quickly(translator):
     took = time.perf_counter() - start
     assert len(w.result.axes[0].get_xticklabels()) == len(translator.task.source_tokens(texts[1]))
     layer.value, head.value = 0, 1
-    assert "layer 0, head 1" in w.result.axes[0].get_title()
+    assert "layer 0 of 2, head 1" in w.result.axes[0].get_title()
     assert took < 0.5, f"one update took {took:.3f} s"
     plt.close("all")
 

@@ -1,11 +1,7 @@
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-
-from annotated import figures  # noqa: E402
-from annotated.cli import main  # noqa: E402
+from annotated.cli import main
+from annotated.viz import figures
 
 
 def test_every_registered_figure_saves_a_png(tmp_path):

@@ -62,5 +62,26 @@ def test_notebook_needs_no_jupyterlab_only_extension(src):
     code = src.read_text()
     found = [marker for marker in FRONT_END_ONLY if marker in code]
     assert not found, f"{src.name} uses {found}: use core ipywidgets and inline matplotlib"
-    widgets_module = (ROOT / "src" / "annotated" / "widgets.py").read_text()
+    widgets_module = (ROOT / "src" / "annotated" / "viz" / "widgets.py").read_text()
     assert not [m for m in FRONT_END_ONLY if m in widgets_module]
+
+
+def test_sync_gives_new_sources_keeps_outputs_and_refuses_new_cells(tmp_path):
+    import nbformat
+
+    src = tmp_path / "01_x.py"
+    src.write_text("# %% [markdown]\n# # Chapter X\n\n# %%\nprint(1)\n")
+    nb = nbscript.build(src)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells[2].execution_count = 1
+    nbformat.write(nb, src.with_suffix(".ipynb"))
+    src.write_text(src.read_text().replace("print(1)", "print(1)  # the same output"))
+    assert nbscript.check(src)  # out of date
+    nbscript.sync(src)
+    assert nbscript.check(src) == []
+    stored = nbformat.read(src.with_suffix(".ipynb"), as_version=4)
+    assert stored.cells[2].source == "print(1)  # the same output"
+    assert stored.cells[2].outputs[0].text == "1\n"
+    src.write_text(src.read_text() + "\n# %%\nprint(2)\n")
+    with pytest.raises(SystemExit, match="sync only edits sources"):
+        nbscript.sync(src)

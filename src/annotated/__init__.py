@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from .attention import attention
+from .attention_maps import AttentionMaps, record_attention
 from .device import Precision, default_device, describe, precision_for
 from .embeddings import Embeddings
 from .layers import (
@@ -29,12 +30,12 @@ from .positional import PositionalEncoding
 from .show import show, source
 
 __all__ = [
-    "Decoder", "DecoderLayer", "Embeddings", "Encoder", "EncoderDecoder", "EncoderLayer",
-    "Generator", "ModelConfig", "MultiHeadedAttention", "PositionalEncoding",
+    "AttentionMaps", "Decoder", "DecoderLayer", "Embeddings", "Encoder", "EncoderDecoder",
+    "EncoderLayer", "Generator", "ModelConfig", "MultiHeadedAttention", "PositionalEncoding",
     "PositionwiseFeedForward", "Precision", "SublayerConnection", "attention", "clones",
     "count_parameters", "default_device", "describe", "keep_attention", "make_model",
-    "make_std_mask", "model_from_config", "padding_mask", "precision_for", "show", "source",
-    "subsequent_mask", "__version__",
+    "make_std_mask", "model_from_config", "padding_mask", "precision_for", "record_attention",
+    "show", "source", "subsequent_mask", "__version__",
 ]
 
 # --- Chapters 7-8 ---

@@ -11,7 +11,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import figures
+    from .viz import figures
 
     for path in figures.save_all(args.out, args.names or None):
         print(f"wrote {path}  {figures.FIGURES[path.stem].caption}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import torch
@@ -222,3 +224,14 @@ def collect_attention(model: EncoderDecoder, part: str = "encoder", index: int =
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters, counting a shared (tied) matrix once."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode inside the block; the model's previous mode afterwards, also on an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

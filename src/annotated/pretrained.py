@@ -16,25 +16,15 @@ from pathlib import Path
 
 import torch
 
-from .data import EOS, Vocab
+from .attention_maps import AttentionMaps, record_attention
+from .data import BOS, EOS, Vocab
 from .decoding import translate_tokens
-from .masks import padding_mask, subsequent_mask
-from .model import ATTENTION_PARTS, EncoderDecoder, collect_attention, keep_attention
+from .masks import padding_mask
+from .model import EncoderDecoder
 from .tasks import Task, get_task
 from .training import load_checkpoint, model_from_checkpoint, save_checkpoint
 
 MODELS = ("numbers",)
-
-
-@dataclass
-class Attention:
-    """Every attention weight of one translation, with the tokens that label its axes."""
-
-    source: list[str]  # the encoder's tokens: keys of encoder self- and cross-attention
-    written: list[str]  # what the decoder wrote, ending with </s>: one per decoder query
-    encoder: torch.Tensor  # (L, H, S, S)
-    decoder: torch.Tensor  # (L, H, T, T), T = len(written)
-    cross: torch.Tensor  # (L, H, T, S): row t is what the decoder read to write written[t]
 
 
 @dataclass
@@ -66,28 +56,17 @@ class Translator:
                                 self.max_len, beam_size=beam_size)
         return [self.task.target_text(o) for o in outs]
 
-    @torch.no_grad()
-    def attention(self, text: str) -> Attention:
-        """Translate `text` (greedy), then rerun the model on its own output to keep weights."""
+    def attention(self, text: str) -> AttentionMaps:
+        """Translate `text` (greedy), then rerun the model on its own output keeping weights."""
         source = self.task.source_tokens(text)
         written = translate_tokens(self.model, [source], self.src_vocab, self.tgt_vocab,
                                    self.max_len)[0]
         device = next(self.model.parameters()).device
         src = torch.tensor([self.src_vocab.encode(source)], device=device)  # (1, S)
         tgt = torch.tensor([self.tgt_vocab.encode(written, bos=True)], device=device)  # (1, T)
-        src_mask = padding_mask(src, self.src_vocab.pad)  # (1, 1, S)
-        was_training = self.model.training
-        self.model.eval()
-        keep_attention(self.model)
-        try:
-            memory = self.model.encode(src, src_mask)  # (1, S, D)
-            self.model.decode(memory, src_mask, tgt, subsequent_mask(tgt.size(1)).to(device))
-            weights = {part: collect_attention(self.model, part).float()  # (L, H, Tq, Tk)
-                       for part in ATTENTION_PARTS}
-        finally:
-            keep_attention(self.model, False)
-            self.model.train(was_training)
-        return Attention(source, [*written, EOS], **weights)
+        return record_attention(self.model, src, tgt, source, [BOS, *written],
+                                padding_mask(src, self.src_vocab.pad), written=[*written, EOS],
+                                text=text, translation=self.task.target_text(written))
 
 
 def model_path(name: str) -> Path:

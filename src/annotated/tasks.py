@@ -159,6 +159,29 @@ def parse_number_words(text: str) -> tuple[int, str]:
                      f"it in {'Japanese' if lang == 'ja' else 'German'} ({why})")
 
 
+DIGIT_LANGUAGES = {"de": "German", "ja": "Japanese"}
+
+
+def read_number(text: str, digits: str = "de") -> tuple[str, int, str]:
+    """What a learner typed -> (number words as num2words writes them, number, 'de' or 'ja').
+
+    Digits ('21', '345,678') become number words in the language `digits`; German or
+    Japanese number words are checked to be exactly what num2words writes.
+    """
+    plain = re.sub(r"[\s,_.']", "", text)  # 345,678 or 345 678 or 345_678
+    if re.fullmatch(r"[0-9]+", plain):
+        if digits not in DIGIT_LANGUAGES:
+            raise ValueError(f"digits can be read as {' or '.join(DIGIT_LANGUAGES)}, "
+                             f"got {digits!r}")
+        n = int(plain)
+        if n > MAX_NUMBER:
+            raise ValueError(f"{n:,} is too large: the model knows the numbers 0 to "
+                             f"{MAX_NUMBER:,}")
+        return number_words(n, digits), n, digits
+    n, lang = parse_number_words(text)
+    return number_words(n, lang), n, lang
+
+
 # ---------------------------------------------------------------- tasks
 
 

@@ -1,19 +1,29 @@
-"""The course's two kinds of picture: a labelled heatmap and a set of curves.
+"""The drawing primitives: a labelled heatmap, a set of curves, a grid, fixed margins, fonts.
 
-Every figure in the notebooks and in figures/ is drawn by these functions (or by figures.py,
-which calls them), so the plotting code lives in one place.
+Every picture of the course is built from these (through `viz.draw`), so the plotting
+conventions live in one place.
+
+Why fixed margins and no layout engine: widget figures are redrawn on every move of a
+control, and matplotlib's constrained (or tight) layout lays out every label once more per
+draw; seaborn draws a figure once per heatmap, so a layout engine doubled the time of an
+update (benchmarks/widgets.py measures the widgets). `fixed_margins` gives each figure the
+room its longest labels need, computed once from their lengths.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+import seaborn.matrix
 import torch
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -26,14 +36,28 @@ def to_numpy(x) -> np.ndarray:
 
 
 CHAR_INCHES = 0.085  # about one character of a tick label at the default font size
+AXIS_INCHES = 0.55  # an axis name, the tick marks and the gap between them
+LINE_INCHES = 0.25  # one line of a title
 
 
-def label_inches(labels: Sequence[str], slant: float = 1.0) -> float:
-    """Room the longest label takes, in inches (`slant` < 1 for labels turned 45 degrees).
+def label_inches(labels: Sequence[str] | None, slant: float = 1.0) -> float:
+    """Room the longest label takes, in inches (`slant` < 1 for labels turned 45 degrees)."""
+    return slant * CHAR_INCHES * max(map(len, labels)) if labels else 0.0
 
-    Widget figures use it for fixed margins: a layout engine would double each redraw.
+
+def fixed_margins(fig: Figure, rows: Sequence[str] | None = None,
+                  cols: Sequence[str] | None = None, *, title_lines: int = 1,
+                  slant: float = 0.7, right: float = 0.1, **space: float) -> None:
+    """Margins from the longest row labels (left), column labels (bottom) and title lines.
+
+    `right` is the room in inches kept on the right (a colour bar); `space` passes
+    wspace/hspace on. See the module's docstring for why there is no layout engine.
     """
-    return slant * CHAR_INCHES * max(map(len, labels))
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=min(0.45, (AXIS_INCHES + label_inches(rows)) / width),
+                        bottom=min(0.45, (AXIS_INCHES + label_inches(cols, slant)) / height),
+                        right=1 - right / width,
+                        top=1 - (0.1 + LINE_INCHES * title_lines) / height, **space)
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -52,8 +76,6 @@ def _skip_seaborn_redraw() -> Iterator[None]:
     labels, which `heatmap` below sets itself anyway; in a grid of 8 heatmaps those draws
     took 2.4 s of a 2.5 s update. The picture is pixel-for-pixel the same without them.
     """
-    import seaborn.matrix
-
     saved = getattr(seaborn.matrix, "_draw_figure", None)
     if saved is None:  # another seaborn version: nothing to skip
         yield
@@ -155,20 +177,14 @@ def grid(n: int, cols: int = 4, size: float = 3.0,
     return fig, axes.flat[:n]
 
 
-# --- Chapter 8 ---
-KANJI_FONT = Path(__file__).parent / "fonts" / "kanji-numerals.ttf"
+KANJI_FONT = Path(__file__).parents[1] / "fonts" / "kanji-numerals.ttf"
 
 
-def use_kanji_font() -> str:
-    """Add the shipped kanji subset as a fallback font: Japanese numbers draw, not boxes.
+def kanji_font_name() -> str:
+    """Register the shipped kanji subset with matplotlib (once) and return its family name.
 
-    Latin text keeps matplotlib's own font (it comes first); only glyphs that font lacks
-    are taken from ours. Returns the fallback's family name.
+    Registering changes no setting: `with_kanji()` uses the font where a figure needs it.
     """
-    import dataclasses
-
-    from matplotlib import font_manager
-
     manager = font_manager.fontManager
     if not any(e.fname == str(KANJI_FONT) for e in manager.ttflist):
         manager.addfont(str(KANJI_FONT))  # (this also empties findfont's cache)
@@ -177,11 +193,21 @@ def use_kanji_font() -> str:
         # font weight bold" (on stderr, which notebooks store).
         manager.ttflist += [dataclasses.replace(entry, weight=w) for w in range(100, 1000, 100)
                             if w != entry.weight]
-    name = font_manager.FontProperties(fname=KANJI_FONT).get_name()
+    return font_manager.FontProperties(fname=KANJI_FONT).get_name()
+
+
+def with_kanji() -> contextlib.AbstractContextManager:
+    """Inside the block, text falls back to the shipped kanji font: Japanese numbers, no boxes.
+
+    Latin text keeps matplotlib's own font (it comes first); only glyphs it lacks come from
+    ours. Text takes its font when it is created, so draw the whole figure inside the block.
+    """
     families = list(plt.rcParams["font.family"])
-    if name not in families:
-        plt.rcParams["font.family"] = [*families, name]
-    return name
+    return plt.rc_context({"font.family": [*families, kanji_font_name()]})
 
 
-use_kanji_font()
+def figure_png(fig: Figure) -> bytes:
+    """`fig` as PNG bytes, as drawn (no tight cropping), compressed lightly for speed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
+    return buf.getvalue()

@@ -1,15 +1,11 @@
 import tomllib
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from annotated.plots import curves, grid, heatmap  # noqa: E402
+from annotated.viz.primitives import curves, fixed_margins, grid, heatmap, label_inches
 
 
 def test_heatmap_labels_rows_and_columns():
@@ -39,7 +35,7 @@ def test_curves_draws_one_line_per_label():
 def test_interactive_figure_redraws_when_a_control_moves():
     import ipywidgets as widgets
 
-    from annotated.widgets import interactive_figure
+    from annotated.viz.widgets import interactive_figure
 
     def draw(n=2):
         fig, ax = plt.subplots()
@@ -62,16 +58,17 @@ def test_heatmap_without_ticks_draws_no_tick_labels():
     plt.close("all")
 
 
-def test_kanji_labels_draw_with_the_shipped_font(caplog):
-    from annotated.plots import KANJI_FONT, use_kanji_font
+def test_kanji_labels_draw_with_the_shipped_font_inside_with_kanji(caplog):
+    from annotated.viz.primitives import KANJI_FONT, with_kanji
 
     assert KANJI_FONT.is_file() and KANJI_FONT.stat().st_size < 10_000
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert "fonts/*.ttf" in meta["tool"]["setuptools"]["package-data"]["annotated"]  # shipped
-    name = use_kanji_font()  # (already done on import: calling it again changes nothing)
-    assert plt.rcParams["font.family"].count(name) == 1
-    ax = heatmap(torch.eye(3), list("三十万"), ["零", "百", "千"], title="三十万 → 300,000")
-    ax.figure.suptitle("bold too: 一二", weight="bold")
+    before = list(plt.rcParams["font.family"])
+    with with_kanji():
+        ax = heatmap(torch.eye(3), list("三十万"), ["零", "百", "千"], title="三十万 → 300,000")
+        ax.figure.suptitle("bold too: 一二", weight="bold")
+    assert plt.rcParams["font.family"] == before  # the setting is back as it was
     with caplog.at_level("WARNING", logger="matplotlib.font_manager"):
         ax.figure.canvas.draw()  # a missing glyph would warn (an error under pytest here)
     assert not caplog.records  # no "findfont: Failed to find font weight bold"
@@ -87,7 +84,7 @@ def test_interactive_figure_in_a_kernel_shows_one_uncropped_png_per_update():
         "import struct\n"
         "import ipywidgets as widgets\n"
         "import matplotlib.pyplot as plt\n"
-        "from annotated.widgets import interactive_figure\n"
+        "from annotated.viz.widgets import interactive_figure\n"
         "def draw(n=2):\n"
         "    fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\n"
         "    ax.plot(range(n))\n"
@@ -108,7 +105,25 @@ def test_interactive_figure_in_a_kernel_shows_one_uncropped_png_per_update():
 
 
 def test_label_inches_grows_with_the_longest_label():
-    from annotated.plots import CHAR_INCHES, label_inches
+    from annotated.viz.primitives import CHAR_INCHES
 
     assert label_inches(["<s>", "vierzig", "und"]) == pytest.approx(7 * CHAR_INCHES)
     assert label_inches(["vierzig"], slant=0.7) == pytest.approx(0.7 * 7 * CHAR_INCHES)
+    assert label_inches([]) == 0.0
+
+
+def test_fixed_margins_make_room_for_the_longest_labels():
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    fixed_margins(fig, ["a"], ["b"])
+    narrow = fig.subplotpars.left, fig.subplotpars.bottom
+    fixed_margins(fig, ["a much longer row label"], ["a long column label"], title_lines=3)
+    assert fig.subplotpars.left > narrow[0] and fig.subplotpars.bottom > narrow[1]
+    assert fig.subplotpars.top < 1 - 3 * 0.25 / 4.0  # three title lines of room above
+    # The labels fit: after drawing, no tick label sticks out of the figure.
+    heatmap(torch.eye(2), ["a much longer row label", "x"], ["a long column label", "y"], ax=ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for label in ax.get_yticklabels() + ax.get_xticklabels():
+        box = label.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0, label.get_text()
+    plt.close("all")

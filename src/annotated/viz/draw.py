@@ -1,0 +1,687 @@
+"""Drawing functions: data in, a matplotlib Figure out, one per picture of the course.
+
+Chapters call them directly, `viz.figures` registers the ones saved to figures/, and
+`viz.widgets` wraps them in controls. Attention of every kind is drawn by one function,
+`draw_attention`, from one record, `annotated.attention_maps.AttentionMaps`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from .. import pretrained
+from ..attention import attention
+from ..attention_maps import AttentionMaps, describe_part
+from ..data import bucket_batches
+from ..embeddings import nearest_neighbours
+from ..examples import she_gave_him_her_book
+from ..losses import smoothed_targets
+from ..masks import make_std_mask, padding_mask, subsequent_mask
+from ..positional import shift_matrix, sinusoidal_table
+from ..tasks import MAX_NUMBER
+from ..training import rate
+from .measure import (
+    HEADS_SENTENCE,
+    PAPER_SCHEDULE,
+    SMOOTHING_TARGET,
+    SMOOTHING_TOKENS,
+    corpus_lengths,
+    dot_product_stats,
+    embedding_scales,
+    layer_gradient_norms,
+    number_attention,
+    pair_padding,
+    schedule_curves,
+    schedule_steps,
+    smoothing_penalty,
+    untrained_heads,
+)
+from .primitives import (
+    AXIS_INCHES,
+    LINE_INCHES,
+    curves,
+    fixed_margins,
+    grid,
+    heatmap,
+    label_inches,
+    with_kanji,
+)
+
+# --- Attention, every chapter ---
+CELL_INCHES = 0.38  # one cell of a single-panel attention map
+PANEL_INCHES = 2.6  # one panel of the all-heads grid
+COLORBAR_INCHES = 0.9
+
+
+def heading(maps: AttentionMaps) -> list[str]:
+    """What was translated and how well: the title lines a translation's pictures share."""
+    lines = [maps.text] if maps.text else []
+    if maps.translation is not None:
+        mark = {True: "  ✓", False: "  ✗", None: ""}[maps.correct]
+        lines.append(f"→ {maps.translation}{mark}")
+        if maps.correct is False:
+            lines.append(f"right: {maps.reference}")
+    return [wrapped for line in lines for wrapped in textwrap.wrap(line, 70)]
+
+
+def draw_attention(maps: AttentionMaps, part: str = "cross", layer: int = -1,
+                   head: int | str = "all", *, arrows: bool = False, ax: Axes | None = None,
+                   title: str | None = None, numbers: bool | None = None,
+                   colorbar: bool = True) -> Figure:
+    """One part of `maps`: one head (an int), the mean of the heads ("mean") or every head.
+
+    Rows are the queries, columns the keys; layers and heads count from 0, as the tensors
+    do (layer=-1 is the last). `arrows` labels decoder rows 'read → written'. `title`
+    replaces the heading made from the record; `ax` draws one panel into a given Axes.
+    `numbers` writes the weights in the cells (default: while there are few). Kanji labels
+    need the Axes `ax` made inside `primitives.with_kanji()`.
+    """
+    if part not in maps.weights:
+        raise ValueError(f"unknown part {part!r}; choose one of {', '.join(maps.weights)}")
+    w = maps.weights[part]  # (L, H, Tq, Tk)
+    L, H = w.shape[:2]
+    if not -L <= layer < L:
+        raise ValueError(f"layer {layer} out of range: there are {L} layer(s), 0 to {L - 1}")
+    if not (head in ("all", "mean") or (isinstance(head, int) and 0 <= head < H)):
+        raise ValueError(f"head {head!r} out of range: use 0 to {H - 1}, 'mean' or 'all'")
+    if head == "all" and ax is not None:
+        raise ValueError("every head needs a figure of its own: pass head=0..H-1 or 'mean' "
+                         "with ax, or leave ax out")
+    layer %= L
+    rows, keys = maps.labels(part, arrows)
+    where = f"layer {layer} of {L}" if L > 1 else ""
+    lines = heading(maps) if title is None else title.split("\n")
+    with with_kanji():
+        if head == "all":
+            return _all_heads(w[layer], rows, keys, [*lines, ", ".join(
+                filter(None, [describe_part(part, short=True), where]))], bool(numbers))
+        matrix = w[layer].mean(0) if head == "mean" else w[layer, head]  # (Tq, Tk)
+        which = f"mean of {H} heads" if head == "mean" else f"head {head}"
+        if ax is None:
+            Tq, Tk = matrix.shape
+            width = max(4.5, AXIS_INCHES + label_inches(rows) + CELL_INCHES * Tk
+                        + COLORBAR_INCHES)
+            # Title lines wrapped to the figure's width (about 0.1 inch a character), the
+            # description only between its parts.
+            chars = int(width / 0.1)
+            lines = [w for line in lines for w in textwrap.wrap(line, chars)]
+            lines += _join_within([describe_part(part, short=True), where, which], chars)
+            height = max(3.5, AXIS_INCHES + label_inches(keys, 0.7) + CELL_INCHES * Tq
+                         + LINE_INCHES * len(lines) + 0.2)
+            fig = plt.figure(figsize=(width, height))
+            ax = fig.add_subplot()
+            fixed_margins(fig, rows, keys, title_lines=len(lines),
+                          right=COLORBAR_INCHES if colorbar else 0.1)
+        cells = matrix.shape[0] * matrix.shape[1]
+        heatmap(matrix, rows, keys, ax=ax, vmin=0.0, vmax=1.0, cbar=colorbar,
+                annot=cells <= 50 if numbers is None else numbers, ticks=False,
+                title="\n".join(lines) or f"{where}, {which}".lstrip(", "),
+                xlabel="key", ylabel="query")
+        _turn_key_labels(ax, keys, narrow=False)
+    return ax.figure
+
+
+def _all_heads(w: torch.Tensor, rows: list[str], keys: list[str], lines: list[str],
+               numbers: bool) -> Figure:
+    """Every head of one layer, w (H, Tq, Tk), in rows of 4 panels with one colour bar."""
+    H = w.shape[0]
+    cols = min(H, 4)
+    fig, axes = grid(H, cols=cols, size=PANEL_INCHES, layout=None)
+    width, height = fig.get_size_inches()
+    left, bottom = AXIS_INCHES + label_inches(rows), AXIS_INCHES + label_inches(keys, 0.75)
+    top = 0.2 + LINE_INCHES * (len(lines) + 1)
+    fig.set_size_inches(width + left + COLORBAR_INCHES, height + bottom + top)
+    fixed_margins(fig, rows, keys, title_lines=len(lines) + 1, slant=0.75,
+                  right=COLORBAR_INCHES, wspace=0.15, hspace=0.3)
+    for i, ax in enumerate(axes):
+        # Labels on the outer panels only: the same words on every panel slow each redraw,
+        # and ticks never made cost nothing (removing them afterwards still costs).
+        heatmap(w[i], rows if i % cols == 0 else None, keys if i + cols >= H else None,
+                ax=ax, vmin=0.0, vmax=1.0, cbar=False, annot=numbers, title=f"head {i}",
+                ticks=False)
+        _turn_key_labels(ax, keys, narrow=True)
+    axes[0].set_ylabel("query")
+    axes[-1].set_xlabel("key")
+    right_edge = fig.subplotpars.right
+    bar = fig.add_axes((right_edge + 0.15 / fig.get_size_inches()[0], fig.subplotpars.bottom,
+                        0.12 / fig.get_size_inches()[0],
+                        fig.subplotpars.top - fig.subplotpars.bottom))
+    fig.colorbar(axes[0].collections[0], cax=bar, label="attention weight")
+    fig.suptitle("\n".join(lines), fontsize="medium")
+    return fig
+
+
+def _join_within(parts: list[str], chars: int) -> list[str]:
+    """The non-empty `parts` joined by commas into as few lines of `chars` as they allow."""
+    lines: list[str] = []
+    for part in filter(None, parts):
+        if lines and len(lines[-1]) + 2 + len(part) <= chars:
+            lines[-1] += f", {part}"
+        else:
+            lines.append(part)
+    return lines
+
+
+def _turn_key_labels(ax: Axes, keys: list[str], narrow: bool) -> None:
+    """Kanji keys (one character each) stand upright; words on a narrow panel stand up too."""
+    if all(len(k) == 1 for k in keys):
+        ax.tick_params(axis="x", labelrotation=0)
+    elif narrow:
+        ax.tick_params(axis="x", labelrotation=90)
+
+
+# --- Chapter 0 ---
+
+DEMO_NUMBER = 354_782  # German puts the ones before the tens: vierundfünfzig = "fifty-four"
+
+
+def draw_demo(translator, number: int, layer: int = -1) -> Figure:
+    """Translate `number` from German and draw the cross-attention, heads averaged."""
+    if not 0 <= number <= MAX_NUMBER:
+        raise ValueError(f"pick a whole number from 0 to {MAX_NUMBER:,}, got {number:,}")
+    maps = number_attention(translator, str(number), "de")
+    verdict = "correct" if maps.correct else "WRONG"
+    title = f"{number:,} -> '{maps.translation}' ({verdict})"  # draw_attention wraps it
+    return draw_attention(maps, "cross", layer, "mean", title=title)
+
+
+def demo_attention(translator=None) -> Figure:
+    """Chapter 0's picture: the shipped translator reading DEMO_NUMBER in German."""
+    return draw_demo(translator or pretrained.load("numbers"), DEMO_NUMBER)
+
+
+# --- Chapter 1 ---
+
+def embedding_scale() -> Figure:
+    """RMS of embedding entries (two inits, scaled or not) against the positional encoding's."""
+    d_models = [64, 128, 256, 512, 1024, 2048]
+    ax = curves(d_models, embedding_scales(d_models), marker="o", logy=True, figsize=(6.5, 4.2),
+                title="Embedding vs positional encoding scale (vocab 1000)",
+                xlabel="d_model", ylabel="RMS of one entry (log scale)")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(0.005, 100)
+    ax.legend(fontsize="small", loc="lower right", ncols=2)  # below the curves, not over them
+    return ax.figure
+
+
+def draw_embedding(table, words, word: str, k: int = 5) -> Figure:
+    """One word's vector as a strip, and its `k` nearest neighbours by cosine similarity."""
+    if word not in words:
+        raise ValueError(f"{word!r} is not in the vocabulary; pick one of {list(words)}")
+    index = list(words).index(word)
+    ids, sims = nearest_neighbours(table, index, k)
+    neighbours = [words[i] for i in ids]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 4.5), height_ratios=[1, 3])
+    fixed_margins(fig, [word, *neighbours], hspace=0.45)
+    vmax = table[index].abs().max().item()  # symmetric colour range: white is 0
+    heatmap(table[index:index + 1], [word], ax=top, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+            annot=False,
+            ticks=False, title=f"the vector of {word!r} ({table.size(1)} numbers)",
+            xlabel="dimension")
+    heatmap(sims.unsqueeze(1), neighbours, ["cosine similarity"], ax=bottom,
+            vmin=-1.0, vmax=1.0, cmap="RdBu_r", fmt=".3f", cbar=False,
+            title=f"nearest neighbours of {word!r}", ylabel="word")
+    bottom.tick_params(axis="x", labelrotation=0)
+    return fig
+
+
+# --- Chapter 2 ---
+
+def pe_heatmap() -> Figure:
+    """The sinusoidal table for 100 positions and d_model = 128."""
+    ax = heatmap(sinusoidal_table(100, 128), cmap="RdBu_r", vmin=-1.0, vmax=1.0,
+                 figsize=(7.0, 4.5),
+                 title="PE[p, i]: sin on even i, cos on odd i",
+                 xlabel="dimension i", ylabel="position p")
+    ax.set_xticks(range(0, 128, 16), range(0, 128, 16))
+    ax.set_yticks(range(0, 100, 10), range(0, 100, 10))
+    return ax.figure
+
+
+def pe_similarity() -> Figure:
+    """PE(p)·PE(q) as a heatmap, and PE(p)·PE(p + k) against the offset k."""
+    pe = sinusoidal_table(150, 512)  # (L, D)
+    fig, (left, right) = grid(2, cols=2, size=4.2)
+    heatmap(pe[:50] @ pe[:50].T, ax=left, cmap="viridis", title="PE(p)·PE(q)",
+            xlabel="position q", ylabel="position p")
+    left.set_xticks(range(0, 50, 10), range(0, 50, 10))
+    left.set_yticks(range(0, 50, 10), range(0, 50, 10))
+    k = range(0, 100)
+    curves(k, {f"p = {p}": pe[p] @ pe[p:p + 100].T for p in (0, 20, 50)}, ax=right,
+           title="PE(p)·PE(p + k)", xlabel="offset k", ylabel="dot product")
+    return fig
+
+
+def pe_rotation(pair: int = 24, offset: int = 2, positions: int = 10,
+                d_model: int = 512) -> Figure:
+    """One sin/cos pair of PE(p) on the unit circle, and shift_matrix(offset) applied to it."""
+    n = positions + offset
+    pe = sinusoidal_table(n, d_model)  # (n, D)
+    moved = pe[:positions] @ shift_matrix(offset, d_model).T  # (P, D): M @ PE(p) for each p
+    cols = slice(2 * pair, 2 * pair + 2)
+    ax = curves(pe[:, 2 * pair], {f"PE(p), p = 0..{n - 1}": pe[:, 2 * pair + 1]}, marker="o",
+                figsize=(4.8, 4.6), title=f"dimensions {2 * pair} and {2 * pair + 1}: "
+                f"M_{offset} @ PE(p) = PE(p + {offset})",
+                xlabel=f"PE[p, {2 * pair}] (sin)", ylabel=f"PE[p, {2 * pair + 1}] (cos)")
+    ax.plot(*moved[:, cols].T, "x", markersize=11, markeredgewidth=2,
+            label=f"M_{offset} @ PE(p), p = 0..{positions - 1}")
+    for p in range(n):
+        ax.annotate(str(p), pe[p, cols].tolist(), textcoords="offset points", xytext=(6, 4),
+                    fontsize="small")
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.2, 1.2)
+    ax.set_ylim(-1.2, 1.2)
+    ax.legend(fontsize="small", loc="center")
+    return ax.figure
+
+
+def draw_positional(position: int, dims: tuple[int, int], max_len: int = 100,
+                    d_model: int = 512, curves_shown: int = 4) -> Figure:
+    """Curves of a few dimensions of PE over positions, and the heatmap of the chosen dimensions."""
+    lo, hi = dims
+    if not 0 <= lo < hi <= d_model or not 0 <= position < max_len:
+        raise ValueError(f"need 0 <= position < {max_len} and 0 <= lo < hi <= {d_model}, "
+                         f"got position={position}, dims={dims}")
+    pe = sinusoidal_table(max_len, d_model)  # (L, D)
+    step = max(curves_shown - 1, 1)
+    shown = sorted({lo + (hi - 1 - lo) * i // step for i in range(curves_shown)})  # spread out
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    fixed_margins(fig, ["+1.0"], wspace=0.2)  # numbers on the axes: short labels
+    curves(range(max_len), {f"dim {d}": pe[:, d] for d in shown}, ax=left,
+           title=f"PE[p, i] at p = {position}: "
+                 + ", ".join(f"{pe[position, d].item():+.2f}" for d in shown),
+           xlabel="position p", ylabel="value")
+    left.axvline(position, color="black", linestyle="--", linewidth=1)
+    left.set_ylim(-1.1, 1.6)
+    left.legend(fontsize="small", ncols=len(shown), loc="upper center")  # above the curves
+    heatmap(pe[:, lo:hi], ax=right, cmap="RdBu_r", vmin=-1.0, vmax=1.0, annot=False, cbar=False,
+            ticks=False, title=f"dimensions {lo} to {hi - 1} (red +1, blue -1)",
+            xlabel="dimension i",
+            ylabel="position p")
+    right.axhline(position + 0.5, color="black", linewidth=1.5)
+    right.set_yticks(range(0, max_len, 10), range(0, max_len, 10))
+    xt = range(0, hi - lo, max((hi - lo) // 8, 1))
+    right.set_xticks([x + 0.5 for x in xt], [str(lo + x) for x in xt])
+    return fig
+
+
+# --- Chapter 3 ---
+
+def attention_she() -> Figure:
+    """The hand-made attention weights of "She gave him her book"."""
+    tokens, q, k, v = she_gave_him_her_book()
+    _, weights = attention(q, k, v)  # (S, S)
+    ax = heatmap(weights, tokens, tokens, title="softmax(QK^T / sqrt(d_k))",
+                 xlabel="key (looked at)", ylabel="query (asking)", vmin=0.0, vmax=1.0)
+    return ax.figure
+
+
+def softmax_saturation() -> Figure:
+    """The score's variance and the largest softmax weight against d_k, scaled or not."""
+    d_ks = [1, 4, 16, 64, 256, 1024]
+    stats = dot_product_stats(d_ks)
+    fig, (left, right) = grid(2, cols=2, size=4.2)
+    curves(d_ks, {k: stats[k] for k in ("var(q·k)", "var(q·k / sqrt(d_k))")}, ax=left,
+           logy=True, marker="o", title="Variance of the score", xlabel="d_k",
+           ylabel="variance (log scale)")
+    curves(d_ks, {k: stats[k] for k in ("max weight, q·k", "max weight, q·k / sqrt(d_k)")},
+           ax=right, marker="o", title="Largest softmax weight (10 keys)", xlabel="d_k",
+           ylabel="mean largest weight")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+    right.set_ylim(0, 1.05)
+    return fig
+
+
+def draw_attention_query(tokens, query, key, value, word: str, temperature: float = 1.0,
+                         features=None) -> Figure:
+    """One query's attention weights at a temperature, and its output next to the values."""
+    if word not in tokens:
+        raise ValueError(f"{word!r} is not in the sentence; pick one of {list(tokens)}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    i = list(tokens).index(word)
+    # Dividing the query by T divides every score by T: softmax(q·k / (sqrt(d_k) T)).
+    out, weights = attention(query[i:i + 1] / temperature, key, value)  # (1, d_v), (1, S)
+    rows = [f"v({t})" for t in tokens] + [f"output of {word!r}"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 5.0), height_ratios=[1, 3])
+    fixed_margins(fig, rows, hspace=0.75)
+    heatmap(weights, [word], list(tokens), ax=top, vmin=0.0, vmax=1.0, fmt=".2f", cbar=False,
+            title=f"weights of {word!r} at temperature {temperature:.2f}", xlabel="key")
+    heatmap(torch.cat([value, out]), rows, features, ax=bottom, cmap="Blues", fmt=".2f", cbar=False,
+            title="values, and their mix weighted as above", xlabel="value dimension")
+    bottom.axhline(len(tokens), color="black", linewidth=2)
+    for ax in (top, bottom):
+        ax.tick_params(axis="x", labelrotation=0)
+    return fig
+
+
+# --- Chapter 4 ---
+
+def heads_figure() -> Figure:
+    """Every head of an untrained multi-head attention on five words."""
+    return draw_attention(AttentionMaps.of_heads(untrained_heads(), HEADS_SENTENCE), "self",
+                          numbers=True)
+
+
+# --- Chapter 5 ---
+
+MASK_SOURCE = ["I", "sleep", "<pad>", "<pad>"]
+
+
+MASK_TARGET = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
+
+
+def masks_figure(source: list[str] = MASK_SOURCE, target: list[str] = MASK_TARGET,
+                 pad: str = "<pad>") -> Figure:
+    """Source (padding), causal and combined target masks for one sentence pair."""
+    def ids(tokens):  # pad -> 0, any other word -> 1: all a mask needs to know
+        return torch.tensor([[0 if t == pad else 1 for t in tokens]])
+
+    S, T = len(source), len(target)
+    panels = [
+        (padding_mask(ids(source), 0)[0].expand(S, S), source,
+         "source mask: padding (B, 1, S)"),
+        (subsequent_mask(T)[0], target, "causal mask (1, T, T)"),
+        (make_std_mask(ids(target), 0)[0], target, "target mask: both (B, T, T)"),
+    ]
+    fig, axes = grid(3, cols=3, size=3.6)
+    for ax, (mask, tokens, title) in zip(axes, panels, strict=True):
+        heatmap(mask.int(), tokens, tokens, ax=ax, cmap="Blues", vmin=-0.5, vmax=1.5,
+                fmt=".0f", cbar=False, title=title, xlabel="key", ylabel="query")
+    return fig
+
+
+def masked_softmax_figure(tokens: list[str] = MASK_SOURCE, pad: str = "<pad>",
+                          seed: int = 0) -> Figure:
+    """Attention weights of one padded sentence, computed without and with its padding mask."""
+    S = len(tokens)
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2, S, 8, generator=g)  # stand-in queries and keys, (S, 8) each
+    keep = torch.tensor([t != pad for t in tokens]).expand(S, S)  # (S, S)
+    fig, axes = grid(2, cols=2, size=3.8)
+    for ax, mask, title in zip(axes, (None, keep), ("without the mask", "with the mask"),
+                               strict=True):
+        _, weights = attention(q, k, k, mask=mask)  # (S, S)
+        heatmap(weights, tokens, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=False, title=title,
+                xlabel="key", ylabel="query")
+    return fig
+
+
+MASK_SENTENCES = (["the", "cat", "drinks", "milk", "every", "morning"],
+                  ["I", "sleep", "late", "on", "long", "Sundays"])
+
+
+PAD = "<pad>"
+
+
+def pad_tokens(sentences, extra: int = 0, pad: str = PAD) -> list[list[str]]:
+    """Pad token lists to the longest one plus `extra` pads, so they stack into one batch."""
+    S = max(len(s) for s in sentences) + extra
+    return [list(s) + [pad] * (S - len(s)) for s in sentences]
+
+
+def draw_masking(len_a: int = 4, len_b: int = 2, extra: int = 0, causal: bool = False,
+                 seed: int = 0) -> Figure:
+    """Two sentences padded into one batch: the padding mask, sentence 2's mask, its weights."""
+    for name, n in (("len_a", len_a), ("len_b", len_b)):
+        if not 1 <= n <= len(MASK_SENTENCES[0]):
+            raise ValueError(f"{name} must be 1 to {len(MASK_SENTENCES[0])} words, got {n}")
+    if extra < 0:
+        raise ValueError(f"extra padding must be 0 or more, got {extra}")
+    batch = pad_tokens([MASK_SENTENCES[0][:len_a], MASK_SENTENCES[1][:len_b]], extra)
+    real = torch.tensor([[t != PAD for t in s] for s in batch])  # (B, S): the padding mask
+    S = real.shape[1]
+    mask = real[1].expand(S, S)  # sentence 2: every query row hides the same pad keys
+    if causal:
+        mask = mask & subsequent_mask(S)[0]
+    g = torch.Generator().manual_seed(seed)
+    # Stand-in queries and keys, (S, 8) each. Each word keeps its vectors whatever the
+    # padding: they are drawn for the longest sentence first, the pads' after them.
+    words = torch.randn(2, len(MASK_SENTENCES[1]), 8, generator=g)[:, :len_b]
+    pads = torch.randn(2, S - len_b, 8, generator=g)
+    q, k = torch.cat([words, pads], dim=1)
+    _, weights = attention(q, k, k, mask=mask)  # (S, S)
+
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8),
+                             gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    fixed_margins(fig, ["sentence 1"], batch[1], wspace=0.35)
+    heatmap(real.int(), ["sentence 1", "sentence 2"], [str(i) for i in range(S)], ax=axes[0],
+            cmap="Blues", vmin=-0.5, vmax=1.5, annot=False, cbar=False, xlabel="position",
+            title="padding mask (B, S)")
+    for r, sentence in enumerate(batch):  # the words in their cells: pads stand out
+        for c, word in enumerate(sentence):
+            axes[0].text(c + 0.5, r + 0.5, word, ha="center", va="center", fontsize=8,
+                         color="tab:red" if word == PAD else "white")
+    what = "padding & causal" if causal else "padding"
+    heatmap(mask.int(), batch[1], batch[1], ax=axes[1], cmap="Blues", vmin=-0.5, vmax=1.5,
+            annot=S <= 5, fmt=".0f", cbar=False, xlabel="key", ylabel="query",
+            title=f"sentence 2: {what} mask")
+    heatmap(weights, batch[1], batch[1], ax=axes[2], vmin=0.0, vmax=1.0, xlabel="key",
+            annot=S <= 5, title="masked attention weights")
+    return fig
+
+
+# --- Chapter 6 ---
+
+def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str,
+         size: float = 9.0) -> None:
+    """A rounded box centred at (x, y) with its label."""
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.08",
+                                facecolor=color, edgecolor="0.25", linewidth=1.2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], label: str = "",
+           color: str = "0.2") -> None:
+    """An arrow from `start` to `end`, with the tensor shape written beside its middle."""
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.4,
+                            "shrinkA": 0, "shrinkB": 0})
+    if label:
+        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        ax.text(mx + 0.15, my, label, ha="left", va="center",
+                fontsize=8.5, color="tab:red", family="monospace")
+
+
+def architecture_figure() -> Figure:
+    """Boxes and arrows: embeddings, encoder and decoder stacks, generator, with shapes."""
+    fig, ax = plt.subplots(figsize=(9.0, 7.6), layout="constrained")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 12.2)
+    ax.axis("off")
+    enc, dec = 2.6, 7.4  # the two columns
+    emb, sub = "#cfe3f6", "#fde3c4"
+
+    for x, ids, shape, mask in ((enc, "source ids  'I sleep <pad>'", "(B, S)",
+                                 "src_mask (B, 1, S)"),
+                                (dec, "target ids  '<s> ich schlafe'", "(B, T)",
+                                 "tgt_mask (B, T, T)")):
+        _box(ax, x, 0.6, 3.2, 0.6, ids, "white")
+        _box(ax, x, 2.2, 3.4, 0.8, "Embeddings x √D\n+ positional encoding", emb)
+        _arrow(ax, (x, 0.9), (x, 1.75), shape)
+        _arrow(ax, (x, 2.65), (x, 3.7), shape[:-1] + ", D)")
+        ax.text(x - 0.15, 3.1, mask, ha="right", va="center", fontsize=8, color="0.35")
+
+    # Encoder: N x [self-attention, feed-forward], each as x + sublayer(LayerNorm(x)):
+    # the default pre-norm model, with one more LayerNorm on top of each stack.
+    ax.add_patch(plt.Rectangle((enc - 2.0, 3.45), 4.0, 2.75, fill=False, ls="--", lw=1.2))
+    ax.text(enc - 1.9, 6.15, "Encoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    _box(ax, enc, 4.1, 3.2, 0.7, "LayerNorm -> self-attention\n(8 heads) -> + residual", sub)
+    _box(ax, enc, 5.3, 3.2, 0.7, "LayerNorm -> feed-forward\nD -> d_ff = 4D -> D -> + residual",
+         sub, size=8.5)
+    _arrow(ax, (enc, 4.5), (enc, 4.9), "(B, S, D)")
+    _arrow(ax, (enc, 5.7), (enc, 6.5))
+    _box(ax, enc, 6.75, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (enc, 7.0), (enc, 7.42), "(B, S, D)")
+    _box(ax, enc, 7.7, 2.6, 0.5, "memory", "#d9f2d9")
+
+    # Decoder: N x [masked self-attention, cross-attention, feed-forward].
+    ax.add_patch(plt.Rectangle((dec - 2.0, 3.45), 4.0, 4.35, fill=False, ls="--", lw=1.2))
+    ax.text(dec - 1.9, 7.75, "Decoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    _box(ax, dec, 4.1, 3.2, 0.7, "LayerNorm -> masked\nself-attention -> + residual", sub)
+    _box(ax, dec, 5.45, 3.2, 0.9, "LayerNorm -> cross-attention:\nQ from here, K, V from "
+         "memory\n-> + residual", sub)
+    _box(ax, dec, 6.85, 3.2, 0.6, "LayerNorm -> feed-forward\n-> + residual", sub, size=8.5)
+    _arrow(ax, (dec, 4.5), (dec, 4.95), "(B, T, D)")
+    _arrow(ax, (dec, 5.95), (dec, 6.5), "(B, T, D)")
+    # The memory feeds every decoder layer's cross-attention, as its keys and values.
+    ax.plot([enc + 1.38, 4.9, 4.9], [7.7, 7.7, 5.45], color="tab:green", lw=1.6)
+    _arrow(ax, (4.9, 5.45), (dec - 1.68, 5.45), color="tab:green")
+    ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer\n(with src_mask)",
+            fontsize=8.5, color="tab:green", family="monospace", ha="left", va="bottom")
+
+    _box(ax, dec, 8.45, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (dec, 7.2), (dec, 8.2))
+    _box(ax, dec, 9.75, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
+    _arrow(ax, (dec, 8.7), (dec, 9.3), "(B, T, D)")
+    _box(ax, dec, 11.3, 3.4, 0.6, "log-probabilities of the next word", "white")
+    _arrow(ax, (dec, 10.2), (dec, 10.95), "(B, T, V)")
+    return fig
+
+
+def grad_norms_figure(norms: dict[str, dict[str, list[float]]] | None = None) -> Figure:
+    """Pre-norm vs post-norm gradient norms per layer, encoder and decoder side by side."""
+    if norms is None:
+        norms = {n: layer_gradient_norms(n) for n in ("pre", "post")}
+    fig, axes = grid(2, cols=2, size=4.2)
+    for ax, part in zip(axes, ("encoder", "decoder"), strict=True):
+        ys = {f"{n}-norm": norms[n][part] for n in ("pre", "post")}
+        layers = range(1, len(ys["pre-norm"]) + 1)
+        curves(layers, ys, ax=ax, logy=True, marker=".", title=f"{part} layers",
+               xlabel="layer (1 = nearest the input)", ylabel="gradient norm")
+    return fig
+
+
+# --- Chapter 7 ---
+
+SCHEDULES = [(512, 4000, 1.0), (512, 8000, 1.0), (256, 4000, 1.0)]  # (d_model, warmup, factor)
+
+
+def label_smoothing_figure(smoothing: float = 0.1,
+                           epsilons: tuple[float, ...] = (0.0, 0.1, 0.3)) -> Figure:
+    """The smoothed target distribution as a heatmap, and the loss against p for a few epsilons."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1, 1.2]})
+    q = smoothed_targets(SMOOTHING_TARGET, len(SMOOTHING_TOKENS), 0, smoothing)  # (N, V)
+    rows = [f"target {SMOOTHING_TOKENS[t]}" for t in SMOOTHING_TARGET]
+    heatmap(q, rows, SMOOTHING_TOKENS, ax=left, vmin=0.0, vmax=1.0, fmt=".3f", cmap="Blues",
+            title=f"smoothed targets, epsilon = {smoothing:g}", xlabel="vocabulary",
+            ylabel="position")
+    p = np.linspace(0.02, 0.999, 300)
+    losses = {f"epsilon = {e:g}": smoothing_penalty(p, e) for e in epsilons}
+    curves(p, losses, ax=right, title="loss of one position (KL divergence)",
+           xlabel="probability p given to the right token", ylabel="loss")
+    for y, line in zip(losses.values(), right.get_lines(), strict=True):
+        i = int(np.argmin(y))
+        right.plot(p[i], y[i], "o", color=line.get_color())
+    right.set_ylim(0, 3)
+    return fig
+
+
+def schedule_figure() -> Figure:
+    """The paper's learning rate for a few (d_model, warmup) settings."""
+    ax = curves(range(1, 20_001), schedule_curves(SCHEDULES), figsize=(7.0, 4.0),
+                title="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)",
+                xlabel="optimizer step", ylabel="learning rate")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    return ax.figure
+
+
+def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
+                  steps: int = 20_000) -> Figure:
+    """The warm-up learning-rate curve for these settings, next to the paper's base model's."""
+    if d_model <= 0 or warmup <= 0 or factor <= 0 or steps <= 1:
+        raise ValueError(f"d_model, warmup and factor must be positive and steps above 1, "
+                         f"got {d_model}, {warmup}, {factor}, {steps}")
+    chosen = (d_model, warmup, factor)
+    # The paper's curve first, as a grey reference; the chosen one drawn over it.
+    settings = [chosen] if chosen == PAPER_SCHEDULE else [PAPER_SCHEDULE, chosen]
+    x = schedule_steps(steps, [w for _, w, _ in settings])
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    fixed_margins(fig, ["1.0e-3"])  # the axis shows numbers
+    peak = (f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}"
+            if warmup <= steps else f"still warming up: the peak comes at step {warmup}")
+    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step",
+           ylabel="learning rate", title=peak)
+    *reference, line = ax.get_lines()
+    line.set(color="tab:blue", linewidth=2)
+    for ref in reference:
+        ref.set(color="0.6", linestyle="--", label=f"paper base: {ref.get_label()}")
+    if reference:
+        ax.legend(fontsize="small")
+    ax.axvline(min(warmup, steps), color="tab:blue", linestyle=":", linewidth=1)
+    ax.set_xlim(0, steps)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    return fig
+
+
+def draw_history(history) -> Figure:
+    """Training loss per step and validation loss (left), validation exact match (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.6),
+                                      gridspec_kw={"width_ratios": [1.6, 1]})
+    fixed_margins(fig, ["1.0"], title_lines=2, wspace=0.22)
+    curves(history.step, {"training (label-smoothed)": history.loss}, ax=left, logy=True,
+           xlabel="optimizer step", ylabel="loss per target token (log scale)")
+    left.plot(history.valid_step, history.valid_loss, "o-", label="validation (cross-entropy)")
+    left.legend(fontsize="small")
+    curves(history.valid_step, {"exact match": history.valid_exact}, ax=right, marker="o",
+           xlabel="optimizer step", ylabel="share of sequences exactly right")
+    right.set_ylim(-0.03, 1.03)
+    right.set_xlim(left.get_xlim())
+    if history.valid_step:
+        right.set_title(f"validation exact match: {history.valid_exact[-1]:.3f}")
+        left.set_title(f"step {history.step[-1]}: training loss {history.loss[-1]:.3f}")
+    return fig
+
+
+# --- Chapter 8 ---
+
+ALIGN_LAYER, ALIGN_HEAD = 1, 3
+
+
+def numbers_cross_attention(number: int = 345_678, layer: int = ALIGN_LAYER,
+                            head: int = ALIGN_HEAD, translator=None) -> Figure:
+    """One cross-attention head of the numbers model, on `number` in German and in Japanese."""
+    translator = translator or pretrained.load("numbers")
+    views = [number_attention(translator, str(number), lang) for lang in ("de", "ja")]
+    rows = views[0].labels("cross", arrows=True)[0]
+    with with_kanji():  # axes made outside would pass their font on to the kanji ticks
+        fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.0))
+        fixed_margins(fig, rows, views[0].source, title_lines=2, right=0.6, wspace=0.45)
+        for ax, view in zip(axes, views, strict=True):
+            draw_attention(view, "cross", layer, head, arrows=True, ax=ax, title=view.text,
+                           colorbar=ax is axes[-1])
+    axes[0].set_ylabel("query: read → written")
+    axes[1].set_ylabel("")
+    fig.suptitle(f"cross-attention, layer {layer}, head {head}: {number:,} → "
+                 f"{views[0].translation}", fontsize="medium")
+    return fig
+
+
+# --- Chapter 9 ---
+
+def bucketing_figure(lengths: tuple[list[int], list[int], str] | None = None,
+                     batch_size: int = 128) -> Figure:
+    """Padding per batch: random batches against `bucket_batches`, as training makes them."""
+    src, tgt, name = lengths if lengths is not None else corpus_lengths()
+    key = [s + t for s, t in zip(src, tgt, strict=True)]  # what training's batches sort by
+    random_batches = bucket_batches(key, batch_size, seed=0, pool=1)  # a pool of 1: no sorting
+    bucketed = bucket_batches(key, batch_size, seed=0)
+    ys = {}
+    for label, batches in (("random batches", random_batches), ("bucketed", bucketed)):
+        overall = pair_padding(src, tgt, batches)
+        ys[f"{label}: {100 * overall:.1f}% padding overall"] = sorted(
+            100 * pair_padding(src, tgt, [b]) for b in batches)
+    ax = curves(range(len(random_batches)), ys, title=f"{name}: padding per batch of {batch_size}",
+                xlabel="batch (sorted by padding)", ylabel="% of the batch that is <pad>",
+                figsize=(6.5, 3.6))
+    ax.set_ylim(0, 100)
+    return ax.figure

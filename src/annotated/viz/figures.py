@@ -1,0 +1,138 @@
+"""The figure registry: each key figure of the course by name, with its caption.
+
+`python -m annotated figures` (or `make figures`) saves them to figures/, which the README
+shows; chapters show them with `FIGURES[name].make()`, their caption beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from . import draw
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered figure: how to draw it, and what to see in it."""
+
+    make: Callable[[], Figure]
+    caption: str
+
+
+FIGURES: dict[str, Entry] = {}
+
+
+def figure(name: str, make: Callable[[], Figure], caption: str) -> None:
+    """Register the drawing `make` (no arguments) under `name`, the PNG's file name."""
+    if name in FIGURES:
+        raise ValueError(f"figure {name!r} is registered twice")
+    FIGURES[name] = Entry(make, caption)
+
+
+def save_all(out: Path | str = "figures", names: list[str] | None = None) -> list[Path]:
+    """Draw the named figures (default: all) and save them as PNGs in `out`."""
+    unknown = set(names or []) - FIGURES.keys()
+    if unknown:
+        raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {sorted(FIGURES)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names or sorted(FIGURES):
+        fig = FIGURES[name].make()
+        path = out / f"{name}.png"
+        # No software or date metadata: the same figure gives the same bytes on every run.
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+figure("00_cross_attention", draw.demo_attention,
+       "Cross-attention of the shipped number translator while it writes 354,782 from the "
+       "German 'dreihundertvierundfünfzigtausendsiebenhundertzweiundachtzig' (last layer, "
+       "heads averaged). Each English digit word (three, fifty, four, seven, eighty, two) "
+       "looks hardest at its German morpheme, even where the order flips: 'fifty' reads "
+       "'fünfzig' and 'four' reads 'vier', although German says 'vier und fünfzig'. Words "
+       "without a German partner ('and', '-', ',') spread their weight. Nobody told the "
+       "model this alignment; it learned it from 60,000 translated numbers.")
+figure("01_embedding_scale", draw.embedding_scale,
+       "Typical size (RMS) of one entry of the vectors added together at the model's input, "
+       "for a vocabulary of 1000 words. The positional encoding stays at 0.71 for every "
+       "d_model. Only Xavier-initialised embeddings (what make_model uses) times "
+       "sqrt(d_model) sit next to it (within 2x); without the factor they are 16-28x "
+       "smaller, and nn.Embedding's own N(0,1) init times sqrt(d_model) is 11-64x larger.")
+figure("02_pe_heatmap", draw.pe_heatmap,
+       "The sinusoidal positional encoding for 100 positions and d_model = 128. Each row is "
+       "one position's vector. Left columns change quickly with the position (high "
+       "frequency); towards the right they change so slowly that they look constant: the sin"
+       " columns stay near 0 (white) and the cos columns near 1 (red), hence the stripes.")
+figure("02_pe_similarity", draw.pe_similarity,
+       "Left: dot products PE(p)·PE(q) for d_model = 512; each diagonal band has one colour,"
+       " so the similarity depends only on the distance |p - q|. Right: PE(p)·PE(p + k) "
+       "against the offset k for three start positions p; the three curves coincide, so only"
+       " the last one drawn (green) is visible.")
+figure("03_attention_she", draw.attention_she,
+       "Attention weights for \"She gave him her book\" with hand-made queries and keys (what "
+       "a trained model could learn). Row = the word asking, column = the word looked at; "
+       "each row sums to 1. \"she\" puts most weight on \"book\" (0.54) and \"her\" (0.33).")
+figure("03_softmax_saturation", draw.softmax_saturation,
+       "Left: for random q, k with unit-variance entries, var(q·k) grows like d_k; divided "
+       "by sqrt(d_k) it stays at 1. Right: the mean largest softmax weight over 10 keys. "
+       "Unscaled, softmax saturates towards 1 (one key takes everything, gradients vanish); "
+       "scaled, it stays near 0.3 for every d_k.")
+figure("04_heads", draw.heads_figure,
+       "One heatmap per head of an untrained 8-head attention on the same five words: each "
+       "head spreads its weight differently, so one word can gather from several others at "
+       "once.")
+figure("05_masked_softmax", draw.masked_softmax_figure,
+       "Softmax over the same scores, without and with the mask. Without it, the real words "
+       "give a share of their weight to <pad>; with the pad scores set to the dtype's "
+       "minimum, the pad columns get exactly 0 and every row still sums to 1.")
+figure("05_masks", draw.masks_figure,
+       "The three masks as images (blue 1 = may attend, white 0 = hidden). The source mask "
+       "hides the pad columns for every query; the causal mask hides everything right of the"
+       " diagonal (word i sees words 0..i); the decoder's mask is both at once.")
+figure("06_architecture", draw.architecture_figure,
+       "The encoder-decoder Transformer with the tensor shape on each arrow (B batch, S "
+       "source length, T target length, D = d_model, V vocabulary), as the course builds it "
+       "by default (pre-norm: LayerNorm before each sublayer, one more on top of each "
+       "stack). The encoder keeps the width D all the way up; the decoder's cross-attention "
+       "takes its queries from the target side and its keys and values from the encoder's "
+       "memory.")
+figure("06_grad_norms", draw.grad_norms_figure,
+       "Gradient norm of each layer of a fresh 24-layer model (log scale). With post-norm "
+       "(the paper) the decoder's gradient shrinks layer by layer towards the input, more "
+       "than a thousandfold; with pre-norm (the article's code) all decoder layers stay "
+       "within a factor of about 2. The encoder, fed through every decoder layer's cross-"
+       "attention, varies by less than 4x with both.")
+figure("07_label_smoothing", draw.label_smoothing_figure,
+       "Left: the targets LabelSmoothing builds for \"the cat drinks milk\" plus one padded "
+       "position, with epsilon = 0.1 and a 5-token vocabulary: 0.9 on the right word, 0.1 / "
+       "3 on each other word, 0 in the <pad> column and on the padded row. Right: the loss "
+       "of one position against the probability p the model gives the right word (the rest, "
+       "1 - p, spread evenly over the other non-pad words). Without smoothing it falls all "
+       "the way to p = 1; with epsilon it is smallest at p = 1 - epsilon (dots) and rises "
+       "beyond: over-confidence is penalised.")
+figure("07_schedule", draw.schedule_figure,
+       "The paper's learning rate, factor x d_model^-0.5 x min(step^-0.5, step x "
+       "warmup^-1.5): it rises linearly for `warmup` steps, peaks there, then decays like "
+       "1/sqrt(step). A longer warm-up peaks later and lower; a smaller d_model scales the "
+       "whole curve up (256 gives sqrt(2) = 1.41 times the rate of 512).")
+figure("08_cross_attention", draw.numbers_cross_attention,
+       "Cross-attention of the shipped numbers model (layer 1, head 3) while it translates "
+       "345,678 from German (left) and Japanese (right). Each row is the decoder position "
+       "that has read the word on the left of the arrow and writes the word on its right; "
+       "each column a source token. German says the units before the tens (fünf-und-"
+       "vierzig), so the bright path jumps ahead to 'vierzig' to write 'forty' and back to "
+       "'fünf' for 'five'. Japanese groups by 10,000: 三十四万 is 34 x 10,000, so 'hundred' is "
+       "written while looking at 十 (三十万 = 300 thousand).")
+figure("09_bucketing", draw.bucketing_figure,
+       "Share of padding in each batch of 128 sentence pairs (German and English tensors "
+       "together), batches sorted from least to most padded. Random batches spend more than "
+       "half of their tensors on <pad>; batches bucketed by the pair's total length, as "
+       "training makes them, about a fifth (Multi30k's training split where it is found).")
