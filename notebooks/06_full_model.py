@@ -46,7 +46,7 @@ from annotated import (
     subsequent_mask,
 )
 from annotated.figures import architecture_figure, grad_norms_figure, layer_gradient_norms
-from annotated.layers import clones
+from annotated.multihead import clones
 from annotated.widgets import model_attention_explorer
 
 torch.manual_seed(0)

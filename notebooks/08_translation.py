@@ -87,7 +87,7 @@ for n in (21, 73, 10_000, 21_000, 345_678):
 
 # %%
 show(split_german)
-print("the pattern, longest pieces first:", tasks._GERMAN_RE.pattern[:90], "...")
+print("the pattern, longest pieces first:", tasks.GERMAN_RE.pattern[:90], "...")
 
 # %%
 for n in (21, 73, 18, 345_678, 101_001):
@@ -340,7 +340,7 @@ for L in (16, 64):
 
 # %%
 show(greedy_decode)
-show(decoding._next_log_probs)  # where a step uses the cache, or runs over the whole prefix
+show(decoding.next_log_probs)  # where a step uses the cache, or runs over the whole prefix
 batch = data.test[:64]
 src64, mask64 = encode_texts([translator.task.source_text(e.src) for e in batch])  # (B, S)
 cached = greedy_decode(model, src64, mask64, translator.max_len, tgt_vocab.bos, tgt_vocab.eos)

@@ -20,6 +20,7 @@ from .model import (
     Generator,
     ModelConfig,
     count_parameters,
+    evaluating,
     keep_attention,
     make_model,
     model_from_config,
@@ -32,7 +33,8 @@ __all__ = [
     "Decoder", "DecoderLayer", "Embeddings", "Encoder", "EncoderDecoder", "EncoderLayer",
     "Generator", "ModelConfig", "MultiHeadedAttention", "PositionalEncoding",
     "PositionwiseFeedForward", "Precision", "SublayerConnection", "attention", "clones",
-    "count_parameters", "default_device", "describe", "keep_attention", "make_model",
+    "count_parameters", "default_device", "describe", "evaluating", "keep_attention",
+    "make_model",
     "make_std_mask", "model_from_config", "padding_mask", "precision_for", "show", "source",
     "subsequent_mask", "__version__",
 ]

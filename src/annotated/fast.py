@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import check_mask, masked_fill_value
+from .attention import masked_fill_value, validate_mask
 from .multihead import KVCache, MultiHeadedAttention
 
 RANDOM_BITS = 16
@@ -246,7 +246,7 @@ class FusedMultiHeadedAttention(MultiHeadedAttention):
                 k, v = _heads(W_k(key), 1, h, d_k)[0], _heads(W_v(value), 1, h, d_k)[0]
         B, Tq, Tk = q.size(0), q.size(2), k.size(2)
         if mask is not None:
-            mask = check_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # (B, 1, Tq, Tk)
+            mask = validate_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # (B, 1, Tq, Tk)
         self.attn = None
         if (self.training and self.dropout.p > 0 and q.device.type == "cpu"
                 and not torch.compiler.is_compiling()):

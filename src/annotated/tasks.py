@@ -59,12 +59,12 @@ GERMAN_MORPHEMES = (
     "achtzig", "neunzig", "und", "hundert", "tausend",
 )  # fmt: skip
 # Longest first, so "siebzehn" wins over "sieben"'s prefix and "eins" over "ein".
-_GERMAN_RE = re.compile("|".join(sorted(GERMAN_MORPHEMES, key=len, reverse=True)))
+GERMAN_RE = re.compile("|".join(sorted(GERMAN_MORPHEMES, key=len, reverse=True)))
 
 
 def split_german(word: str) -> list[str]:
     """'dreiundsiebzigtausend' -> ['drei', 'und', 'siebzig', 'tausend'] (joins back exactly)."""
-    pieces = _GERMAN_RE.findall(word)
+    pieces = GERMAN_RE.findall(word)
     if "".join(pieces) != word:
         raise ValueError(
             f"{word!r} is not a German number word as num2words writes it (0 to 999,999, "

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..data import pad_sequences
-from ..decoding import _next_log_probs, length_penalty
+from ..decoding import length_penalty, next_log_probs
 from ..masks import padding_mask
 from ..metrics import exact_match
 from .grading import Mistake, Result, check_function
@@ -109,7 +109,7 @@ def _greedy_cases() -> list[tuple]:
 def greedy_step(model, memory: torch.Tensor, src_mask: torch.Tensor | None,
                 ys: torch.Tensor) -> torch.Tensor:
     """The reference answer: ys (B, T) with the most likely next token appended, (B, T + 1)."""
-    next_word = _next_log_probs(model, memory, src_mask, ys, None).argmax(dim=-1)  # (B,)
+    next_word = next_log_probs(model, memory, src_mask, ys, None).argmax(dim=-1)  # (B,)
     return torch.cat([ys, next_word.unsqueeze(1)], dim=1)  # (B, T + 1)
 
 
