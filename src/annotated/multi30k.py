@@ -334,11 +334,10 @@ def write_sample(folder: str | Path, n_train: int = 300, n_val: int = 30, n_test
 def find_corpus(folder: str | Path | None = None) -> Path | None:
     """The first folder holding the whole corpus, or None.
 
-    Looked at in order: `folder`, $ANNOTATED_MULTI30K, the download cache
-    (~/.cache/annotated/multi30k), and `shared/data/multi30k` beside the repository
-    checkout (where the course's developers and CI keep a copy; the tests look there too).
+    Looked at in order: `folder`, the folder named by the environment variable
+    $ANNOTATED_MULTI30K (set it to where you keep the six files), and the download cache
+    (~/.cache/annotated/multi30k, where `download()` puts them).
     """
-    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "data" / "multi30k"
     cache = Path.home() / ".cache" / "annotated" / "multi30k"
-    candidates = [folder, os.environ.get(ENV), cache, beside_repo]
+    candidates = [folder, os.environ.get(ENV), cache]
     return next((Path(c).expanduser() for c in candidates if c and has_corpus(c)), None)
