@@ -34,7 +34,8 @@ from annotated.data import pad_sequences
 from annotated.figures import DEMO_NUMBER, FIGURES
 from annotated.masks import make_std_mask, padding_mask
 from annotated.metrics import evaluate
-from annotated.tasks import make_data, number_words, split_english
+from annotated.registry import make_data
+from annotated.tasks import number_words, split_english
 from annotated.widgets import demo_explorer
 
 torch.manual_seed(0)

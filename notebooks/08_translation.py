@@ -42,7 +42,8 @@ from annotated.metrics import corpus_bleu, evaluate, exact_match
 from annotated.model import DecoderCache
 from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.pretrained import Translator
-from annotated.tasks import make_data, number_words, split_english, split_german
+from annotated.registry import make_data
+from annotated.tasks import number_words, split_english, split_german
 from annotated.training import train
 from annotated.widgets import (
     draw_heads,
@@ -225,7 +226,7 @@ for text, english in zip(examples, translator.translate(examples), strict=True):
 RETRAIN = False  # <- True trains the model again
 
 if RETRAIN:
-    result = train(data, out="runs/numbers")  # the default run: TrainConfig from DEFAULTS
+    result = train(data, out="runs/numbers")  # the default run: TrainConfig from its recipe
     translator = Translator.from_checkpoint(result.checkpoint, "numbers", device=device)
     model = translator.model
     print(f"trained {result.history.step[-1]} steps in {result.history.seconds:.0f} s; "

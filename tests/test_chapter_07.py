@@ -21,7 +21,8 @@ from annotated.exercises import (  # noqa: E402
     check_rate,
     check_smoothed_targets,
 )
-from annotated.training import History, LabelSmoothing, rate  # noqa: E402
+from annotated.losses import LabelSmoothing  # noqa: E402
+from annotated.training import History, rate  # noqa: E402
 from annotated.widgets import (  # noqa: E402
     LiveHistory,
     draw_cross_attention,
@@ -30,13 +31,6 @@ from annotated.widgets import (  # noqa: E402
     schedule_explorer,
     schedule_steps,
 )
-
-
-def test_smoothed_targets_is_label_smoothings_distribution():
-    q = figures.smoothed_targets([2, 1, 0, 3], 5, 0, 0.4)
-    assert q[0].tolist() == pytest.approx([0, 0.4 / 3, 0.6, 0.4 / 3, 0.4 / 3])
-    assert q[2].sum() == 0 and q[:, 0].sum() == 0
-    torch.testing.assert_close(q[[0, 1, 3]].sum(-1), torch.ones(3))
 
 
 def test_smoothing_penalty_is_smallest_at_one_minus_epsilon():

@@ -21,7 +21,8 @@ from annotated.exercises import (  # noqa: E402
 )
 from annotated.exercises.ch08 import _step_from  # noqa: E402
 from annotated.masks import subsequent_mask  # noqa: E402
-from annotated.tasks import make_data, number_words  # noqa: E402
+from annotated.registry import make_data  # noqa: E402
+from annotated.tasks import number_words  # noqa: E402
 from annotated.training import TrainConfig, train  # noqa: E402
 from annotated.widgets import (  # noqa: E402
     ATTENTION_PARTS,

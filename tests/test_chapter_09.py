@@ -15,6 +15,7 @@ from annotated.data import bucket_batches, padding_counts, padding_share  # noqa
 from annotated.exercises import check_detokenize, check_padding_share  # noqa: E402
 from annotated.exercises.ch09 import detokenize  # noqa: E402
 from annotated.pretrained import Translator  # noqa: E402
+from annotated.registry import make_data  # noqa: E402
 from annotated.training import TrainConfig, train  # noqa: E402
 from annotated.widgets import (  # noqa: E402
     draw_translation,
@@ -67,8 +68,6 @@ def test_find_corpus_takes_the_environment_variable(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def translator(tmp_path_factory):
-    from annotated.tasks import make_data
-
     sample = multi30k.write_sample(tmp_path_factory.mktemp("sample"))
     data = make_data("multi30k", folder=sample, vocab_size=150)
     config = TrainConfig(steps=30, batch_size=32, warmup=10, valid_every=30, valid_decode=5,

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from annotated import multi30k
+from annotated.registry import TASKS, make_data
 
 # The real corpus, where $ANNOTATED_MULTI30K (tests/conftest.py) names a folder holding it.
 REAL = multi30k.find_corpus()
@@ -151,12 +152,10 @@ def test_subword_errors_are_clear(sample):
     with pytest.raises(ValueError, match="not a sentencepiece model"):
         multi30k.Subwords(b"not a model")
     with pytest.raises(ValueError, match="no subword model yet"):
-        multi30k.TASKS["multi30k"].source_tokens("Ein Hund.")
+        TASKS["multi30k"].source_tokens("Ein Hund.")
 
 
 def test_task_reads_the_folder_and_keeps_it_out_of_its_settings(sample):
-    from annotated.tasks import make_data
-
     data = make_data("multi30k", folder=sample, vocab_size=150)
     assert (len(data.train), len(data.valid), len(data.test)) == (300, 30, 30)
     assert data.settings == {"vocab_size": 150, "model_type": "bpe", "n_train": None}
@@ -206,8 +205,6 @@ def test_bleu_scores_cased_and_lowercased():
 
 @pytest.mark.skipif(REAL is None, reason=NO_CORPUS)
 def test_real_corpus_subwords():
-    from annotated.tasks import make_data
-
     data = make_data("multi30k", folder=REAL)
     assert len(data.src_vocab) == 8000
     assert data.train[0].tgt[:3] == ("▁Two", "▁young", ",")

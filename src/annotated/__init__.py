@@ -39,10 +39,19 @@ __all__ = [
     "subsequent_mask", "__version__",
 ]
 
-# --- Chapters 7-8 ---
+# --- Chapters 7-9 ---
 # Submodules, so that `annotated.pretrained.load("numbers")` works after `import annotated`.
-from . import data, decoding, metrics, pretrained, tasks, training  # noqa: E402, F401
-
-# --- Chapter 9 ---
-# Importing the module registers the "multi30k" task next to copy and numbers.
+from . import (  # noqa: E402, F401
+    checkpoint,
+    data,
+    decoding,
+    distributed,
+    losses,
+    metrics,
+    multi30k,
+    pretrained,
+    registry,
+    tasks,
+    training,
+)
 from .multi30k import Multi30kTask  # noqa: E402, F401

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ..figures import smoothed_targets
+from ..losses import smoothed_targets
 from ..training import rate
 from .grading import Mistake, Result, check_function, describe_difference
 
