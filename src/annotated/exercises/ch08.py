@@ -9,8 +9,10 @@ import torch
 
 from ..data import pad_sequences
 from ..decoding import length_penalty, next_log_probs
-from ..masks import padding_mask
+from ..masks import padding_mask, subsequent_mask
 from ..metrics import exact_match
+from ..model import make_model
+from ..pretrained import load
 from .grading import Mistake, Result, check_function
 
 
@@ -76,9 +78,6 @@ def check_exact_match(attempt: Callable) -> Result:
 
 @functools.cache
 def _greedy_cases() -> list[tuple]:
-    from ..model import make_model
-    from ..pretrained import load
-
     with torch.random.fork_rng(devices=[]):  # building a model draws random numbers:
         numbers = load("numbers")  # leave the learner's own sequence alone
     model, sv, tv = numbers.model, numbers.src_vocab, numbers.tgt_vocab
@@ -117,8 +116,6 @@ def greedy_step(model, memory: torch.Tensor, src_mask: torch.Tensor | None,
 def _step_from(model, memory, src_mask, ys, position: int = -1, causal: bool = True,
                append: bool = True) -> torch.Tensor:
     """Wrong versions of greedy_step, for the hints."""
-    from ..masks import subsequent_mask
-
     mask = subsequent_mask(ys.size(1)) if causal else None
     out = model.decode(memory, src_mask, ys, mask)  # (B, T, D)
     next_word = model.generator(out[:, position]).argmax(dim=-1)  # (B,)
