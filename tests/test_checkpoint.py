@@ -56,8 +56,6 @@ def test_checkpoint_loads_with_weights_only_and_errors_are_clear(tmp_path):
         train("copy", tiny_config(steps=3), resume=tmp_path / "vocab.pt")
 
 
-
-
 def test_model_from_checkpoint_rebuilds_the_trained_model_in_eval_mode(state):
     model, src_vocab, tgt_vocab = model_from_checkpoint(state)
     assert not model.training and model.config.to_dict() == state["model_config"]

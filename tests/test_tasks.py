@@ -179,7 +179,7 @@ def test_each_task_carries_a_recipe_that_builds_its_configs(name):
     model = ModelConfig(src_vocab=100, tgt_vocab=100, **recipe.model)
     assert all(getattr(model, k) == v for k, v in recipe.model.items())
     with pytest.raises(AttributeError):
-        recipe.max_len = 1  # frozen: one run cannot change the next run's defaults
+        recipe.max_len = 1  # frozen
 
 
 def test_the_recipes_differ_by_task_and_the_old_table_is_gone():

@@ -209,8 +209,6 @@ class BatchStream:
         return make_batch(pairs, self.src_vocab, self.tgt_vocab)
 
 
-
-
 @dataclass
 class _Run:
     """Everything a training run changes as it goes: what a checkpoint saves and restores."""
