@@ -55,8 +55,9 @@ from annotated.data import Batch
 from annotated.decoding import greedy_decode
 from annotated.device import default_device, precision_for
 from annotated.layers import LAYER_NORM_EPS
+from annotated.losses import make_criterion
 from annotated.model import EncoderDecoder
-from annotated.training import make_criterion, make_optimizer, train_step
+from annotated.training import make_optimizer, train_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("train", "base", "attention", "decode", "compile")

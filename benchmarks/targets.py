@@ -26,11 +26,13 @@ from pathlib import Path
 import torch
 
 from annotated import padding_mask
+from annotated.checkpoint import validate_vocab
 from annotated.decoding import greedy_decode
 from annotated.metrics import evaluate
 from annotated.pretrained import Translator, model_path
-from annotated.tasks import MAX_NUMBER, get_task, make_data, number_words
-from annotated.training import DEFAULTS, TrainConfig, check_vocab, train
+from annotated.registry import get_task, make_data
+from annotated.tasks import MAX_NUMBER, number_words
+from annotated.training import TrainConfig, train
 
 
 def machine() -> str:
@@ -42,7 +44,7 @@ def machine() -> str:
 def bench_copy() -> None:
     """The default `train copy` run, end to end: data, training, test evaluation."""
     t0 = time.perf_counter()
-    cfg = TrainConfig(**(DEFAULTS["copy"]["train"] | {"progress": False}))
+    cfg = TrainConfig(**(get_task("copy").recipe.train | {"progress": False}))
     result = train("copy", cfg)
     scores = evaluate(result.model, result.data.test, result.data.src_vocab,
                       result.data.tgt_vocab, get_task("copy"),
@@ -58,7 +60,7 @@ def bench_numbers(checkpoint: Path, retrain: bool) -> None:
     """Exact match per language, greedy and beam 4, on the 2,000 held-out numbers."""
     if retrain:
         t0 = time.perf_counter()
-        cfg = TrainConfig(**(DEFAULTS["numbers"]["train"] | {"progress": True}))
+        cfg = TrainConfig(**(get_task("numbers").recipe.train | {"progress": True}))
         result = train("numbers", cfg, out="runs/numbers")
         print(f"numbers: default run trained in {time.perf_counter() - t0:.1f} s "
               f"(target <= 600 s)")
@@ -66,7 +68,7 @@ def bench_numbers(checkpoint: Path, retrain: bool) -> None:
     tr = Translator.from_checkpoint(checkpoint, "numbers")
     st = tr.state
     data = make_data("numbers", seed=st["train_config"]["seed"], **st["task_settings"])
-    check_vocab(st, data)
+    validate_vocab(st, data)
     print(f"numbers: {checkpoint} ({checkpoint.stat().st_size / 1e6:.2f} MB), "
           f"{len(data.test) // 2} test numbers per language")
     for beam in (1, 4):
@@ -123,22 +125,23 @@ def bench_multi30k_speed(steps: int = 20, folder: Path | None = None) -> None:
     """Training speed of the default multi30k run, and of the same run with --fast: seconds
     per step and tokens per second, the two measured alternately on the same batches."""
     from annotated.device import precision_for
+    from annotated.losses import make_criterion
     from annotated.model import ModelConfig, count_parameters, model_from_config
     from annotated.multi30k import find_corpus
-    from annotated.training import BatchStream, make_criterion, make_optimizer, train_step
+    from annotated.training import BatchStream, make_optimizer, train_step
 
     found = find_corpus(folder)
     if found is None:
         raise SystemExit("multi30k-speed needs the corpus: set ANNOTATED_MULTI30K or --data")
-    d = DEFAULTS["multi30k"]
+    recipe = get_task("multi30k").recipe
     data = make_data("multi30k", folder=found)
-    t = d["train"]
+    t = recipe.train
     precision = precision_for("cpu")
     stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, t["batch_size"], 0)
     runs = {}
     for fast in (False, True):
         cfg = ModelConfig(src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab),
-                          **d["model"], fast=fast)
+                          **recipe.model, fast=fast)
         torch.manual_seed(0)
         model = model_from_config(cfg).train()
         optimizer, scheduler = make_optimizer(model, cfg.d_model, t["factor"], t["warmup"],

@@ -33,7 +33,8 @@ from annotated import count_parameters, pretrained, show
 from annotated.data import pad_sequences
 from annotated.masks import make_std_mask, padding_mask
 from annotated.metrics import evaluate
-from annotated.tasks import make_data, number_words, split_english
+from annotated.registry import make_data
+from annotated.tasks import number_words, split_english
 from annotated.viz.draw import DEMO_NUMBER
 from annotated.viz.figures import FIGURES
 from annotated.viz.widgets import demo_explorer

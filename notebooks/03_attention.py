@@ -262,7 +262,7 @@ show(attention)
 # The shapes in its comments: Tq is the number of queries, Tk the number of keys (both S in
 # self-attention, where a sentence attends to itself), d_v the length of a value (here equal to
 # d_k); `...` stands for any leading axes, such as B. Two arguments wait for later chapters.
-# `mask` hides some keys (padding and the future, chapter 5): `check_mask` rejects a mask of
+# `mask` hides some keys (padding and the future, chapter 5): `validate_mask` rejects a mask of
 # the wrong shape or dtype with a clear message; the article fills hidden scores with -1e9,
 # this code with the dtype's own minimum (chapter 5 shows -1e9 overflowing in float16); and a
 # query whose keys are all hidden gets weights of zero instead of NaN (also chapter 5).

@@ -45,7 +45,7 @@ from annotated import (
     show,
     subsequent_mask,
 )
-from annotated.layers import clones
+from annotated.multihead import clones
 from annotated.viz.draw import architecture_figure, grad_norms_figure
 from annotated.viz.measure import layer_gradient_norms
 from annotated.viz.widgets import model_attention_explorer

@@ -46,11 +46,9 @@ from annotated import (
 )
 from annotated.data import Batch, Vocab, bucket_batches, make_batch, pad_sequences
 from annotated.decoding import greedy_decode
-from annotated.tasks import make_data
+from annotated.losses import LOG_TINY, LabelSmoothing
+from annotated.registry import get_task, make_data
 from annotated.training import (
-    DEFAULTS,
-    LOG_TINY,
-    LabelSmoothing,
     TrainConfig,
     exact_match_of,
     loss_sum,
@@ -542,7 +540,7 @@ print("train mode:", drop(x))  # each entry zeroed with probability 0.5, the res
 drop.eval()
 print("eval mode: ", drop(x))  # unchanged
 assert torch.equal(drop(x), x)
-print("the numbers task's default model:", DEFAULTS["numbers"]["model"])
+print("the numbers task's default model:", get_task("numbers").recipe.model)
 
 # %% [markdown]
 # For the copy task we set dropout to 0. Dropout fights memorising the training data, and

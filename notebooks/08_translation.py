@@ -41,7 +41,8 @@ from annotated.metrics import corpus_bleu, evaluate, exact_match
 from annotated.model import DecoderCache
 from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.pretrained import Translator
-from annotated.tasks import make_data, number_words, read_number, split_english, split_german
+from annotated.registry import make_data
+from annotated.tasks import number_words, read_number, split_english, split_german
 from annotated.training import train
 from annotated.viz.draw import ALIGN_HEAD, ALIGN_LAYER, draw_attention, numbers_cross_attention
 from annotated.viz.measure import number_attention
@@ -83,7 +84,7 @@ for n in (21, 73, 10_000, 21_000, 345_678):
 
 # %%
 show(split_german)
-print("the pattern, longest pieces first:", tasks._GERMAN_RE.pattern[:90], "...")
+print("the pattern, longest pieces first:", tasks.GERMAN_RE.pattern[:90], "...")
 
 # %%
 for n in (21, 73, 18, 345_678, 101_001):
@@ -221,7 +222,7 @@ for text, english in zip(examples, translator.translate(examples), strict=True):
 RETRAIN = False  # <- True trains the model again
 
 if RETRAIN:
-    result = train(data, out="runs/numbers")  # the default run: TrainConfig from DEFAULTS
+    result = train(data, out="runs/numbers")  # the default run: TrainConfig from its recipe
     translator = Translator.from_checkpoint(result.checkpoint, "numbers", device=device)
     model = translator.model
     print(f"trained {result.history.step[-1]} steps in {result.history.seconds:.0f} s; "
@@ -336,7 +337,7 @@ for L in (16, 64):
 
 # %%
 show(greedy_decode)
-show(decoding._next_log_probs)  # where a step uses the cache, or runs over the whole prefix
+show(decoding.next_log_probs)  # where a step uses the cache, or runs over the whole prefix
 batch = data.test[:64]
 src64, mask64 = encode_texts([translator.task.source_text(e.src) for e in batch])  # (B, S)
 cached = greedy_decode(model, src64, mask64, translator.max_len, tgt_vocab.bos, tgt_vocab.eos)

@@ -38,8 +38,8 @@ import annotated
 from annotated import count_parameters, multi30k, show
 from annotated.data import bucket_batches, padding_share
 from annotated.pretrained import Translator
-from annotated.tasks import make_data
-from annotated.training import DEFAULTS, History, TrainConfig, train
+from annotated.registry import get_task, make_data
+from annotated.training import History, TrainConfig, train
 from annotated.viz.draw import bucketing_figure, draw_attention
 from annotated.viz.measure import pair_padding
 from annotated.viz.primitives import curves
@@ -230,9 +230,9 @@ _ = bucketing_figure((src_len, tgt_len, "Multi30k train" if REAL else "generated
 # embedding (2.0M) where that notebook has separate word vocabularies and embeddings.
 
 # %%
-defaults = DEFAULTS["multi30k"]
-print("model:", defaults["model"])
-print("training:", defaults["train"])
+defaults = get_task("multi30k").recipe
+print("model:", defaults.model)
+print("training:", defaults.train)
 
 # %% [markdown]
 # How long that takes depends on the machine, so this cell decides by what it finds:
@@ -260,7 +260,7 @@ print("training:", defaults["train"])
 CHECKPOINT = Path("..") / "runs" / "multi30k" / "checkpoint.pt"
 if device.type == "cuda" and REAL:
     print("GPU found: the default run, saved to", CHECKPOINT.relative_to(".."))
-    config = TrainConfig(**defaults["train"])
+    config = TrainConfig(**defaults.train)
     result = train(data, config, out=CHECKPOINT.parent)
     history = result.history
     translator = Translator.from_checkpoint(CHECKPOINT, device=device)

@@ -17,19 +17,12 @@ from annotated.exercises import (
     check_rate,
     check_smoothed_targets,
 )
-from annotated.losses import LabelSmoothing, smoothed_targets
+from annotated.losses import LabelSmoothing
 from annotated.training import History, rate
 from annotated.viz import draw, figures, measure
 from annotated.viz.draw import draw_attention, draw_history, draw_schedule
 from annotated.viz.measure import schedule_steps
 from annotated.viz.widgets import LiveHistory, schedule_explorer
-
-
-def test_smoothed_targets_is_label_smoothings_distribution():
-    q = smoothed_targets([2, 1, 0, 3], 5, 0, 0.4)
-    assert q[0].tolist() == pytest.approx([0, 0.4 / 3, 0.6, 0.4 / 3, 0.4 / 3])
-    assert q[2].sum() == 0 and q[:, 0].sum() == 0
-    torch.testing.assert_close(q[[0, 1, 3]].sum(-1), torch.ones(3))
 
 
 def test_smoothing_penalty_is_smallest_at_one_minus_epsilon():

@@ -18,7 +18,8 @@ from annotated.exercises import (
 from annotated.exercises.ch08 import _step_from
 from annotated.masks import subsequent_mask
 from annotated.model import ATTENTION_PARTS
-from annotated.tasks import make_data, number_words, read_number
+from annotated.registry import make_data
+from annotated.tasks import number_words, read_number
 from annotated.training import TrainConfig, train
 from annotated.viz import draw, figures, widgets
 from annotated.viz.draw import draw_attention

@@ -50,10 +50,8 @@ def test_clear_errors(trained, tmp_path, capsys):
     torch.save(state, tmp_path / "other.pt")
     assert main(["evaluate", str(tmp_path / "other.pt")]) == 2
     assert "trained on other data" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        main(["train", "poetry"])
-    assert e.value.code == 2
-    assert ("invalid choice: 'poetry' (choose from 'copy', 'multi30k', 'numbers')"
+    assert main(["train", "poetry"]) == 2  # get_task's ValueError, one line on stderr
+    assert ("error: unknown task 'poetry'; choose one of: copy, numbers, multi30k"
             in capsys.readouterr().err)
 
 
@@ -65,6 +63,18 @@ def test_help_reads_well(command, words, capsys):
         main([command, "--help"])
     assert e.value.code == 0
     assert words in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_train_help_lists_every_tasks_recipe(capsys):
+    from annotated.registry import TASKS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for name, task in TASKS.items():
+        m, t = task.recipe.model, task.recipe.train
+        assert f"  {name}: N={m['N']} d_model={m['d_model']}" in out
+        assert f"steps={t['steps']} batch={t['batch_size']}" in out
 
 
 # --- Chapter 9 ---

@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
+
+from annotated.distributed import Dist, broadcast_flag, close_distributed, init_distributed
 
 TINY = ["--layers", "1", "--d-model", "16", "--d-ff", "32", "--heads", "2", "--dropout", "0.1",
         "--batch-size", "16", "--steps", "4", "--valid-every", "2", "--device", "cpu"]
@@ -34,3 +37,16 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     assert not torch.equal(init["generator.proj.weight"], w0["generator.proj.weight"])
     assert len(ckpt["history"]["loss"]) == 4
     assert all(torch.isfinite(torch.tensor(ckpt["history"]["loss"])))
+
+
+def test_a_single_process_is_rank_0_of_1(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    info, device = init_distributed("cpu")
+    assert info == Dist() and (info.rank, info.world, info.local_rank) == (0, 1, 0)
+    assert info.main and not Dist(rank=1, world=2).main
+    assert device == torch.device("cpu")
+    assert broadcast_flag(True, info, device) is True  # nothing to agree on alone
+    assert broadcast_flag(False, info, device) is False
+    close_distributed(info)  # no process group: nothing to leave, no error
+    with pytest.raises(AttributeError):
+        info.rank = 1  # frozen

@@ -51,7 +51,8 @@ def test_the_fast_training_loss_gives_the_teaching_loss_and_gradients(norm):
     # What train() computes on each path: the model, then the generator's scores and
     # label smoothing (the fast path fuses log-softmax and loss), on a padded batch.
     from annotated.device import precision_for
-    from annotated.training import FastLabelSmoothing, loss_sum, make_criterion
+    from annotated.losses import FastLabelSmoothing, make_criterion
+    from annotated.training import loss_sum
 
     teach, fast = pair(norm)
     b = padded_batch()
@@ -217,103 +218,7 @@ def test_cli_fast_and_compile_reach_the_checkpoint(tmp_path, monkeypatch):
     assert state["model_config"]["fast"] is True and state["train_config"]["compile"] is True
 
 
-# --- the closed-form loss and fused Adam (the fast path's training step) ---
-
-
-def smoothing_case(pad=2, V=11, N=9, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    logits = torch.randn(N, V, generator=g) * 3
-    target = torch.randint(0, V, (N,), generator=g)
-    target[[1, 5]] = pad  # padded positions
-    target[0] = (pad + 1) % V
-    return logits, target
-
-
-@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.4])
-@pytest.mark.parametrize("pad", [0, 2])
-def test_fast_label_smoothing_gives_the_teaching_loss_and_gradient(smoothing, pad):
-    from annotated.training import FastLabelSmoothing, LabelSmoothing
-
-    logits, target = smoothing_case(pad)
-    results = []
-    for crit in (LabelSmoothing(11, pad, smoothing), FastLabelSmoothing(11, pad, smoothing)):
-        x = logits.clone().requires_grad_()
-        loss = crit(x.log_softmax(-1), target)
-        (2.5 * loss).backward()  # an upstream gradient other than 1 reaches the custom backward
-        results.append((loss.detach(), x.grad))
-    (loss_t, grad_t), (loss_f, grad_f) = results
-    assert loss_t > 0
-    torch.testing.assert_close(loss_f, loss_t, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(grad_f, grad_t, rtol=1e-5, atol=1e-6)
-    assert (grad_f[[1, 5]] == 0).all()  # padded rows teach nothing
-
-
-@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.4])
-@pytest.mark.parametrize("pad", [0, 2])
-def test_fast_loss_from_logits_fuses_log_softmax_and_gives_the_teaching_results(smoothing,
-                                                                                pad):
-    from annotated.training import FastLabelSmoothing, LabelSmoothing
-
-    logits, target = smoothing_case(pad)
-    logits = logits + 40.0  # a shift changes nothing but would expose a missing logsumexp
-    results = []
-    for crit in (LabelSmoothing(11, pad, smoothing), FastLabelSmoothing(11, pad, smoothing)):
-        x = logits.clone().requires_grad_()
-        loss = crit.from_logits(x, target)
-        (2.5 * loss).backward()
-        results.append((loss.detach(), x.grad))
-    (loss_t, grad_t), (loss_f, grad_f) = results
-    assert loss_t > 0 and grad_t.abs().sum() > 0
-    torch.testing.assert_close(loss_f, loss_t, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(grad_f, grad_t, rtol=1e-5, atol=1e-6)
-    assert (grad_f[[1, 5]] == 0).all()  # padded rows teach nothing
-    assert FastLabelSmoothing(11, pad, smoothing).true_dist is None
-
-
-def test_fast_loss_from_logits_at_training_size_matches_the_teaching_loss():
-    from annotated.training import FastLabelSmoothing, LabelSmoothing
-
-    g = torch.Generator().manual_seed(3)
-    logits = torch.randn(64, 500, generator=g) * 4
-    target = torch.randint(0, 500, (64,), generator=g)
-    target[:5] = 0
-    grads = []
-    for crit in (LabelSmoothing(500, 0, 0.1), FastLabelSmoothing(500, 0, 0.1)):
-        x = logits.clone().requires_grad_()
-        (crit.from_logits(x, target) / 59).backward()
-        grads.append(x.grad)
-    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-7)
-
-
-def test_fast_loss_from_logits_backpropagates_once_and_falls_back_where_it_clamps():
-    from annotated.training import FastLabelSmoothing, LabelSmoothing
-
-    fast, teach = FastLabelSmoothing(4, 0, 0.1), LabelSmoothing(4, 0, 0.1)
-    x = torch.randn(3, 4).requires_grad_()
-    loss = fast.from_logits(x, torch.tensor([1, 2, 3]))
-    loss.backward(retain_graph=True)
-    with pytest.raises(RuntimeError, match="backpropagated once"):
-        loss.backward()
-    never = torch.tensor([[0.0, -1.0, -200.0, -2.0]])  # log p = -200 < LOG_TINY at id 2
-    target = torch.tensor([1])
-    loss = fast.from_logits(never, target)
-    assert torch.isfinite(loss) and loss == teach.from_logits(never, target)
-    assert fast.true_dist is not None  # the teaching code ran
-    with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
-        fast.from_logits(never[:, :3], target)
-
-
-def test_fast_label_smoothing_falls_back_where_the_teaching_loss_clamps():
-    from annotated.training import FastLabelSmoothing, LabelSmoothing
-
-    never = torch.tensor([[0.0, -1.0, float("-inf"), -2.0]]).log_softmax(-1)  # p = 0 at id 2
-    target = torch.tensor([1])
-    fast, teach = FastLabelSmoothing(4, 0, 0.1), LabelSmoothing(4, 0, 0.1)
-    loss = fast(never, target)
-    assert torch.isfinite(loss) and loss == teach(never, target)
-    assert fast.true_dist is not None  # the teaching code ran
-    with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
-        fast(never[:, :3], target)
+# --- fused Adam (the fast path's optimizer) ---
 
 
 def test_fused_adam_takes_the_same_steps():
@@ -338,16 +243,16 @@ def test_fused_adam_takes_the_same_steps():
 
 
 def test_training_on_the_fast_path_uses_the_closed_form_loss_and_fused_adam(monkeypatch):
-    from annotated import training
+    from annotated import losses, training
 
     made = []
     real = training.make_optimizer
     monkeypatch.setattr(training, "make_optimizer",
                         lambda *a, **kw: made.append(kw) or real(*a, **kw))
     calls = []
-    monkeypatch.setattr(training.FastLabelSmoothing, "from_logits",
+    monkeypatch.setattr(losses.FastLabelSmoothing, "from_logits",
                         lambda self, x, t: calls.append(1)
-                        or training.LabelSmoothing.from_logits(self, x, t))
+                        or losses.LabelSmoothing.from_logits(self, x, t))
     training.train("copy", tiny_train_config(), TINY_MODEL | {"fast": True}, **TRAIN_DATA)
     assert made == [{"fused": True}] and len(calls) == 4
     training.train("copy", tiny_train_config(), TINY_MODEL, **TRAIN_DATA)

@@ -6,7 +6,8 @@ import torch
 
 from annotated import make_model
 from annotated.metrics import corpus_bleu, evaluate, exact_match
-from annotated.tasks import Example, get_task, make_data
+from annotated.registry import get_task, make_data
+from annotated.tasks import Example
 
 
 def test_exact_match():

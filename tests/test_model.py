@@ -4,6 +4,7 @@ import torch
 from annotated import (
     ModelConfig,
     count_parameters,
+    evaluating,
     make_model,
     make_std_mask,
     padding_mask,
@@ -162,3 +163,41 @@ def test_bad_inputs_at_the_model_boundary():
 def test_config_round_trips():
     model = small()
     assert ModelConfig(**model.config.to_dict()) == model.config
+
+
+# ---------------------------------------------------------------- make_model's options, evaluating
+
+
+def test_make_model_passes_every_option_on_to_model_config():
+    from annotated.fast import FusedMultiHeadedAttention
+
+    model = make_model(V, V, N=1, d_model=16, d_ff=32, h=4, dropout=0.0, norm="post",
+                       tie_embeddings=True, attn_backend="naive", max_len=64, fast=True)
+    assert model.config == ModelConfig(V, V, 1, 16, 32, 4, 0.0, norm="post",
+                                       tie_embeddings=True, attn_backend="naive", max_len=64,
+                                       fast=True)
+    assert any(isinstance(m, FusedMultiHeadedAttention) for m in model.modules())
+    assert model.generator.proj.weight is model.src_embed[0].lut.weight
+
+
+def test_make_model_names_an_unknown_keyword_and_the_valid_ones():
+    with pytest.raises(TypeError, match=r"unknown keyword\(s\) 'heads'.*valid keywords: .*"
+                                        r"attn_backend, max_len, fast"):
+        make_model(V, V, heads=4)
+    with pytest.raises(ValueError, match="unknown norm placement 'middle'"):
+        make_model(V, V, norm="middle")  # a known keyword still has its value checked
+
+
+@pytest.mark.parametrize("start_training", [True, False])
+def test_evaluating_restores_the_mode_even_after_an_exception(start_training):
+    model = small(dropout=0.1).train(start_training)
+    with evaluating(model) as m:
+        assert m is model and not model.training
+        assert not any(sub.training for sub in model.modules())
+    assert model.training is start_training
+    assert all(sub.training is start_training for sub in model.modules())
+    with pytest.raises(RuntimeError, match="inside"), evaluating(model):
+        assert not model.training
+        raise RuntimeError("inside")
+    assert model.training is start_training
+    assert all(sub.training is start_training for sub in model.modules())

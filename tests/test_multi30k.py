@@ -7,8 +7,11 @@ import pytest
 import torch
 
 from annotated import multi30k
+from annotated.registry import TASKS, make_data
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
+# The real corpus, where $ANNOTATED_MULTI30K (tests/conftest.py) names a folder holding it.
+REAL = multi30k.find_corpus()
+NO_CORPUS = "Multi30k is not on this machine (set ANNOTATED_MULTI30K)"
 
 
 def write_sample(folder: Path, split="train", n=3):
@@ -24,6 +27,24 @@ def test_reads_plain_sample_from_argument_and_environment(tmp_path, monkeypatch)
                      ("Ein Hund 2.", "A dog 2.")]
     monkeypatch.setenv(multi30k.ENV, str(tmp_path))
     assert multi30k.load_split("train") == pairs
+
+
+def test_find_corpus_reads_the_argument_or_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # an empty download cache
+    monkeypatch.delenv(multi30k.ENV, raising=False)
+    sample = multi30k.write_sample(tmp_path / "sample", n_train=5, n_val=2, n_test=2)
+    assert multi30k.find_corpus(sample) == sample
+    # Without the argument or the variable nothing is found, even on a machine that keeps
+    # a copy beside the repository: the library never looks there.
+    assert multi30k.find_corpus() is None
+    monkeypatch.setenv(multi30k.ENV, str(sample))
+    assert multi30k.find_corpus() == sample
+    assert multi30k.find_corpus(tmp_path / "elsewhere") == sample  # an empty argument: next
+    monkeypatch.setenv(multi30k.ENV, str(tmp_path / "empty"))
+    assert multi30k.find_corpus() is None
+    cache = multi30k.write_sample(tmp_path / "home" / ".cache" / "annotated" / "multi30k",
+                                  n_train=5, n_val=2, n_test=2)
+    assert multi30k.find_corpus() == cache  # where download() puts the files
 
 
 def test_mismatched_sides_are_refused(tmp_path):
@@ -60,12 +81,12 @@ def test_corrupt_gz_is_refused_by_its_checksum(tmp_path):
 
 def test_download_checks_each_file(tmp_path, monkeypatch):
     """A fake server returning the real bytes passes; one returning a truncated file fails."""
-    if not SHARED.exists():
-        pytest.skip("the shared Multi30k copy is not on this machine")
+    if REAL is None:
+        pytest.skip(NO_CORPUS)
 
     def serve(truncate):
         def urlopen(url, timeout=None):
-            data = (SHARED / url.rsplit("/", 1)[1]).read_bytes()
+            data = (REAL / url.rsplit("/", 1)[1]).read_bytes()
             return io.BytesIO(data[:-10] if truncate else data)
         return urlopen
 
@@ -78,12 +99,12 @@ def test_download_checks_each_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in folder.glob("*.gz")) == sorted(multi30k.SHA256)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="the shared Multi30k copy is not on this machine")
+@pytest.mark.skipif(REAL is None, reason=NO_CORPUS)
 def test_real_corpus_sizes():
     for split, size in multi30k.SIZES.items():
-        pairs = multi30k.load_split(split, SHARED)
+        pairs = multi30k.load_split(split, REAL)
         assert len(pairs) == size
-    assert multi30k.load_split("train", SHARED)[0][0].startswith("Zwei junge")
+    assert multi30k.load_split("train", REAL)[0][0].startswith("Zwei junge")
 
 
 # ---------------------------------------------------------------- chapter 9: subwords and the task
@@ -131,12 +152,10 @@ def test_subword_errors_are_clear(sample):
     with pytest.raises(ValueError, match="not a sentencepiece model"):
         multi30k.Subwords(b"not a model")
     with pytest.raises(ValueError, match="no subword model yet"):
-        multi30k.TASKS["multi30k"].source_tokens("Ein Hund.")
+        TASKS["multi30k"].source_tokens("Ein Hund.")
 
 
 def test_task_reads_the_folder_and_keeps_it_out_of_its_settings(sample):
-    from annotated.tasks import make_data
-
     data = make_data("multi30k", folder=sample, vocab_size=150)
     assert (len(data.train), len(data.valid), len(data.test)) == (300, 30, 30)
     assert data.settings == {"vocab_size": 150, "model_type": "bpe", "n_train": None}
@@ -184,11 +203,9 @@ def test_bleu_scores_cased_and_lowercased():
     assert "case:lc|eff:no|tok:13a" in scores["lowercased"].signature
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="the shared Multi30k copy is not on this machine")
+@pytest.mark.skipif(REAL is None, reason=NO_CORPUS)
 def test_real_corpus_subwords():
-    from annotated.tasks import make_data
-
-    data = make_data("multi30k", folder=SHARED)
+    data = make_data("multi30k", folder=REAL)
     assert len(data.src_vocab) == 8000
     assert data.train[0].tgt[:3] == ("▁Two", "▁young", ",")
     unknown = data.src_vocab.unk

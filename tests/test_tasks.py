@@ -6,16 +6,21 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from num2words import num2words
 
+from annotated.model import ModelConfig
+from annotated.multi30k import Multi30kTask
+from annotated.registry import TASKS, get_task, make_data
 from annotated.tasks import (
     GERMAN_MORPHEMES,
     MAX_NUMBER,
-    get_task,
+    CopyTask,
+    NumbersTask,
+    Recipe,
     join_english,
-    make_data,
     number_words,
     split_english,
     split_german,
 )
+from annotated.training import TrainConfig
 
 
 def test_examples_from_the_issue():
@@ -117,8 +122,11 @@ def test_copy_task_is_deterministic_and_disjoint():
 
 
 def test_unknown_task_and_setting_get_clear_errors():
-    with pytest.raises(ValueError, match="unknown task 'poetry'; choose one of: copy, numbers"):
+    with pytest.raises(ValueError,
+                       match="unknown task 'poetry'; choose one of: copy, numbers, multi30k"):
         get_task("poetry")
+    with pytest.raises(ValueError, match="unknown task 'poetry'; choose one of: copy"):
+        make_data("poetry")
     with pytest.raises(ValueError, match="has no setting"):
         make_data("copy", colour="red")
     with pytest.raises(ValueError, match="source languages"):
@@ -142,3 +150,42 @@ def test_parse_number_words_inverts_num2words():
                           ("twenty-one", "not a German number word"), ("  ", "no number words")):
         with pytest.raises(ValueError, match=message):
             parse_number_words(text)
+
+
+# ---------------------------------------------------------------- the registry and recipes
+
+
+def test_the_registry_knows_every_task_without_import_tricks():
+    assert list(TASKS) == ["copy", "numbers", "multi30k"]
+    assert [type(t) for t in TASKS.values()] == [CopyTask, NumbersTask, Multi30kTask]
+    assert all(get_task(name).name == name for name in TASKS)
+
+
+def test_no_module_registers_a_task_as_a_side_effect_of_being_imported():
+    import annotated.multi30k
+    import annotated.tasks
+
+    # The modules that define tasks hold no table for an import to fill in.
+    assert not hasattr(annotated.tasks, "TASKS") and not hasattr(annotated.multi30k, "TASKS")
+    assert not hasattr(annotated.tasks, "get_task")
+
+
+@pytest.mark.parametrize("name", ["copy", "numbers", "multi30k"])
+def test_each_task_carries_a_recipe_that_builds_its_configs(name):
+    recipe = get_task(name).recipe
+    assert isinstance(recipe, Recipe) and recipe.max_len > 0
+    config = TrainConfig(**recipe.train)  # every key is a TrainConfig field
+    assert all(getattr(config, k) == v for k, v in recipe.train.items())
+    model = ModelConfig(src_vocab=100, tgt_vocab=100, **recipe.model)
+    assert all(getattr(model, k) == v for k, v in recipe.model.items())
+    with pytest.raises(AttributeError):
+        recipe.max_len = 1  # frozen
+
+
+def test_the_recipes_differ_by_task_and_the_old_table_is_gone():
+    import annotated.training
+
+    recipes = {name: task.recipe for name, task in TASKS.items()}
+    assert recipes["copy"].max_len < recipes["numbers"].max_len < recipes["multi30k"].max_len
+    assert recipes["multi30k"].model["tie_embeddings"] is True
+    assert not hasattr(annotated.training, "DEFAULTS")

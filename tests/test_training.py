@@ -5,13 +5,12 @@ import torch
 
 from annotated import make_model, precision_for
 from annotated.data import Vocab, make_batch
+from annotated.losses import LabelSmoothing
+from annotated.registry import TASKS, make_data
 from annotated.training import (
-    LabelSmoothing,
     TrainConfig,
-    load_checkpoint,
     make_optimizer,
     rate,
-    save_checkpoint,
     train,
     train_step,
 )
@@ -23,40 +22,6 @@ DATA = {"n_train": 400, "n_valid": 16, "n_test": 16}
 def tiny_config(**kw):
     return TrainConfig(**({"steps": 6, "batch_size": 16, "warmup": 4, "valid_every": 3,
                            "valid_decode": 8, "progress": False} | kw))
-
-
-def test_label_smoothing_target_distribution():
-    crit = LabelSmoothing(5, padding_idx=0, smoothing=0.4)
-    x = torch.log_softmax(torch.randn(3, 5), dim=-1)
-    crit(x, torch.tensor([2, 1, 0]))
-    d = crit.true_dist
-    assert d[0].tolist() == pytest.approx([0, 0.4 / 3, 0.6, 0.4 / 3, 0.4 / 3])
-    assert d[2].sum() == 0  # a padded position teaches nothing
-    assert (d[:, 0] == 0).all()
-
-
-def test_label_smoothing_equals_kl_div_for_positive_probabilities():
-    crit = LabelSmoothing(6, padding_idx=0, smoothing=0.1)
-    x = torch.log_softmax(torch.randn(4, 6), dim=-1)
-    target = torch.tensor([1, 3, 5, 0])
-    ours = crit(x, target)
-    ref = torch.nn.KLDivLoss(reduction="sum")(x, crit.true_dist)
-    torch.testing.assert_close(ours, ref)
-
-
-@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
-def test_label_smoothing_never_gives_inf_or_nan(smoothing):
-    crit = LabelSmoothing(5, padding_idx=0, smoothing=smoothing)
-    probs = torch.tensor([[0.0, 0.0, 1.0, 0.0, 0.0],  # certain, but of the wrong token
-                          [0.0, 0.5, 0.5, 0.0, 0.0],
-                          [0.0, 0.0, 0.0, 0.0, 1.0]])
-    x = probs.log().requires_grad_()  # log 0 = -inf
-    loss = crit(x, torch.tensor([1, 3, 4]))
-    loss.backward()
-    assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
-    assert loss > 10  # a wrong certainty still costs a lot
-    with pytest.raises(ValueError, match="smoothing"):
-        LabelSmoothing(5, 0, 1.0)
 
 
 def test_rate_is_the_papers_schedule():
@@ -141,27 +106,6 @@ def test_resumed_run_ends_with_the_same_losses(tmp_path):
         assert torch.equal(p, q)
 
 
-def test_checkpoint_loads_with_weights_only_and_errors_are_clear(tmp_path):
-    train("copy", tiny_config(steps=2, valid_every=2), TINY, out=tmp_path, **DATA)
-    path = tmp_path / "checkpoint.pt"
-    state = torch.load(path, weights_only=True)
-    assert state["task"] == "copy" and state["step"] == 2
-    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
-        load_checkpoint(tmp_path / "missing.pt")
-    with pytest.raises(ValueError, match="checkpoint for task 'copy', not 'numbers'"):
-        load_checkpoint(path, "numbers")
-    save_checkpoint(tmp_path / "other.pt", {"hello": 1})
-    with pytest.raises(ValueError, match="not an annotated checkpoint"):
-        load_checkpoint(tmp_path / "other.pt")
-    (tmp_path / "broken.pt").write_bytes(b"not a pickle")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
-        load_checkpoint(tmp_path / "broken.pt")
-    state["src_vocab"]["itos"] = state["src_vocab"]["itos"][:-1] + ["?"]
-    save_checkpoint(tmp_path / "vocab.pt", state)
-    with pytest.raises(ValueError, match="trained on other data"):
-        train("copy", tiny_config(steps=3), resume=tmp_path / "vocab.pt")
-
-
 def test_stop_at_ends_training_early():
     result = train("copy", tiny_config(steps=50, stop_at=0.0), TINY, **DATA)
     assert result.history.step[-1] == 3  # the first validation already reaches 0.0
@@ -170,8 +114,25 @@ def test_stop_at_ends_training_early():
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="steps must be positive"):
         TrainConfig(steps=0)
-    with pytest.raises(ValueError, match="unknown task"):
+
+
+def test_an_unknown_task_is_an_error_that_lists_the_known_ones():
+    known = ", ".join(TASKS)
+    with pytest.raises(ValueError, match=f"unknown task 'poetry'; choose one of: {known}"):
         train("poetry", tiny_config())
+    # Data of a task nobody knows no longer falls back to the copy task's settings.
+    data = make_data("copy", n_train=40, n_valid=4, n_test=4)
+    data.task = "poetry"
+    with pytest.raises(ValueError, match="unknown task 'poetry'"):
+        train(data, tiny_config())
+
+
+def test_train_defaults_come_from_the_tasks_recipe():
+    recipe = TASKS["copy"].recipe
+    result = train("copy", tiny_config(steps=1, valid_every=1, valid_decode=2), **DATA)
+    config = result.model.config.to_dict()
+    assert {k: config[k] for k in recipe.model} == recipe.model
+    assert result.max_len == recipe.max_len
 
 
 def test_gradient_clipping_bounds_the_update():

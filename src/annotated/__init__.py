@@ -21,6 +21,7 @@ from .model import (
     Generator,
     ModelConfig,
     count_parameters,
+    evaluating,
     keep_attention,
     make_model,
     model_from_config,
@@ -33,15 +34,24 @@ __all__ = [
     "AttentionMaps", "Decoder", "DecoderLayer", "Embeddings", "Encoder", "EncoderDecoder",
     "EncoderLayer", "Generator", "ModelConfig", "MultiHeadedAttention", "PositionalEncoding",
     "PositionwiseFeedForward", "Precision", "SublayerConnection", "attention", "clones",
-    "count_parameters", "default_device", "describe", "keep_attention", "make_model",
-    "make_std_mask", "model_from_config", "padding_mask", "precision_for", "record_attention",
-    "show", "source", "subsequent_mask", "__version__",
+    "count_parameters", "default_device", "describe", "evaluating", "keep_attention",
+    "make_model", "make_std_mask", "model_from_config", "padding_mask", "precision_for",
+    "record_attention", "show", "source", "subsequent_mask", "__version__",
 ]
 
-# --- Chapters 7-8 ---
+# --- Chapters 7-9 ---
 # Submodules, so that `annotated.pretrained.load("numbers")` works after `import annotated`.
-from . import data, decoding, metrics, pretrained, tasks, training  # noqa: E402, F401
-
-# --- Chapter 9 ---
-# Importing the module registers the "multi30k" task next to copy and numbers.
+from . import (  # noqa: E402, F401
+    checkpoint,
+    data,
+    decoding,
+    distributed,
+    losses,
+    metrics,
+    multi30k,
+    pretrained,
+    registry,
+    tasks,
+    training,
+)
 from .multi30k import Multi30kTask  # noqa: E402, F401

@@ -10,7 +10,7 @@ from torch import nn
 BACKENDS = ("naive", "sdpa", "auto")
 
 
-def check_backend(backend: str) -> str:
+def validate_backend(backend: str) -> str:
     """Return `backend` if it names an attention backend, else raise a clear error."""
     if backend not in BACKENDS:
         raise ValueError(
@@ -21,7 +21,7 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def check_mask(mask: torch.Tensor, scores_shape: tuple[int, ...]) -> torch.Tensor:
+def validate_mask(mask: torch.Tensor, scores_shape: tuple[int, ...]) -> torch.Tensor:
     """Return `mask` as a bool tensor (True = may attend) after checking it fits the scores."""
     if mask.is_floating_point():
         raise TypeError(
@@ -55,7 +55,7 @@ def attention(
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)  # (..., Tq, d_k) @ (..., d_k, Tk)
     if mask is not None:
-        mask = check_mask(mask, scores.shape)
+        mask = validate_mask(mask, scores.shape)
         # The dtype's finite minimum, not -inf: a row whose keys are all masked then gives
         # exp(0) / n instead of 0 / 0 = NaN; we zero it below, as PyTorch's fused kernel does.
         scores = scores.masked_fill(~mask, masked_fill_value(scores.dtype))

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+from .checkpoint import export, load_checkpoint, validate_vocab
+from .device import default_device, describe, precision_for
+from .distributed import close_distributed, init_distributed
+from .metrics import evaluate
+from .multi30k import SPLITS, bleu_scores, load_split
+from .pretrained import Translator, load
+from .registry import TASKS, get_task, make_data
+from .training import TrainConfig, train
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    """Save the chapters' key figures as PNG files."""
+    # Imported here: matplotlib must be told Agg (no display) before pyplot loads.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,11 +39,8 @@ TRAIN_OPTIONS = ("steps", "batch_size", "accum", "factor", "warmup", "smoothing"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .device import describe, precision_for
-    from .pretrained import export
-    from .training import DEFAULTS, TrainConfig, init_distributed, load_checkpoint, train
-
-    defaults = DEFAULTS[args.task]["train"]
+    """Train a model on a task, write its checkpoint, and export it if asked."""
+    defaults = get_task(args.task).recipe.train
     given = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
     config = TrainConfig(**(defaults | given | {"progress": not args.no_progress}))
     model_config = {v: getattr(args, k) for k, v in MODEL_OPTIONS.items()
@@ -48,10 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = train(args.task, config, model_config, out=out, resume=args.resume,
                        save_all_ranks=args.save_all_ranks, **task_settings)
     finally:
-        if dist_info.world > 1:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        close_distributed(dist_info)
     if not dist_info.main:
         return 0
     h = result.history
@@ -75,10 +81,7 @@ def _task_settings(args: argparse.Namespace) -> dict:
     return given
 
 
-def _translator(args: argparse.Namespace):
-    from .device import default_device
-    from .pretrained import Translator, load
-
+def _translator(args: argparse.Namespace) -> Translator:
     try:
         device = default_device(args.device)
     except RuntimeError as e:
@@ -91,16 +94,13 @@ def _translator(args: argparse.Namespace):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate
-    from .tasks import make_data
-    from .training import check_vocab
-
+    """Exact match and BLEU of a model on a task's held-out split."""
     tr = _translator(args)
     state = tr.state
     if state["task"] == "multi30k":
         return _evaluate_multi30k(tr, args)
     data = make_data(state["task"], seed=state["train_config"]["seed"], **state["task_settings"])
-    check_vocab(state, data)
+    validate_vocab(state, data)
     examples = data.split(args.split)[: args.limit]
     print(f"{state['task']}: {len(examples)} {args.split} examples, "
           + ("greedy decoding" if args.beam == 1 else f"beam search (beam {args.beam})"))
@@ -118,12 +118,8 @@ def _write_lines(path: str, lines: list[str]) -> None:
     Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def _evaluate_multi30k(tr, args: argparse.Namespace) -> int:
+def _evaluate_multi30k(tr: Translator, args: argparse.Namespace) -> int:
     """BLEU of greedy decoding, and of beam search with --beam K > 1, on a Multi30k split."""
-    import time
-
-    from .multi30k import SPLITS, bleu_scores, load_split
-
     split = {"valid": "val", "test": "test"}[args.split]
     pairs = load_split(split, args.data)[: args.limit]
     refs = [en for _, en in pairs]
@@ -147,6 +143,7 @@ def _evaluate_multi30k(tr, args: argparse.Namespace) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
+    """Translate the texts given (or standard input's lines), one per line."""
     tr = _translator(args)
     texts = args.text or [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
@@ -170,12 +167,9 @@ def _add_model_source(p: argparse.ArgumentParser, positional: bool) -> None:
 
 def add_training_commands(sub) -> None:
     """Register train, evaluate and translate."""
-    from .tasks import TASKS
-    from .training import DEFAULTS
-
     lines = []
-    for name, d in DEFAULTS.items():
-        m, t = d["model"], d["train"]
+    for name, task in TASKS.items():
+        m, t = task.recipe.model, task.recipe.train
         lines.append(f"  {name}: N={m['N']} d_model={m['d_model']} d_ff={m['d_ff']} h={m['h']} "
                      f"dropout={m['dropout']}; steps={t['steps']} batch={t['batch_size']} "
                      f"warmup={t['warmup']} factor={t['factor']}")
@@ -192,7 +186,8 @@ def add_training_commands(sub) -> None:
                "  python -m annotated train numbers --steps 4000 --resume "
                "runs/numbers/checkpoint.pt\n"
                "  python -m annotated train multi30k --data DIR   # DIR holds Multi30k's files")
-    p.add_argument("task", choices=sorted(TASKS), help="the task to learn")
+    # No argparse choices: an unknown name is get_task's ValueError, which lists the tasks.
+    p.add_argument("task", help=f"the task to learn: {', '.join(TASKS)}")
     p.add_argument("--device", help="auto (cuda > mps > cpu, the default), cpu, cuda, mps")
     p.add_argument("--mixed", choices=["auto", "bf16", "fp16", "fp32"],
                    help="autocast precision (auto: bf16 or fp16 on GPUs, fp32 on CPU)")
@@ -258,6 +253,7 @@ def add_training_commands(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command."""
     parser = argparse.ArgumentParser(
         prog="python -m annotated",
         description="The annotated Transformer course's command line.",
@@ -273,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a ValueError or a missing file is one line on stderr, exit code 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -105,14 +105,11 @@ class Batch:
         if tgt is not None:
             self.tgt = tgt[:, :-1]  # (B, T)
             self.tgt_y = tgt[:, 1:]  # (B, T)
-            self.tgt_mask = self.make_std_mask(self.tgt, pad)  # (B, T, T)
+            # Padded query rows are hidden too: nothing reads them, and they would clutter
+            # attention pictures.
+            query_is_real = (self.tgt != pad).unsqueeze(-1)  # (B, T, 1)
+            self.tgt_mask = make_std_mask(self.tgt, pad) & query_is_real  # (B, T, T)
             self.ntokens = int((self.tgt_y != pad).sum())
-
-    @staticmethod
-    def make_std_mask(tgt: torch.Tensor, pad: int) -> torch.Tensor:
-        """Causal and key-padding mask, with padded query rows hidden too."""
-        query_is_real = (tgt != pad).unsqueeze(-1)  # (B, T, 1)
-        return make_std_mask(tgt, pad) & query_is_real  # (B, T, T)
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch on `device`."""

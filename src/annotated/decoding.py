@@ -15,10 +15,10 @@ import torch
 
 from .data import Vocab, pad_sequences
 from .masks import padding_mask, subsequent_mask
-from .model import EncoderDecoder
+from .model import EncoderDecoder, evaluating
 
 
-def _next_log_probs(model: EncoderDecoder, memory: torch.Tensor, src_mask: torch.Tensor,
+def next_log_probs(model: EncoderDecoder, memory: torch.Tensor, src_mask: torch.Tensor,
                     ys: torch.Tensor, cache) -> torch.Tensor:
     """Log-probabilities (B, V) of the token after `ys` (B, T)."""
     if cache is None:
@@ -46,7 +46,7 @@ def greedy_decode(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tens
     ys = torch.full((B, 1), start_symbol, dtype=torch.long, device=src.device)  # (B, 1)
     done = torch.zeros(B, dtype=torch.bool, device=src.device)  # (B,)
     for _ in range(max_len - 1):
-        next_word = _next_log_probs(model, memory, src_mask, ys, kv).argmax(dim=-1)  # (B,)
+        next_word = next_log_probs(model, memory, src_mask, ys, kv).argmax(dim=-1)  # (B,)
         next_word = next_word.masked_fill(done, pad_symbol)
         ys = torch.cat([ys, next_word.unsqueeze(1)], dim=1)  # (B, T + 1)
         if end_symbol is not None:
@@ -95,7 +95,7 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     done = [False] * B
     for t in range(1, max_len):
-        logp = _next_log_probs(model, memory, src_mask, ys, kv)  # (B*K, V)
+        logp = next_log_probs(model, memory, src_mask, ys, kv)  # (B*K, V)
         V = logp.size(-1)
         cand = (scores.unsqueeze(-1) + logp.view(B, K, V)).view(B, K * V)  # (B, K*V)
         top, idx = cand.topk(2 * K, dim=-1)  # (B, 2K): enough to keep K beams alive
@@ -147,26 +147,24 @@ def translate_tokens(model: EncoderDecoder, sources: Sequence[Sequence[str]], sr
                      alpha: float = 0.6, batch_size: int = 256,
                      cache: bool = True) -> list[list[str]]:
     """Token lists in -> token lists out, greedy (beam_size 1) or beam search, in batches."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     # Decode in order of length: batches then carry little padding.
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     out: list[list[str]] = [[] for _ in sources]
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        src = pad_sequences([src_vocab.encode(sources[i]) for i in chunk], src_vocab.pad)
-        src = src.to(device)  # (B, S)
-        src_mask = padding_mask(src, src_vocab.pad)  # (B, 1, S)
-        if beam_size == 1:
-            ys = greedy_decode(model, src, src_mask, max_len, tgt_vocab.bos, tgt_vocab.eos,
-                               tgt_vocab.pad, cache=cache)
-            for i, row in zip(chunk, ys.tolist(), strict=True):
-                out[i] = tgt_vocab.decode(row)
-        else:
-            hyps = beam_search(model, src, src_mask, max_len, tgt_vocab.bos, tgt_vocab.eos,
-                               beam_size=beam_size, alpha=alpha)
-            for i, h in zip(chunk, hyps, strict=True):
-                out[i] = tgt_vocab.decode(h[0].tokens)
-    model.train(was_training)
+    with evaluating(model):
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src = pad_sequences([src_vocab.encode(sources[i]) for i in chunk], src_vocab.pad)
+            src = src.to(device)  # (B, S)
+            src_mask = padding_mask(src, src_vocab.pad)  # (B, 1, S)
+            if beam_size == 1:
+                ys = greedy_decode(model, src, src_mask, max_len, tgt_vocab.bos, tgt_vocab.eos,
+                                   tgt_vocab.pad, cache=cache)
+                for i, row in zip(chunk, ys.tolist(), strict=True):
+                    out[i] = tgt_vocab.decode(row)
+            else:
+                hyps = beam_search(model, src, src_mask, max_len, tgt_vocab.bos, tgt_vocab.eos,
+                                   beam_size=beam_size, alpha=alpha)
+                for i, h in zip(chunk, hyps, strict=True):
+                    out[i] = tgt_vocab.decode(h[0].tokens)
     return out

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 
-def check_token_ids(x: torch.Tensor, vocab: int, what: str = "token ids") -> None:
+def validate_token_ids(x: torch.Tensor, vocab: int, what: str = "token ids") -> None:
     """Raise a clear error unless `x` is a non-empty integer tensor of ids in [0, vocab)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor of integers, got {type(x).__name__}")
@@ -51,7 +51,7 @@ class Embeddings(nn.Module):
         self.vocab = vocab
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_token_ids(x, self.vocab)
+        validate_token_ids(x, self.vocab)
         # make_model's Xavier init gives entries of std sqrt(2 / (vocab + d_model)); times
         # sqrt(d_model) they start near the size of the positional encodings (RMS 0.71) they
         # are added to. Chapter 1 measures it.

@@ -16,16 +16,8 @@ between the teaching path and the fast path:
   output equals the input. On GPUs and under torch.compile it is `nn.Dropout`.
 
 Training with `fast` also swaps two things outside the model (`annotated.training.train`):
-- `smoothed_kl` (used by `training.FastLabelSmoothing`): label smoothing's loss in closed
-  form. The teaching `LabelSmoothing` builds the smoothed target q, an (N, V) tensor, and
-  sums q (log q - log p) over it, six passes over N x V numbers and more in the backward.
-  Since q takes only three values per row, the same sum is a constant minus
-  confidence * log p[target] minus eps * (the row's sum of log p without target and <pad>):
-  one pass forward, and a backward that writes -q once. Given the generator's scores z
-  instead (`smoothed_kl_from_logits`, what `train` uses), the log-softmax joins the loss: the
-  forward computes exp(z - max z) for logsumexp, and the backward turns those same numbers
-  into the gradient softmax(z) - q in place.
-- Adam with `fused=True`: one kernel per step instead of a dozen passes over the parameters.
+`losses.FastLabelSmoothing`, label smoothing's loss in closed form, and Adam with
+`fused=True`, one kernel per step instead of a dozen passes over the parameters.
 
 tests/test_fast.py proves both paths give the same outputs and gradients.
 """
@@ -38,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import check_mask, masked_fill_value
+from .attention import masked_fill_value, validate_mask
 from .multihead import KVCache, MultiHeadedAttention
 
 RANDOM_BITS = 16
@@ -85,116 +77,6 @@ class FastDropout(nn.Dropout):
         # scaled to 0 and 1/(1-p): the backward reuses it (the fewest passes over memory).
         scale = torch.ge(draws, threshold, out=torch.empty_like(x)).mul_(1.0 / q)
         return x * scale  # dropped -> 0, kept -> x / (1 - p)
-
-
-def _closed_form(z: torch.Tensor, lse: torch.Tensor | None, target: torch.Tensor,
-                 real: torch.Tensor, padding_idx: int, confidence: float, eps: float
-                 ) -> torch.Tensor:
-    """sum over real rows of KL(q || softmax(z)), with lse = logsumexp(z) (None: z is log p).
-
-    Since q takes three values per row (confidence at the target, 0 at <pad>, eps elsewhere),
-    sum_j q_j log p_j needs only log p at the target and the row's sum of log p.
-    """
-    V = z.size(1)
-    z_t = z.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
-    rest = z.sum(dim=1) - z_t - z[:, padding_idx]  # (N,): the eps-weighted words
-    if lse is not None:  # log p = z - lse
-        z_t = z_t - lse
-        rest = rest - (V - 2) * lse
-    # sum_j q_j log q_j: the same for every real row (xlogy: 0 log 0 = 0 when eps = 0)
-    entropy = (math.log(confidence) * confidence
-               + (V - 2) * (eps * math.log(eps) if eps > 0 else 0.0))
-    per_row = entropy - confidence * z_t - eps * rest  # (N,)
-    return torch.where(real, per_row, 0.0).sum()
-
-
-class _SmoothedKL(torch.autograd.Function):
-    """sum over real rows of KL(q || p) for label smoothing's q, from log p, in closed form."""
-
-    @staticmethod
-    def forward(ctx, log_p: torch.Tensor, target: torch.Tensor, padding_idx: int,
-                confidence: float, eps: float) -> torch.Tensor:
-        real = target != padding_idx  # (N,): padded positions teach nothing
-        ctx.save_for_backward(target, real)
-        ctx.settings = (log_p.size(1), padding_idx, confidence, eps)
-        return _closed_form(log_p, None, target, real, padding_idx, confidence, eps)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        target, real = ctx.saved_tensors
-        V, padding_idx, confidence, eps = ctx.settings
-        zero = grad.new_zeros(())
-        # d loss / d log p = -q: -eps everywhere, -confidence at the target, 0 at <pad> and
-        # on padded rows; written in one pass, then two narrow fixes.
-        d = torch.where(real, -eps * grad, zero).unsqueeze(1).expand(-1, V).contiguous()
-        d.scatter_(1, target.unsqueeze(1), torch.where(real, -confidence * grad, zero)
-                   .unsqueeze(1))
-        d[:, padding_idx] = 0.0
-        return d, None, None, None, None
-
-
-class _SmoothedKLFromLogits(torch.autograd.Function):
-    """The same loss from the scores z before the softmax: log-softmax and loss in one.
-
-    The gradient with respect to z is softmax(z) - q on real rows (0 on padded ones), written
-    over the exponentials exp(z - max z) the forward computed for logsumexp: no
-    log-probabilities, no -q, no log-softmax backward; one (N, V) tensor instead of four.
-    """
-
-    @staticmethod
-    def forward(ctx, z: torch.Tensor, e: torch.Tensor, lse: torch.Tensor, total: torch.Tensor,
-                target: torch.Tensor, padding_idx: int, confidence: float, eps: float
-                ) -> torch.Tensor:
-        real = target != padding_idx  # (N,)
-        ctx.save_for_backward(e, total, target, real)
-        ctx.settings = (padding_idx, confidence, eps)
-        ctx.used = False
-        return _closed_form(z, lse, target, real, padding_idx, confidence, eps)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad: torch.Tensor):
-        if ctx.used:  # the exponentials saved in the forward have become the gradient
-            raise RuntimeError("the fast label-smoothing loss can be backpropagated once; "
-                               "compute the loss again (or use LabelSmoothing) to retain it")
-        ctx.used = True
-        d, total, target, real = ctx.saved_tensors
-        padding_idx, confidence, eps = ctx.settings
-        w = torch.where(real, grad, 0.0).unsqueeze(1)  # (N, 1): padded rows teach nothing
-        d.mul_(w / total.unsqueeze(1)).sub_(eps * w)  # (N, V): g (softmax - eps), two passes
-        d.scatter_add_(1, target.unsqueeze(1), (eps - confidence) * w)  # -q at the target
-        d[:, padding_idx] += (eps * w).squeeze(1)  # q = 0 at <pad>
-        return d, None, None, None, None, None, None, None
-
-
-def smoothed_kl(log_p: torch.Tensor, target: torch.Tensor, padding_idx: int,
-                smoothing: float, log_floor: float) -> torch.Tensor | None:
-    """`LabelSmoothing`'s summed loss in closed form, or None where it would differ.
-
-    log_p: float32 log-probabilities (N, V); target: ids (N,). The teaching loss clamps
-    log p at `log_floor`; when some entry is below it (a probability of 0, say), this
-    returns None and the caller computes the teaching loss instead.
-    """
-    if bool(log_p.amin() < log_floor):  # also True for -inf; NaN stays NaN on both paths
-        return None
-    V = log_p.size(1)
-    return _SmoothedKL.apply(log_p, target, padding_idx, 1.0 - smoothing, smoothing / (V - 2))
-
-
-def smoothed_kl_from_logits(z: torch.Tensor, target: torch.Tensor, padding_idx: int,
-                            smoothing: float, log_floor: float) -> torch.Tensor | None:
-    """`smoothed_kl` of log_softmax(z), computed from the float32 scores z (N, V), or None
-    where the teaching loss would clamp (some log p below `log_floor`)."""
-    with torch.no_grad():
-        top = z.amax(dim=1, keepdim=True)  # (N, 1)
-        e = torch.sub(z, top).exp_()  # (N, V): unnormalised softmax; becomes the gradient
-        total = e.sum(dim=1)  # (N,)
-        lse = top.squeeze(1) + total.log()  # (N,): logsumexp(z)
-        if bool((z.amin(dim=1) - lse).amin() < log_floor):  # NaN stays NaN, as on the
-            return None  # teaching path
-    V = z.size(1)
-    return _SmoothedKLFromLogits.apply(z, e, lse, total, target, padding_idx,
-                                       1.0 - smoothing, smoothing / (V - 2))
 
 
 def _heads(x: torch.Tensor, n: int, h: int, d_k: int) -> torch.Tensor:
@@ -246,7 +128,7 @@ class FusedMultiHeadedAttention(MultiHeadedAttention):
                 k, v = _heads(W_k(key), 1, h, d_k)[0], _heads(W_v(value), 1, h, d_k)[0]
         B, Tq, Tk = q.size(0), q.size(2), k.size(2)
         if mask is not None:
-            mask = check_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # (B, 1, Tq, Tk)
+            mask = validate_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # (B, 1, Tq, Tk)
         self.attn = None
         if (self.training and self.dropout.p > 0 and q.device.type == "cpu"
                 and not torch.compiler.is_compiling()):

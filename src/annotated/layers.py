@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:  # multihead imports clones from here, so import it only for the type checker
-    from .multihead import KVCache
+from .multihead import KVCache, clones
 
 NORMS = ("pre", "post")
 LAYER_NORM_EPS = 1e-6
 
 
-def check_norm(norm: str) -> str:
+def validate_norm(norm: str) -> str:
     """Return `norm` if it is a known LayerNorm placement, else raise a clear error."""
     if norm not in NORMS:
         raise ValueError(
@@ -26,17 +23,12 @@ def check_norm(norm: str) -> str:
     return norm
 
 
-def clones(module: nn.Module, N: int) -> nn.ModuleList:
-    """N independent deep copies of `module`."""
-    return nn.ModuleList([copy.deepcopy(module) for _ in range(N)])
-
-
 class SublayerConnection(nn.Module):
     """Residual connection around a sublayer, with LayerNorm before ("pre") or after ("post")."""
 
     def __init__(self, size: int, dropout: float, norm: str = "pre"):
         super().__init__()
-        self.norm_first = check_norm(norm) == "pre"
+        self.norm_first = validate_norm(norm) == "pre"
         self.norm = nn.LayerNorm(size, eps=LAYER_NORM_EPS)
         self.dropout = nn.Dropout(dropout)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import check_backend
+from .attention import validate_backend
 from .embeddings import Embeddings
 from .fast import make_fast
 from .layers import (
@@ -20,7 +20,7 @@ from .layers import (
     Encoder,
     EncoderLayer,
     PositionwiseFeedForward,
-    check_norm,
+    validate_norm,
 )
 from .multihead import KVCache, MultiHeadedAttention
 from .positional import PositionalEncoding
@@ -57,8 +57,8 @@ class ModelConfig:
             raise ValueError(f"d_model must be even for the sin/cos encoding, got {self.d_model}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        check_norm(self.norm)
-        check_backend(self.attn_backend)
+        validate_norm(self.norm)
+        validate_backend(self.attn_backend)
         if self.tie_embeddings and self.src_vocab != self.tgt_vocab:
             raise ValueError(
                 f"tie_embeddings needs one shared vocabulary, but src_vocab={self.src_vocab} "
@@ -153,15 +153,19 @@ def make_model(
     d_ff: int = 2048,
     h: int = 8,
     dropout: float = 0.1,
-    *,
-    norm: str = "pre",
-    tie_embeddings: bool = False,
-    attn_backend: str = "auto",
-    max_len: int = 5000,
+    **options,
 ) -> EncoderDecoder:
-    """Build a Transformer from its sizes, with Xavier-uniform initial weights."""
-    cfg = ModelConfig(src_vocab, tgt_vocab, N, d_model, d_ff, h, dropout, norm,
-                      tie_embeddings, attn_backend, max_len)
+    """Build a Transformer from its sizes, with Xavier-uniform initial weights.
+
+    `options` are ModelConfig's other fields (norm, tie_embeddings, attn_backend, max_len,
+    fast); any other keyword is a TypeError that lists them.
+    """
+    valid = [f.name for f in fields(ModelConfig)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(f"make_model() got unknown keyword(s) {', '.join(map(repr, unknown))}; "
+                        f"valid keywords: {', '.join(valid)}")
+    cfg = ModelConfig(src_vocab, tgt_vocab, N, d_model, d_ff, h, dropout, **options)
     return model_from_config(cfg)
 
 
@@ -190,6 +194,17 @@ def model_from_config(cfg: ModelConfig) -> EncoderDecoder:
         make_fast(model)
     model.config = cfg
     return model
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put `model` in eval mode for the block, then back in the mode it had, even on error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def keep_attention(model: nn.Module, on: bool = True) -> nn.Module:
@@ -224,14 +239,3 @@ def collect_attention(model: EncoderDecoder, part: str = "encoder", index: int =
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters, counting a shared (tied) matrix once."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-@contextlib.contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode inside the block; the model's previous mode afterwards, also on an error."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)

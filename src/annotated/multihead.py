@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import attention, check_backend, check_mask
-from .layers import clones
+from .attention import attention, validate_backend, validate_mask
+
+
+def clones(module: nn.Module, N: int) -> nn.ModuleList:
+    """N independent deep copies of `module`."""
+    return nn.ModuleList([copy.deepcopy(module) for _ in range(N)])
 
 
 @dataclass
@@ -57,7 +62,7 @@ class MultiHeadedAttention(nn.Module):
         self.linears = clones(nn.Linear(d_model, d_model), 4)
         self.attn: torch.Tensor | None = None
         self.dropout = nn.Dropout(p=dropout)
-        self.backend = check_backend(backend)
+        self.backend = validate_backend(backend)
         self.keep_attn = False
 
     @property
@@ -91,7 +96,7 @@ class MultiHeadedAttention(nn.Module):
                 cache.k, cache.v = k, v
         Tq, Tk = q.size(2), k.size(2)
         if mask is not None:
-            mask = check_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # the same mask for every head
+            mask = validate_mask(mask, (B, Tq, Tk)).unsqueeze(1)  # the same mask for every head
         if self.uses_weights:
             x, self.attn = attention(q, k, v, mask=mask, dropout=self.dropout)
         else:

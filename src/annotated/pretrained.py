@@ -17,12 +17,13 @@ from pathlib import Path
 import torch
 
 from .attention_maps import AttentionMaps, record_attention
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .data import BOS, EOS, Vocab
 from .decoding import translate_tokens
 from .masks import padding_mask
 from .model import EncoderDecoder
-from .tasks import Task, get_task
-from .training import load_checkpoint, model_from_checkpoint, save_checkpoint
+from .registry import get_task
+from .tasks import Task
 
 MODELS = ("numbers",)
 
@@ -84,18 +85,3 @@ def load(name: str = "numbers", device: torch.device | str = "cpu") -> Translato
             f"the package has no {path.name}; make it with `python -m annotated train {name} "
             f"--export src/annotated/models/{name}.pt`")
     return Translator.from_checkpoint(path, name, device)
-
-
-def export(state: dict, path: Path | str) -> Path:
-    """Write what a Translator needs (no optimizer state), weights in float16: a small file.
-
-    float16 keeps 3 significant digits of each weight, which leaves the translations of the
-    numbers model unchanged (benchmarks/targets.py measures the exported file).
-    """
-    keep = ("format", "task", "task_settings", "train_config", "model_config", "src_vocab",
-            "tgt_vocab", "max_len", "step", "history")
-    slim = {k: state[k] for k in keep}
-    slim["assets"] = state.get("assets", {})  # chapter 9: the subword model
-    slim["model"] = {k: (v.half() if v.is_floating_point() else v).detach().cpu().clone()
-                     for k, v in state["model"].items()}
-    return save_checkpoint(path, slim)

@@ -1,5 +1,7 @@
 """Chapters 7-8: the two tasks, generated offline and deterministic from a seed.
 
+(`annotated.registry` knows every task by name, chapter 9's multi30k included.)
+
 - `copy`: the Annotated Transformer's toy task, repeat a random sequence of symbols.
 - `numbers`: German or Japanese number words -> English number words, all as num2words
   writes them: "einundzwanzig" -> "twenty-one", "三十四万五千六百七十八" -> "three hundred
@@ -17,6 +19,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .data import SPECIALS, Vocab
 
@@ -59,12 +62,12 @@ GERMAN_MORPHEMES = (
     "achtzig", "neunzig", "und", "hundert", "tausend",
 )  # fmt: skip
 # Longest first, so "siebzehn" wins over "sieben"'s prefix and "eins" over "ein".
-_GERMAN_RE = re.compile("|".join(sorted(GERMAN_MORPHEMES, key=len, reverse=True)))
+GERMAN_RE = re.compile("|".join(sorted(GERMAN_MORPHEMES, key=len, reverse=True)))
 
 
 def split_german(word: str) -> list[str]:
     """'dreiundsiebzigtausend' -> ['drei', 'und', 'siebzig', 'tausend'] (joins back exactly)."""
-    pieces = _GERMAN_RE.findall(word)
+    pieces = GERMAN_RE.findall(word)
     if "".join(pieces) != word:
         raise ValueError(
             f"{word!r} is not a German number word as num2words writes it (0 to 999,999, "
@@ -217,11 +220,23 @@ class TaskData:
         return getattr(self, name)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A task's default run: `model` (ModelConfig fields), `train` (TrainConfig fields), and
+    `max_len`, the longest output decoding may write."""
+
+    model: dict[str, Any]
+    train: dict[str, Any]
+    max_len: int
+
+
 class Task:
     """A task: how to generate its data and how to turn text into tokens and back."""
 
     name = ""
     defaults: dict = {}
+    # The default model and training run; `python -m annotated train TASK` uses it.
+    recipe = Recipe(model={}, train={}, max_len=64)
     # Settings that say where the data is, not what it is: never saved in checkpoints.
     local_settings: tuple[str, ...] = ()
 
@@ -260,6 +275,12 @@ class CopyTask(Task):
 
     name = "copy"
     defaults = {"symbols": 11, "length": 10, "n_train": 30_000, "n_valid": 500, "n_test": 1000}
+    recipe = Recipe(
+        model={"N": 2, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0},
+        train={"steps": 1200, "batch_size": 64, "warmup": 200, "factor": 0.5,
+               "valid_every": 100, "valid_decode": 500},
+        max_len=12,
+    )
 
     def generate(self, seed: int, symbols: int, length: int, n_train: int, n_valid: int,
                  n_test: int) -> TaskData:
@@ -291,6 +312,12 @@ class NumbersTask(Task):
 
     name = "numbers"
     defaults = {"langs": ("de", "ja"), "n_train": 60_000, "n_valid": 500, "n_test": 2000}
+    recipe = Recipe(
+        model={"N": 2, "d_model": 128, "d_ff": 512, "h": 4, "dropout": 0.1},
+        train={"steps": 2500, "batch_size": 128, "warmup": 400, "factor": 1.0,
+               "valid_every": 250},
+        max_len=20,
+    )
     TOKENIZERS = {"de": split_german, "ja": list}
 
     def generate(self, seed: int, langs: Sequence[str], n_train: int, n_valid: int,
@@ -354,18 +381,3 @@ class NumbersTask(Task):
     def language(text: str) -> str:
         """'ja' or 'de', from the script."""
         return "ja" if is_japanese(text) else "de"
-
-
-TASKS: dict[str, Task] = {"copy": CopyTask(), "numbers": NumbersTask()}
-
-
-def get_task(name: str) -> Task:
-    """The task called `name`, or a clear error naming the known ones."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
-    return TASKS[name]
-
-
-def make_data(name: str, seed: int = 0, **settings) -> TaskData:
-    """Generate task `name`'s splits and vocabularies from `seed`."""
-    return get_task(name).make_data(seed, **settings)

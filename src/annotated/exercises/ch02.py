@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from ..positional import sinusoidal_frequencies, sinusoidal_table
-from .grading import Mistake, Result, _describe, check_function
+from .grading import Mistake, Result, check_function, describe_difference
 
 
 def _table(max_len: int, d_model: int, *, swap: bool = False, concat: bool = False,
@@ -36,7 +36,7 @@ def _own_exponent(max_len: int, d_model: int) -> torch.Tensor:
 def _describe_case(args: tuple, out, expected) -> str:
     max_len, d_model = args
     return (f"for max_len={max_len}, d_model={d_model}, "
-            f"{_describe(out, expected).replace('the result', 'your table')}")
+            f"{describe_difference(out, expected).replace('the result', 'your table')}")
 
 
 def check_positional_encoding(attempt: Callable) -> Result:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..attention import attention
-from .grading import Mistake, Result, _describe, check_function
+from .grading import Mistake, Result, check_function, describe_difference
 
 
 def _reference(query, key, value, mask=None):
@@ -50,7 +50,7 @@ def _describe_case(args: tuple, out, expected) -> str:
     q, k, v, mask = args
     shapes = (f"query {tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)} and "
               + ("no mask" if mask is None else f"a mask of shape {tuple(mask.shape)}"))
-    return f"with {shapes}, {_describe(out, expected)}"
+    return f"with {shapes}, {describe_difference(out, expected)}"
 
 
 def check_attention(attempt: Callable) -> Result:

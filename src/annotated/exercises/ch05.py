@@ -8,7 +8,7 @@ import torch
 
 from ..attention import masked_fill_value
 from ..masks import subsequent_mask
-from .grading import Mistake, Result, _describe, check_function
+from .grading import Mistake, Result, check_function, describe_difference
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -71,7 +71,7 @@ def _describe_softmax(args: tuple, out, expected) -> str:
                 "(mask.any(dim=-1, keepdim=True) is False there)")
     kind = "float16" if scores.dtype == torch.float16 else "float32"
     return (f"on {kind} scores of shape {tuple(scores.shape)} with a mask of shape "
-            f"{tuple(mask.shape)}, {_describe(out, expected)}")
+            f"{tuple(mask.shape)}, {describe_difference(out, expected)}")
 
 
 def check_masked_softmax(attempt: Callable) -> Result:

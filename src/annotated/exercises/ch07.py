@@ -10,7 +10,7 @@ import torch
 
 from ..losses import smoothed_targets
 from ..training import rate
-from .grading import Mistake, Result, _describe, check_function
+from .grading import Mistake, Result, check_function, describe_difference
 
 
 def _as_number(fn: Callable) -> Callable:
@@ -214,7 +214,7 @@ def _describe_smoothed(args: tuple, out, expected) -> str:
     """The failing case's arguments, what is wrong, and the first cell that differs."""
     target, size, pad, eps = args
     call = (f"for target={target.tolist()}, size={size}, padding_idx={pad}, "
-            f"smoothing={eps}, {_describe(out, expected)}")
+            f"smoothing={eps}, {describe_difference(out, expected)}")
     if isinstance(out, torch.Tensor) and out.shape == expected.shape:
         diff = (out.detach().float() - expected).abs()  # (N, V)
         r, c = divmod(int(diff.argmax()), size)

@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..data import pad_sequences
-from ..decoding import _next_log_probs, length_penalty
-from ..masks import padding_mask
+from ..decoding import length_penalty, next_log_probs
+from ..masks import padding_mask, subsequent_mask
 from ..metrics import exact_match
+from ..model import make_model
+from ..pretrained import load
 from .grading import Mistake, Result, check_function
 
 
@@ -76,9 +78,6 @@ def check_exact_match(attempt: Callable) -> Result:
 
 @functools.cache
 def _greedy_cases() -> list[tuple]:
-    from ..model import make_model
-    from ..pretrained import load
-
     with torch.random.fork_rng(devices=[]):  # building a model draws random numbers:
         numbers = load("numbers")  # leave the learner's own sequence alone
     model, sv, tv = numbers.model, numbers.src_vocab, numbers.tgt_vocab
@@ -109,7 +108,7 @@ def _greedy_cases() -> list[tuple]:
 def greedy_step(model, memory: torch.Tensor, src_mask: torch.Tensor | None,
                 ys: torch.Tensor) -> torch.Tensor:
     """The reference answer: ys (B, T) with the most likely next token appended, (B, T + 1)."""
-    next_word = _next_log_probs(model, memory, src_mask, ys, None).argmax(dim=-1)  # (B,)
+    next_word = next_log_probs(model, memory, src_mask, ys, None).argmax(dim=-1)  # (B,)
     return torch.cat([ys, next_word.unsqueeze(1)], dim=1)  # (B, T + 1)
 
 
@@ -117,8 +116,6 @@ def greedy_step(model, memory: torch.Tensor, src_mask: torch.Tensor | None,
 def _step_from(model, memory, src_mask, ys, position: int = -1, causal: bool = True,
                append: bool = True) -> torch.Tensor:
     """Wrong versions of greedy_step, for the hints."""
-    from ..masks import subsequent_mask
-
     mask = subsequent_mask(ys.size(1)) if causal else None
     out = model.decode(memory, src_mask, ys, mask)  # (B, T, D)
     next_word = model.generator(out[:, position]).argmax(dim=-1)  # (B,)

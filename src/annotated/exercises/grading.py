@@ -53,7 +53,8 @@ def _close(a, b, atol: float, rtol: float | None = None) -> bool:
     return True
 
 
-def _describe(out, expected) -> str:
+def describe_difference(out, expected) -> str:
+    """How `out` differs from `expected`: count, type, shape, dtype or largest difference."""
     out, expected = _as_tuple(out), _as_tuple(expected)
     if len(out) != len(expected):
         return f"it returned {len(out)} value(s), expected {len(expected)}"
@@ -117,5 +118,5 @@ def check_function(
              if not _close(o, e, atol, rtol))
     if describe is not None:
         return Result(False, f"Not yet: {describe(cases[i], outs[i], expected[i])}. {todo}")
-    return Result(False, f"Not yet: on test case {i + 1}, {_describe(outs[i], expected[i])}. "
-                         f"{todo}")
+    why = describe_difference(outs[i], expected[i])
+    return Result(False, f"Not yet: on test case {i + 1}, {why}. {todo}")

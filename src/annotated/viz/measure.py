@@ -21,7 +21,8 @@ from ..model import make_model
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
-from ..tasks import make_data, number_words, read_number
+from ..registry import make_data
+from ..tasks import number_words, read_number
 from ..training import rate
 
 # --- Chapter 1 ---
