@@ -41,6 +41,33 @@ def test_every_local_link_and_image_resolves():
         assert not missing, f"{page.relative_to(ROOT)} links to missing files: {missing}"
 
 
+def anchors(text: str) -> set[str]:
+    """GitHub's anchors for a page's headings (outside code blocks): lower case, punctuation
+    dropped, spaces as hyphens."""
+    found, fenced = set(), False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            title = line.lstrip("#").strip().lower()
+            found.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return found
+
+
+def test_every_anchor_of_a_local_page_exists():
+    for page in PAGES:
+        text = page.read_text()
+        links = re.findall(r"\]\(([^)\s]*#[^)\s]+)\)", text)
+        for link in links:
+            if re.match(r"[a-z]+://", link):
+                continue
+            path, anchor = link.split("#", 1)
+            target = page if not path else page.parent / unquote(path)
+            if target.suffix == ".md" and target.exists():
+                assert anchor in anchors(target.read_text()), \
+                    f"{page.relative_to(ROOT)} links {link}: no such heading"
+
+
 def test_the_readme_links_the_docs_pages_and_contributing():
     links = {unquote(t.split("#")[0]) for t in local_links(README)}
     docs = {p.relative_to(ROOT).as_posix() for p in PAGES[2:]}
