@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOK_DIR ?= notebooks
 LAB_ARGS ?=
 
-.PHONY: setup course test lint notebooks figures clean
+.PHONY: setup course test unit lint notebooks figures clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,11 @@ course: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# While you work: ruff and the tests in tests/, without the notebooks or the browser (~1 min).
+unit: setup
+	$(VENV)/bin/ruff check .
+	ANNOTATED_BROWSER_TESTS=0 $(PY) -m pytest tests
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,19 @@
-"""Root pytest configuration."""
+"""Root pytest configuration (for tests/ and for the notebooks nbval runs)."""
 
 import json
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).parent
 LATENCY = ROOT / "build" / "browser" / "latency.json"
+
+# The course's development machines keep a copy of Multi30k beside the repository checkout;
+# the library never looks there itself, so point it there for the tests and notebooks that
+# use the real corpus (they fall back or skip without it). An ANNOTATED_MULTI30K already set
+# wins; the notebooks' kernels inherit it. Nothing downloads.
+SHARED_MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
+if not os.environ.get("ANNOTATED_MULTI30K") and SHARED_MULTI30K.is_dir():
+    os.environ["ANNOTATED_MULTI30K"] = str(SHARED_MULTI30K)
 
 
 def pytest_configure(config):

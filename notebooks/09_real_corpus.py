@@ -54,9 +54,9 @@ device = annotated.default_device()
 #
 # Multi30k is not shipped with the course (its licence allows research and teaching use, not
 # redistribution). `multi30k.find_corpus()` looks for its six files in the folder named by
-# the environment variable `ANNOTATED_MULTI30K`, in the download cache, and beside the
-# repository (where the course's own tests find it). In Colab, which is online, the next
-# cell downloads them (about 1.3 MB) and checks each file's SHA-256. Where none of that
+# the environment variable `ANNOTATED_MULTI30K`, then in the download cache. In Colab,
+# which is online, the next cell downloads them (about 1.3 MB) and checks each file's
+# SHA-256. Where none of that
 # works, it writes a small made-up sample in the same layout and says so: then the
 # notebook still runs, but its numbers are about that sample, not about Multi30k.
 

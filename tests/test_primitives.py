@@ -127,3 +127,21 @@ def test_fixed_margins_make_room_for_the_longest_labels():
         box = label.get_window_extent(renderer)
         assert box.x0 >= 0 and box.y0 >= 0, label.get_text()
     plt.close("all")
+
+
+def test_figures_after_a_kanji_figure_are_still_shown_in_a_kernel():
+    """with_kanji must not undo what the inline backend set up inside it (its first figure)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code) for code in (
+        "import matplotlib.pyplot as plt\n"
+        "from annotated.viz.primitives import with_kanji\n"
+        "with with_kanji():\n"
+        "    fig, ax = plt.subplots(figsize=(2, 2), dpi=30)\n"
+        "    ax.set_title('三十万')",
+        "fig, ax = plt.subplots(figsize=(2, 2), dpi=30)")]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    shown = [sum("image/png" in o.get("data", {}) for o in cell.outputs) for cell in nb.cells]
+    assert shown == [1, 1], shown

@@ -64,7 +64,7 @@ def heading(maps: AttentionMaps) -> list[str]:
     """What was translated and how well: the title lines a translation's pictures share."""
     lines = [maps.text] if maps.text else []
     if maps.translation is not None:
-        mark = {True: "  ✓", False: "  ✗", None: ""}[maps.correct]
+        mark = {True: "\u00a0✓", False: "\u00a0✗", None: ""}[maps.correct]  # kept on its line
         lines.append(f"→ {maps.translation}{mark}")
         if maps.correct is False:
             lines.append(f"right: {maps.reference}")

@@ -196,14 +196,22 @@ def kanji_font_name() -> str:
     return font_manager.FontProperties(fname=KANJI_FONT).get_name()
 
 
-def with_kanji() -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def with_kanji() -> Iterator[None]:
     """Inside the block, text falls back to the shipped kanji font: Japanese numbers, no boxes.
 
     Latin text keeps matplotlib's own font (it comes first); only glyphs it lacks come from
     ours. Text takes its font when it is created, so draw the whole figure inside the block.
+    Only `font.family` is changed and put back: `plt.rc_context` would also put back
+    `interactive`, which the inline backend may switch on inside the block (on the first
+    figure of a kernel), and then no later figure would be shown.
     """
-    families = list(plt.rcParams["font.family"])
-    return plt.rc_context({"font.family": [*families, kanji_font_name()]})
+    before = plt.rcParams["font.family"]
+    plt.rcParams["font.family"] = [*before, kanji_font_name()]
+    try:
+        yield
+    finally:
+        plt.rcParams["font.family"] = before
 
 
 def figure_png(fig: Figure) -> bytes:
