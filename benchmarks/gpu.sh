@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU benchmark of issue 8, prepared to run as is on a CUDA machine (a few minutes on
+# The GPU speed benchmark, prepared to run as is on a CUDA machine (a few minutes on
 # an H100 or H200): every section of benchmarks/speed.py in bf16 autocast, with MFU against
 # the GPU's data-sheet peak and the ratio to torch.nn.Transformer.
 #

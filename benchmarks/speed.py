@@ -1,4 +1,4 @@
-"""Speed of the teaching path, the fast path and torch.nn.Transformer (issue 8). Not a test.
+"""Speed of the teaching path, the fast path and torch.nn.Transformer. Not a test.
 
     python benchmarks/speed.py --threads 1         # CPU, every section (about 12 minutes)
     python benchmarks/speed.py train attention     # some sections only
@@ -83,7 +83,7 @@ ATTENTION_LENGTHS = {"cpu": [128, 256, 512, 1024, 2048, 4096],
 GPU_PEAK_TFLOPS = [("H200", 989.4), ("H100 PCIe", 756.0), ("H100", 989.4), ("A100", 312.0),
                    ("L40S", 362.0), ("L4", 121.0), ("A10", 125.0), ("T4", 65.0)]
 
-# Targets of issue 8.
+# The speed targets.
 TARGETS = {"fast_vs_torch_small": 1.1, "fast_vs_torch_base": 1.0, "teaching_vs_torch": 0.8,
            "mfu_small_cpu": 0.6, "sdpa_memory_4096": 4.0, "mfu_base_gpu": 0.4}
 
@@ -674,7 +674,7 @@ def render(results: dict) -> str:
         out.append("")
     checks = [] if results.get("tiny") else targets(results)
     if checks:
-        out += ["## Targets (issue 8)", "", "| target | measured | holds |", "|---|---|---|"]
+        out += ["## Targets", "", "| target | measured | holds |", "|---|---|---|"]
         out += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in checks]
         out.append("")
     return "\n".join(out)
@@ -688,7 +688,7 @@ TITLES = {"train": "Training step, small size", "base": "Training step, base siz
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
-    """(target, measured, holds) for each of issue 8's targets this run measured."""
+    """(target, measured, holds) for each speed target this run measured."""
     sec, dev, checks = results["sections"], results["device"], []
 
     def ratios(name: str, path: str) -> list[float]:

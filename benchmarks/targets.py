@@ -1,4 +1,4 @@
-"""Measure the course's training and decoding targets (issue 5). Not a test: it takes minutes.
+"""Measure the course's training and decoding targets. Not a test: it takes minutes.
 
     python benchmarks/targets.py copy          # train copy with the CLI defaults, time it
     python benchmarks/targets.py numbers       # the shipped model on the numbers test split
