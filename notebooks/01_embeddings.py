@@ -230,7 +230,9 @@ print("cosine(cat, dog) =", round(cos[vocab.index["cat"], vocab.index["dog"]].it
 # German and Japanese number words into English; chapter 0 showed it at work. Its English
 # table has 37 words of 128 numbers each. To draw 128 numbers on paper, we keep the two
 # directions along which the words differ most, a projection called **PCA**, and compare with a
-# random table of the same shape, as `make_model` would start it:
+# random table of the same shape, as `make_model` would start it. The colours mark four
+# groups: units "one" to "nine", teens "ten" to "nineteen", tens "twenty" to "ninety", and the
+# **joiners** "hundred", "thousand", "and", "-" and "," that hold a number together.
 
 # %%
 numbers = pretrained.load("numbers")
@@ -258,11 +260,10 @@ for word in ("twenty", "three"):
 
 # %% [markdown]
 # In the trained table, two tens have a mean cosine of 0.63, two units 0.42, two teens 0.52,
-# while the random table gives about 0 everywhere. The joiners, "hundred", "thousand", "and",
-# "-" and ",", are not a group: 0.01. Four of them look close in the 2-D view, yet in all 128
-# numbers they point in unrelated directions; a projection can mislead, so check it. Each
-# joiner plays its own part in a number. Nobody told the model which words are tens; it found
-# out because they are used alike.
+# while the random table gives about 0 everywhere. The joiners are not a group: 0.01. They
+# share a corner of the 2-D view, yet in all 128 numbers they point in unrelated directions;
+# a projection can mislead, so check it. Each joiner plays its own part in a number. Nobody
+# told the model which words are tens; it found out because they are used alike.
 #
 # ## 6. Explore the table
 #
@@ -293,6 +294,13 @@ number_embedding_explorer(numbers)
 # factor does the typical size of one embedding entry change, with the factor sqrt(d_model)
 # and without it? Write each answer as new size / old size. Decide before you compute
 # anything; the checker then shows the measured ratios.
+#
+# <details><summary>Hint 2</summary>
+#
+# Write the typical size of one entry as a formula in d_model, once for the table as it
+# starts and once after the lookup's factor. Then compare d_model = 1024 with 512.
+#
+# </details>
 
 # %%
 from annotated.exercises import check_nearest, check_scale_prediction  # noqa: E402
@@ -306,6 +314,13 @@ check_scale_prediction(prediction)
 # the word itself out. Once it passes, the next lines run it on the trained table. Then
 # think: rank by the plain dot product instead. Which word becomes the nearest to "ten", and
 # why? Print the length of each row to find out.
+#
+# <details><summary>Hint 2</summary>
+#
+# `torch.nn.functional.normalize` gives every row length 1. One matrix-vector product then
+# gives all the cosines at once, and a tensor's `topk` picks the largest.
+#
+# </details>
 
 # %%
 def my_nearest(table, index, k):
