@@ -5,10 +5,10 @@
 # example, "The cat drinks milk", into numbers the model can use. By the end you will be able to:
 #
 # - turn a sentence into tokens, token ids and vectors, and name the shape at each step;
-# - explain the lookup table of shape (vocab, d_model) and why a lookup is a matrix product;
-# - show with numbers why the vectors are multiplied by sqrt(d_model), which the article
-#   promises to explain and never does;
-# - say where the vectors come from: random numbers at first, learned during training.
+# - explain the lookup table `E` of shape `(V, D)` and why a lookup is a matrix product;
+# - say why the vectors are multiplied by sqrt(d_model), which the article promises to explain
+#   and never does;
+# - see what training puts into the table, on the course's trained number translator.
 #
 # Shape letters used in every chapter: B batch, S source length, D d_model, V vocabulary size.
 
@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 
 import annotated
-from annotated import Embeddings, make_model, show
+from annotated import Embeddings, pretrained, show
 from annotated.embeddings import nearest_neighbours
 from annotated.examples import CAT, WordVocab
-from annotated.viz.figures import FIGURES
-from annotated.viz.measure import embedding_scales
-from annotated.viz.primitives import heatmap
 from annotated.positional import sinusoidal_table
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import SCALE_INITS, group_cosines, init_table, number_tables, rms
+from annotated.viz.primitives import heatmap
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -34,12 +34,11 @@ device = annotated.default_device()  # a GPU when there is one; every number bel
 # %% [markdown]
 # ## 1. Text, tokens, ids
 #
-# The model cannot read letters. First we cut the text into **tokens** (here: words), then
-# replace each token by its number in a fixed **vocabulary**: its **id**. Our vocabulary is a
-# short list of words, enough for the article's sentences. Real systems cut text into subword
-# pieces so that any word can be spelled (chapter 9); one id per word keeps this chapter easy
-# to read. `tokenize` also lower-cases, so "The" and "the" are one word. A word that is not
-# in the list becomes `<unk>` ("unknown", id 0).
+# The model cannot read letters. First we cut the text into **tokens**, here whole words.
+# Then we replace each token by its number in a fixed **vocabulary**: its **id**. Real systems
+# cut text into pieces of words, so that any word can be spelled; chapter 9 does that. One id
+# per word keeps this chapter easy to read. A word missing from the list becomes `<unk>`, for
+# "unknown", with id 0.
 
 # %%
 vocab = WordVocab()
@@ -54,16 +53,31 @@ print("an unknown word:", vocab.tokenize("The zebra drinks milk"), "->",
       vocab.encode("The zebra drinks milk").tolist())
 
 # %% [markdown]
-# The sentence has `seq_len` = 4 tokens, so its ids form a (1, 4) tensor. Models process
-# several sentences at once, stacked along a first axis called the **batch**, of size B: here
-# one sentence (B = 1), four positions (S = 4).
+# Models read several sentences at once, stacked along a first axis called the **batch**.
+# Here the batch holds one sentence of four tokens, so the ids form a tensor of shape
+# `(B, S) = (1, 4)`.
 #
-# ## 2. The lookup table E, of shape (vocab, d_model)
+# ## 2. The lookup table E
 #
 # The **embedding** of a token is a vector of `d_model` numbers; the paper uses d_model = 512.
-# All of them sit in one table `E` with one row per word of the vocabulary: shape (V, D).
-# Embedding a sentence means reading the rows of its ids. Here is the package's `Embeddings`
-# module, the code the whole course uses (the article's, plus input checks):
+# All of them sit in one table `E` with one row per word of the vocabulary, shape `(V, D)`.
+# Embedding a sentence means reading the rows of its ids. At the article's size, that is
+# two lines:
+
+# %%
+V, D = len(vocab), 8  # a tiny table, small enough to print
+table = torch.randn(V, D)  # one row of D numbers per word, random for now
+vectors = table[ids.cpu()] * math.sqrt(D)  # (B, S) -> (B, S, D): read rows, scale them
+print("table (V, D) =", tuple(table.shape), "-> vectors (B, S, D) =", tuple(vectors.shape))
+cat_row = table[vocab.index["cat"]] * math.sqrt(D)  # (D,)
+print("the row of 'cat', scaled:", cat_row.round(decimals=4) + 0.0)
+print("the sentence's second vector:", vectors[0, 1].round(decimals=4) + 0.0)
+
+# %% [markdown]
+# The second vector is the row of "cat", the second word. Section 4 explains the factor
+# sqrt(D). The package's `Embeddings` is the same idea, hardened: the table lives in an
+# `nn.Embedding`, so PyTorch trains it with the rest of the model, and the ids are checked
+# first, so that a wrong input fails with a message that says what to fix.
 
 # %%
 show(Embeddings)
@@ -71,22 +85,18 @@ show(Embeddings)
 # %%
 d_model = 512
 emb = Embeddings(d_model, len(vocab)).to(device)
-E = emb.lut.weight  # the table: one row per word; nn.Embedding's default N(0, 1) start
+E = emb.lut.weight  # the table, one row per word
 print("E shape (V, D) =", tuple(E.shape))
-
 x = emb(ids)  # (B, S) -> (B, S, D)
 print("embedded sentence shape (B, S, D) =", tuple(x.shape))
-print("first 5 numbers of each token's vector:")
-for token, vector in zip(tokens, x[0], strict=True):
-    print(f"  {token:>6}:", vector[:5].detach().cpu().round(decimals=4) + 0.0)
+try:
+    emb(torch.tensor([[1, 99]], device=device))  # id 99 is not in a 22-word vocabulary
+except ValueError as e:
+    print("ValueError:", e)
 
 # %% [markdown]
-# The article draws `E` as a (d_model, vocab_size) matrix. That is the same table transposed:
-# PyTorch's `nn.Embedding` stores one **row** per word, shape (V, D), which is what we print.
-# This table keeps `nn.Embedding`'s default start, numbers drawn from N(0, 1); section 4 shows
-# that the model itself starts from much smaller ones.
-#
-# Each token became 512 numbers. A picture of the first 24 of them:
+# The article draws `E` with shape `(d_model, vocab_size)`: the same table on its side.
+# PyTorch stores one row per word. Each token became 512 numbers; here are the first 24:
 
 # %%
 _ = heatmap(x[0, :, :24], tokens, [str(i) for i in range(24)], cmap="RdBu_r", vmin=-60, vmax=60,
@@ -94,27 +104,24 @@ _ = heatmap(x[0, :, :24], tokens, [str(i) for i in range(24)], cmap="RdBu_r", vm
             "numbers", xlabel="dimension", ylabel="token")
 
 # %% [markdown]
-# *Each row is one token's vector (the first 24 of its 512 numbers): four rows, four unrelated
-# patterns, because the table is still random. Red is positive, blue negative; the values reach
-# about ±60 because `Embeddings` multiplies by sqrt(512) ≈ 22.6 (section 4).*
+# *Four rows, four unrelated patterns: before training, a word's vector is random noise.*
 #
 # ## 3. A lookup is a one-hot matrix product
 #
-# Why does the article call `E` a linear map? Write each id as a **one-hot** vector: V numbers,
-# all 0 except a 1 at the id. Multiplying that vector by `E` picks exactly one row. So the
-# lookup `E[ids]` and the product `one_hot(ids) @ E` are the same thing; the lookup is just the
-# fast way, skipping the multiplications by zero.
+# Why does the article call `E` a linear map? Write each id as a **one-hot** vector: V
+# numbers, all 0 except a 1 at the id. Multiplying that vector by `E` picks exactly one row.
+# So the lookup `E[ids]` and the product `one_hot(ids) @ E` are the same; the lookup is just
+# the fast way, skipping the multiplications by zero.
 
 # %%
 one_hot = F.one_hot(ids, num_classes=len(vocab)).float()  # (B, S) -> (B, S, V)
 print("one-hot shape (B, S, V) =", tuple(one_hot.shape))
-print("ones in each row:", one_hot.sum(-1).tolist(), "at columns", one_hot[0].argmax(-1).tolist())
 by_matmul = one_hot @ E  # (B, S, V) @ (V, D) -> (B, S, D)
 by_lookup = E[ids]  # (B, S, D)
 assert torch.equal(by_matmul, by_lookup)
 assert torch.allclose(emb(ids), by_matmul * math.sqrt(d_model))
-print("one_hot @ E == E[ids]: True;  multiply-adds the matmul spends:",
-      one_hot.numel() * d_model, "(the lookup: none)")
+print("one_hot @ E == E[ids]: True; multiply-adds the matmul spends:",
+      one_hot.numel() * d_model, "| the lookup: none")
 
 # %%
 _ = heatmap(one_hot[0], tokens, list(vocab.words), cmap="Greys", annot=False, cbar=False,
@@ -122,152 +129,84 @@ _ = heatmap(one_hot[0], tokens, list(vocab.words), cmap="Greys", annot=False, cb
             xlabel="vocabulary word", ylabel="token")
 
 # %% [markdown]
-# *One row per token, one column per vocabulary word: each row has a single black cell, in the
-# column of its own word. Multiplying this (4, 22) matrix by `E` (22, 512) copies those four rows
-# of `E`.*
+# *Each row has one black cell, in the column of its own word: multiplying by `E` copies
+# exactly that word's row.*
 #
-# ## 4. Why multiply by sqrt(d_model)? (a correction)
+# ## 4. Why multiply by sqrt(d_model)?
 #
-# `Embeddings.forward` returns `lut(x) * math.sqrt(d_model)`. The article notes "we multiply by
-# d_model for normalisation (explained later)" (its code multiplies by the square root) and
-# never comes back to it; the paper only says that it is done. Here is the reason, measured.
+# The paper only says that the embedding is multiplied by sqrt(d_model). The article promises
+# to explain it later and never does. The authors' own code, Tensor2Tensor, gives the clue:
+# it starts the table with random entries of mean 0 and standard deviation `1/sqrt(d_model)`,
+# written `N(0, 1/D)` for mean and variance. The lookup multiplies them by sqrt(d_model).
+# The two cancel. **A small start times sqrt(d_model) gives every embedding entry a typical
+# size of about 1, whatever d_model is.**
 #
-# In the next chapter the embedding is **added** to a positional encoding, a vector of sines and
-# cosines. The two should have a similar size, or one drowns the other. The size of the
-# positional encoding is fixed: each sin/cos pair has sin² + cos² = 1, so a vector of length D
-# has squared length D/2 and each entry has a root-mean-square (RMS) of sqrt(1/2) = 0.7071.
+# Why does that size matter? In chapter 2 the embedding is added to a positional encoding, a
+# vector of sines and cosines whose entries have a fixed size. Neither should drown the other.
+# We measure the typical size of one entry as its root mean square, RMS.
 
 # %%
 pe = sinusoidal_table(100, d_model)  # (positions, D)
-print("PE: RMS of one entry =", round(pe.pow(2).mean().sqrt().item(), 4),
-      "| length of each vector =", pe.norm(dim=1)[:3].round(decimals=4).tolist(), "...")
-assert torch.allclose(pe.norm(dim=1), torch.full((100,), math.sqrt(d_model / 2)))
-
-# %% [markdown]
-# The size of an embedding depends on how its table starts. There are two answers in this
-# code base, and they differ by a factor of about 30:
-#
-# - `nn.Embedding` on its own starts every entry from a normal distribution N(0, 1): RMS 1.
-# - `make_model` (chapter 6) re-initialises **every** weight matrix with Xavier-uniform:
-#   numbers drawn evenly between ±sqrt(6 / (V + D)), whose standard deviation is
-#   sqrt(2 / (V + D)). For V = 1000, D = 512 that is 0.036.
-#
-# The model we train uses the second. Let us measure both, scaled and not:
-
-# %%
-def rms(t: torch.Tensor) -> float:
-    """Root mean square of all entries: the typical size of one number."""
-    return round(t.pow(2).mean().sqrt().item(), 4)
-
-
-plain = Embeddings(d_model, 1000)  # nn.Embedding's own N(0, 1) init
-model = make_model(1000, 1000, N=1, d_model=d_model)  # Xavier-uniform init on every matrix
-xavier = model.src_embed[0]  # the Embeddings inside the model's input block
-print("make_model's table std:", round(xavier.lut.weight.std().item(), 4),
-      " sqrt(2 / (V + D)) =", round(math.sqrt(2 / (1000 + d_model)), 4))
-sample = torch.arange(1000).unsqueeze(0)  # every word once: (1, V)
 pe_rms = rms(pe)
-for name, layer in [("N(0,1) init (nn.Embedding)", plain), ("Xavier init (make_model)", xavier)]:
-    scaled = layer(sample)  # (1, V, D), multiplied by sqrt(D)
-    unscaled = layer.lut(sample)
-    print(f"{name:27}: unscaled RMS {rms(unscaled):7.4f} (PE/emb = "
-          f"{pe_rms / rms(unscaled):5.1f}) | x sqrt(D): RMS {rms(scaled):7.4f} "
-          f"(emb/PE = {rms(scaled) / pe_rms:5.2f})")
+print(f"positional encoding: RMS of one entry = {pe_rms:.4f}")
+
+print("start of a (1000, 512) table   unscaled RMS   x sqrt(D) RMS   (x sqrt(D)) / PE")
+for kind in SCALE_INITS:
+    start = init_table(kind, 1000, d_model)  # (V, D), as this start leaves it
+    unscaled, scaled = rms(start), rms(start) * math.sqrt(d_model)
+    print(f"{kind:>30}   {unscaled:12.4f}   {scaled:13.4f}   {scaled / pe_rms:16.2f}")
 
 # %% [markdown]
-# Read the last line: with `make_model`'s initialisation, the unscaled embedding is about 19
-# times smaller than the positional encoding (the word would be drowned by its position);
-# times sqrt(512) it is 1.2 times the positional encoding's size: the two sit side by side.
-# With `nn.Embedding`'s own N(0, 1) start, the factor does the opposite: the embedding becomes 32
-# times larger and the position is nearly lost. **The factor is meant for small initial
-# weights** (about sqrt(2 / (V + D)) per entry), which is what `make_model` gives.
+# Read the last column, the scaled embedding divided by the positional encoding:
 #
-# Then why not keep N(0, 1) and drop the factor? Unscaled, the N(0, 1) table is only 1.4
-# times the positional encoding. The reason is the other job the paper gives this matrix: it
-# also serves as the output projection (chapter 6, optional in this course), which turns
-# each decoder vector into one score per word, `x @ E.T`. With N(0, 1) entries those scores
-# would be huge, and the softmax over them saturated (chapter 3):
+# - **Tensor2Tensor's start**, `N(0, 1/D)`: 1.42. The two sit side by side.
+# - **Xavier**, the start `make_model` gives every weight matrix in chapter 6: 1.16. It draws
+#   numbers evenly between `±sqrt(6 / (V + D))`, another small start, so the factor works the
+#   same way.
+# - **`N(0, 1)`**, what `nn.Embedding` does on its own: 32. This start does not suit the factor;
+#   the word would drown its position. That is why the 512-number vectors of section 2 reach ±60.
 #
+# Why start small at all? In Tensor2Tensor the same table also scores the output: each
+# decoder vector is multiplied by every row of `E` to give one score per word. Small entries
+# keep those first scores near 1; entries of size 1 would make them about sqrt(512):
+
 # %%
-vectors = torch.randn(1000, d_model)  # decoder outputs of typical size: RMS 1
-for name, layer in [("N(0,1) table", plain), ("Xavier table", xavier)]:
-    scores = vectors @ layer.lut.weight.detach().T  # (1000, V): one score per word
-    print(f"output scores with the {name:<12}: std {scores.std().item():6.2f}")
+decoder_out = torch.randn(1000, d_model)  # vectors with entries of typical size 1
+for kind in ("Tensor2Tensor", "N(0,1)"):
+    scores = decoder_out @ init_table(kind, 1000, d_model).T  # (1000, V): one score per word
+    print(f"output scores with the {kind} start: standard deviation {scores.std().item():.1f}")
 
 # %% [markdown]
-# With N(0, 1) entries the scores have a standard deviation of sqrt(512) = 22.6; with Xavier,
-# below 1. So the matrix starts small for the output's sake, and the factor sqrt(d_model)
-# brings the input side back up to the size of the positions.
-#
-# The same measurement for several d_model, as a picture:
+# So the start is small for the output's sake, and sqrt(d_model) brings the input side back
+# up. This is our reading of Tensor2Tensor's code; the paper states no reason. The picture
+# repeats the measurement for widths from 64 to 2048:
 
 # %%
 _ = FIGURES["01_embedding_scale"].make()
 
 # %% [markdown]
-# *The purple line (positional encoding) stays at 0.71 for every d_model. Two lines run near
-# it: green, Xavier times sqrt(d_model) (within about 2x), and orange, N(0,1) unscaled (1.4x),
-# the pair that does not suit a shared output matrix (above). Red (Xavier, unscaled) is 16 to
-# 28 times lower, blue (N(0,1) times sqrt(d_model)) 11 to 64 times higher.*
+# *Only a small start times sqrt(d_model) stays beside the positional encoding at every
+# width; unscaled, it sinks as d_model grows.*
 #
-# The factor does not make the sizes equal in every setting: the Xavier spread depends on the
-# vocabulary too. With the paper's shared vocabulary of 37000 subwords:
-
-# %%
-big = embedding_scales([512], vocab=37000)
-print("V = 37000, D = 512: Xavier x sqrt(D) RMS =", round(big["Xavier init x sqrt(D)"][0], 4),
-      "| PE RMS =", round(big["positional encoding"][0], 4),
-      "| unscaled =", round(big["Xavier init"][0], 4))
-print(f"PE is {big['positional encoding'][0] / big['Xavier init x sqrt(D)'][0]:.1f} times the "
-      f"scaled embedding, {big['positional encoding'][0] / big['Xavier init'][0]:.0f} times "
-      "the unscaled one")
-
-# %% [markdown]
-# Still the same order of magnitude as the positional encoding, where the unscaled table
-# would be 97 times smaller. And the table is trained, so the network can grow or shrink the
-# embeddings as it needs; the factor only sets a sensible start.
+# <details><summary>Under the hood: Xavier depends on the vocabulary too</summary>
+#
+# Xavier's spread is `sqrt(2 / (V + D))`, so the scaled entry is `sqrt(2D / (V + D))`: about 1
+# for a vocabulary near the width, smaller for a large vocabulary. Tensor2Tensor's start does
+# not depend on V. Either way the table is trained, so the network can grow or shrink it;
+# the factor only sets a sensible start.
+#
+# </details>
 #
 # ## 5. Learned from scratch, not pretrained
 #
-# The article wondered whether the embeddings should come from a pretrained model (word2vec and
-# the like) and answers no (its note 2): in the Transformer the table starts **random** and is
-# **learned** with the rest of the network. `E` is an ordinary trainable parameter:
+# The article wondered whether the embeddings should come from a pretrained model such as
+# word2vec, and answers no: in the Transformer the table starts **random** and is **learned**
+# with the rest of the network. `E` is an ordinary trainable parameter. A loss computed from a
+# sentence sends a **gradient**, the direction to nudge each number, to the rows of that
+# sentence's words only:
 
 # %%
 print("E is a trainable parameter:", isinstance(E, torch.nn.Parameter), E.requires_grad)
-unit = F.normalize(E.detach(), dim=-1)  # (V, D), rows of length 1
-cos = unit @ unit.T  # (V, V) cosine similarities
-off_diagonal = cos[~torch.eye(len(vocab), dtype=torch.bool, device=cos.device)]
-print("cosine(cat, dog)   =", round(cos[vocab.index["cat"], vocab.index["dog"]].item(), 4))
-print("cosine(cat, '.')   =", round(cos[vocab.index["cat"], vocab.index["."]].item(), 4))
-print("mean |cosine| over all pairs =", round(off_diagonal.abs().mean().item(), 4),
-      "| random 512-d vectors expect about sqrt(2 / (pi * 512)) =",  # |cos| of random pairs
-      round(math.sqrt(2 / (math.pi * d_model)), 4))
-
-# %% [markdown]
-# Before training, "cat" is no closer to "dog" than to ".": random vectors in 512 dimensions are
-# almost perpendicular to each other (the cosine of two random directions has a standard
-# deviation of about 1/sqrt(D), and its mean size is sqrt(2/π)/sqrt(D), the number printed).
-# Meaning arrives through training. The course's shipped number translator (chapter 0) shows
-# it: in its trained target table, the nearest words are words used alike.
-
-# %%
-from annotated import pretrained  # noqa: E402
-
-numbers = pretrained.load("numbers")
-table = numbers.model.tgt_embed[0].lut.weight.detach()  # (V, D), trained
-for word in ("twenty", "three"):
-    near, sims = nearest_neighbours(table, numbers.tgt_vocab.stoi[word], k=4)
-    print(f"trained, nearest to {word!r}:", [numbers.tgt_vocab.itos[i] for i in near.tolist()],
-          [round(x, 2) for x in sims.tolist()])
-
-# %% [markdown]
-# The tens sit together, and so do the small numbers, with cosines of 0.46 to 0.66, where
-# random vectors of this table's width (128) would give nearest neighbours of about 0.2. One gradient step shows how training starts:
-# the loss only touches the rows of the words in the sentence, so only those rows get a
-# gradient.
-
-# %%
 emb.zero_grad()
 loss = emb(ids).pow(2).mean()  # any loss computed from the sentence's vectors
 loss.backward()
@@ -276,58 +215,140 @@ print("rows with a gradient:", rows_with_gradient, "=", vocab.decode(rows_with_g
 assert sorted(rows_with_gradient) == sorted(ids[0].tolist())
 
 # %% [markdown]
-# ## 6. Explore the table
-#
-# Pick a word: the strip shows its 512 numbers (red positive, blue negative) and the list its
-# nearest neighbours by cosine similarity. **The table is untrained**, so the neighbours are
-# random and every similarity is small (at most about 0.15); after training, words used alike
-# end up close together (the number translator above). The same ranking in code:
+# Before training, no word is closer to another. We compare two vectors by their **cosine
+# similarity**: 1 for the same direction, 0 for perpendicular. Random vectors in 512
+# dimensions are almost perpendicular:
 
 # %%
-neighbour_ids, sims = nearest_neighbours(E, vocab.index["cat"], k=3)
-print("nearest to 'cat':", vocab.decode(neighbour_ids), sims.cpu().round(decimals=4) + 0.0)
+unit = F.normalize(E.detach(), dim=-1)  # (V, D), rows of length 1
+cos = unit @ unit.T  # (V, V) cosine similarities
+print("cosine(cat, dog) =", round(cos[vocab.index["cat"], vocab.index["dog"]].item(), 3),
+      "| cosine(cat, '.') =", round(cos[vocab.index["cat"], vocab.index["."]].item(), 3))
+
+# %% [markdown]
+# Meaning arrives through training. The course ships a trained Transformer that translates
+# German and Japanese number words into English; chapter 0 showed it at work. Its English
+# table has 37 words of 128 numbers each. To draw 128 numbers on paper, we keep the two
+# directions along which the words differ most, a projection called **PCA**, and compare with a
+# random table of the same shape, as `make_model` would start it. The colours mark four
+# groups: units "one" to "nine", teens "ten" to "nineteen", tens "twenty" to "ninety", and the
+# **joiners** "hundred", "thousand", "and", "-" and "," that hold a number together.
+
+# %%
+numbers = pretrained.load("numbers")
+tables = number_tables(numbers)  # {"trained": (V, D), "random": (V, D)}
+words = list(numbers.tgt_vocab.itos)
+print("English table (V, D) =", tuple(tables["trained"].shape))
+_ = FIGURES["01_trained_embeddings"].make()
+
+# %% [markdown]
+# *After training the tens form one tight cluster, and the units and the teens two
+# neighbouring ones; the random table has no groups.*
+#
+# A 2-D view keeps only part of the spread, so we check the claim in all 128 numbers: the mean
+# cosine between two words of one group, and between a word of the group and the other words.
+
+# %%
+for name in ("random", "trained"):
+    found = group_cosines(tables[name], words)
+    print(f"{name:>7}:", " | ".join(f"{group} {inside:.2f} vs {outside:.2f}"
+                                    for group, (inside, outside) in found.items()))
+for word in ("twenty", "three"):
+    near, sims = nearest_neighbours(tables["trained"], words.index(word), k=4)
+    print(f"trained, nearest to {word!r}:", [words[i] for i in near.tolist()],
+          [round(s, 2) for s in sims.tolist()])
+
+# %% [markdown]
+# In the trained table, two tens have a mean cosine of 0.63, two units 0.42, two teens 0.52,
+# while the random table gives about 0 everywhere. The joiners are not a group: 0.01. They
+# share a corner of the 2-D view, yet in all 128 numbers they point in unrelated directions;
+# a projection can mislead, so check it. Each joiner plays its own part in a number. Nobody
+# told the model which words are tens; it found out because they are used alike.
+#
+# ## 6. Explore the table
+#
+# Pick a word: the left panel marks it and its four nearest neighbours, ranked by cosine in
+# all 128 numbers; the right panel lists their cosines. Switch to the random table to see
+# what training changed.
 
 # %% tags=["nbval-ignore-output"]
-from annotated.viz.widgets import embedding_explorer  # noqa: E402
+from annotated.viz.widgets import number_embedding_explorer  # noqa: E402
 
-embedding_explorer(E, vocab.words)
+number_embedding_explorer(numbers)
 
 # %% [markdown]
 # ## Recap
 #
-# - Text -> tokens -> ids -> vectors: (B, S) ids become (B, S, D) vectors; for "The cat drinks
-#   milk", (1, 4) -> (1, 4, 512).
-# - The table `E` has one row per vocabulary word, shape (V, D). A lookup equals a one-hot
-#   matrix product (we asserted it); indexing is the fast way to do it.
-# - The vectors are multiplied by sqrt(d_model) so that, with `make_model`'s small Xavier
-#   initialisation, they start at the size of the positional encodings they are added to (0.82
-#   vs 0.71 here, instead of 19 times smaller). With `nn.Embedding`'s own N(0, 1) start the
-#   factor would make them 32 times too large.
-# - The table starts random and is learned with the model; it is not pretrained.
+# - Text -> tokens -> ids -> vectors: ids of shape `(B, S)` become vectors of shape
+#   `(B, S, D)`; for "The cat drinks milk", `(1, 4)` becomes `(1, 4, 512)`.
+# - The table `E` has one row per word, shape `(V, D)`. A lookup equals a one-hot matrix
+#   product; indexing is the fast way to do it.
+# - The factor sqrt(d_model) pairs with a small start: together they give entries of size
+#   about 1, beside the positional encoding's 0.71, at any width.
+# - The table starts random and is learned; trained, words used alike sit together.
 #
 # ## Your turn
 #
-# **Exercise 1.** Write the scaled lookup yourself: `my_embed(ids, table)` returns the row of
-# `table` (V, D) for each id in `ids` (B, S), multiplied by sqrt(D). Replace `...` and run the
-# cell; the checker tells you what is missing.
+# **Exercise 1: predict, then check.** A model starts its table like Tensor2Tensor, with
+# standard deviation `1/sqrt(d_model)`, and you double d_model from 512 to 1024. By what
+# factor does the typical size of one embedding entry change, with the factor sqrt(d_model)
+# and without it? Write each answer as new size / old size. Decide before you compute
+# anything; the checker then shows the measured ratios.
+#
+# <details><summary>Hint 2</summary>
+#
+# Write the typical size of one entry as a formula in d_model, once for the table as it
+# starts and once after the lookup's factor. Then compare d_model = 1024 with 512.
+#
+# </details>
 
 # %%
-from annotated.exercises import check_embed, check_nearest  # noqa: E402
+from annotated.exercises import check_nearest, check_scale_prediction  # noqa: E402
 
-
-def my_embed(ids, table):
-    ...
-
-
-check_embed(my_embed)
+prediction = {"scaled": ..., "unscaled": ...}
+check_scale_prediction(prediction)
 
 # %% [markdown]
-# **Exercise 2.** Write `my_nearest(table, index, k)`: the ids of the `k` rows of `table` most
-# similar to row `index` by cosine similarity, most similar first, leaving the word itself out.
+# **Exercise 2: discover.** Write `my_nearest(table, index, k)`: the ids of the `k` rows of
+# `table` most similar to row `index` by cosine similarity, most similar first, leaving
+# the word itself out. Once it passes, the next lines run it on the trained table. Then
+# think: rank by the plain dot product instead. Which word becomes the nearest to "ten", and
+# why? Print the length of each row to find out.
+#
+# <details><summary>Hint 2</summary>
+#
+# `torch.nn.functional.normalize` gives every row length 1. One matrix-vector product then
+# gives all the cosines at once, and a tensor's `topk` picks the largest.
+#
+# </details>
 
 # %%
 def my_nearest(table, index, k):
     ...
 
 
-check_nearest(my_nearest)
+if check_nearest(my_nearest):
+    for word in ("one", "ten", "zero"):
+        near = my_nearest(tables["trained"], words.index(word), 4)
+        print(word, "->", [words[i] for i in near.tolist()])
+else:
+    print(check_nearest(my_nearest))
+
+# %% [markdown]
+# ## Further reading
+#
+# - Vaswani et al., [Attention Is All You Need](https://arxiv.org/abs/1706.03762), 2017:
+#   section 3.4 states the factor sqrt(d_model) and the table shared with the output.
+# - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/), Harvard
+#   NLP: the line-by-line PyTorch code that the course's article builds on, `Embeddings`
+#   included.
+# - [Tensor2Tensor](https://github.com/tensorflow/tensor2tensor), the authors' code: in
+#   `tensor2tensor/layers/modalities.py` the table starts at `N(0, 1/d_model)` and the lookup
+#   multiplies by d_model ** 0.5.
+# - Mikolov et al., [word2vec](https://arxiv.org/abs/1301.3781), 2013, and J. Alammar's
+#   [Illustrated Word2vec](https://jalammar.github.io/illustrated-word2vec/): the pretrained
+#   word vectors the article decided against, and why similar words end up close.
+# - Press and Wolf, [Using the Output Embedding to Improve Language
+#   Models](https://arxiv.org/abs/1608.05859), 2017: sharing one table between input and output.
+# - Sennrich et al., [subword units](https://arxiv.org/abs/1508.07909), 2016: the pieces of
+#   words that later models embed instead of whole words.

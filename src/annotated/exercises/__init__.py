@@ -6,7 +6,7 @@ One module per chapter: `ch00` ... `ch09`.
 """
 
 from .ch00 import check_align, check_data_flow
-from .ch01 import check_embed, check_nearest
+from .ch01 import check_nearest, check_scale_prediction
 from .ch02 import check_positional_encoding
 from .ch03 import check_attention
 from .ch04 import check_merge_heads, check_split_heads
@@ -20,7 +20,7 @@ from .grading import Mistake, Result, check_function
 __all__ = [
     "Mistake", "Result", "check_function",
     "check_align", "check_data_flow",  # chapter 0
-    "check_embed", "check_nearest",  # 1
+    "check_nearest", "check_scale_prediction",  # 1
     "check_positional_encoding",  # 2
     "check_attention",  # 3
     "check_merge_heads", "check_split_heads",  # 4

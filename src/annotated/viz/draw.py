@@ -29,6 +29,7 @@ from ..tasks import MAX_NUMBER
 from ..training import rate
 from .measure import (
     HEADS_SENTENCE,
+    NUMBER_GROUPS,
     PAPER_SCHEDULE,
     SMOOTHING_TARGET,
     SMOOTHING_TOKENS,
@@ -37,11 +38,14 @@ from .measure import (
     embedding_scales,
     layer_gradient_norms,
     number_attention,
+    number_tables,
     pair_padding,
+    project_2d,
     schedule_curves,
     schedule_steps,
     smoothing_penalty,
     untrained_heads,
+    word_group,
 )
 from .primitives import (
     AXIS_INCHES,
@@ -199,36 +203,142 @@ def demo_attention(translator=None) -> Figure:
 
 # --- Chapter 1 ---
 
+SCALE_LINES = {  # measured series -> legend label, in the order drawn
+    "N(0,1) init x sqrt(D)": "N(0, 1) start x sqrt(D)",
+    "Xavier init x sqrt(D)": "Xavier start (make_model) x sqrt(D)",
+    "Tensor2Tensor init x sqrt(D)": "N(0, 1/D) start (Tensor2Tensor) x sqrt(D)",
+    "positional encoding": "positional encoding",
+    "Tensor2Tensor init": "N(0, 1/D) start, not scaled",
+}
+
+
 def embedding_scale() -> Figure:
-    """RMS of embedding entries (two inits, scaled or not) against the positional encoding's."""
+    """RMS of one embedding entry, for three starts, against the positional encoding's."""
     d_models = [64, 128, 256, 512, 1024, 2048]
-    ax = curves(d_models, embedding_scales(d_models), marker="o", logy=True, figsize=(6.5, 4.2),
-                title="Embedding vs positional encoding scale (vocab 1000)",
+    measured = embedding_scales(d_models)
+    ax = curves(d_models, {label: measured[key] for key, label in SCALE_LINES.items()},
+                marker="o", logy=True, figsize=(8.5, 4.2),
+                title="Size of one entry: embedding vs positional encoding (V = 1000)",
                 xlabel="d_model", ylabel="RMS of one entry (log scale)")
+    ax.lines[-1].set_linestyle("--")
+    ax.lines[list(SCALE_LINES).index("positional encoding")].set_color("black")
     ax.set_xscale("log", base=2)
-    ax.set_ylim(0.005, 100)
-    ax.legend(fontsize="small", loc="lower right", ncols=2)  # below the curves, not over them
+    ax.set_ylim(0.01, 100)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax.figure
 
 
-def draw_embedding(table, words, word: str, k: int = 5) -> Figure:
-    """One word's vector as a strip, and its `k` nearest neighbours by cosine similarity."""
+GROUP_COLOURS = {"units": "tab:blue", "teens": "tab:green", "tens": "tab:red",
+                 "joiners": "tab:purple", "other": "tab:gray"}
+
+
+CLUSTER_RADIUS = 0.1  # a group's words this close to their centre (share of the view) are one
+
+
+def clusters(points: torch.Tensor, words: list[str]) -> dict[str, list[int]]:
+    """Number groups (units, teens, tens) whose words, 3 or more, sit within CLUSTER_RADIUS of
+    the view's span from their centre: the rows of each, labelled once rather than word by
+    word. The joiners are never one: each has its own job."""
+    span = (points.max(0).values - points.min(0).values).max().item()
+    found = {}
+    for group in ("units", "teens", "tens"):
+        members = NUMBER_GROUPS[group]
+        rows = [words.index(w) for w in members if w in words]
+        centre = points[rows].mean(0)
+        close = [r for r in rows if (points[r] - centre).norm().item() < CLUSTER_RADIUS * span]
+        if len(close) >= 3:
+            found[group] = close
+    return found
+
+
+def _scatter_words(ax: Axes, points: torch.Tensor, words: list[str], title: str,
+                   marked: tuple[str, list[str]] | None = None) -> None:
+    """Each word as a dot at its 2-D point, coloured by its group. A tight cluster of one group
+    gets one label ('tens: 8 words'), the other words one each. `marked` = (word, neighbours)
+    labels that word alone, joins it to its neighbours and fades the rest."""
+    xy = points.tolist()
+    shown = None if marked is None else {marked[0], *marked[1]}
+    for word, (x, y) in zip(words, xy, strict=True):
+        ax.plot(x, y, "o", color=GROUP_COLOURS[word_group(word)], markersize=4,
+                alpha=0.3 if shown is not None and word not in shown else 1.0)
+    if marked is not None:
+        word, near = marked
+        i = words.index(word)
+        for other in near:
+            j = words.index(other)
+            ax.plot([xy[i][0], xy[j][0]], [xy[i][1], xy[j][1]], color="black", linewidth=0.8)
+        ax.plot(*xy[i], "o", color="black", markersize=7, fillstyle="none")
+        ax.annotate(word, xy[i], xytext=(5, 4), textcoords="offset points", fontsize=9,
+                    fontweight="bold", color=GROUP_COLOURS[word_group(word)])
+    else:
+        grouped = clusters(points, words)
+        centres = {g: points[rows].mean(0) for g, rows in grouped.items()}
+        span = (points.max(0).values - points.min(0).values).max().item()
+        for group, rows in grouped.items():
+            others = [c for g, c in centres.items() if g != group] or [points.mean(0)]
+            nearest = min(others, key=lambda c: (c - centres[group]).norm().item())
+            up = nearest[1].item() < centres[group][1].item()  # label away from the neighbour
+            edge = points[rows, 1].max() if up else points[rows, 1].min()
+            ax.text(centres[group][0].item(), edge.item() + (0.04 if up else -0.04) * span,
+                    f"{group}: {len(rows)} words", ha="center", va="bottom" if up else "top",
+                    color=GROUP_COLOURS[group], fontsize=8, fontweight="bold")
+        in_cluster = {words[r] for rows in grouped.values() for r in rows}
+        for word, (x, y) in zip(words, xy, strict=True):
+            if word not in in_cluster:
+                ax.annotate(word, (x, y), xytext=(3, 2), textcoords="offset points",
+                            fontsize=7, color=GROUP_COLOURS[word_group(word)])
+    ax.set_title(title, fontsize="medium")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.margins(0.12)
+
+
+def _group_legend(fig: Figure) -> None:
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=g)
+               for g, c in GROUP_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize="small",
+               frameon=False)
+
+
+def trained_embeddings(translator=None) -> Figure:
+    """The translator's English embedding table on its two main directions, before and after
+    training."""
+    translator = translator or pretrained.load("numbers")
+    tables = number_tables(translator)
+    words = list(translator.tgt_vocab.itos)
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.8))
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.1, wspace=0.08)
+    for ax, name in zip(axes, ("random", "trained"), strict=True):
+        points, share = project_2d(tables[name])
+        when = "before training (random)" if name == "random" else "after training"
+        _scatter_words(ax, points, words, f"{when}: {share:.0%} of the spread shown")
+    fig.suptitle(f"The number translator's {len(words)} English word vectors "
+                 f"({tables['trained'].size(1)} numbers each), projected to 2-D")
+    _group_legend(fig)
+    return fig
+
+
+def draw_number_embeddings(tables: dict[str, torch.Tensor], words: list[str],
+                           table: str = "trained", word: str = "twenty", k: int = 4) -> Figure:
+    """One table in 2-D with `word` and its `k` nearest neighbours (cosine in all D numbers)
+    marked, and their cosines beside it."""
+    if table not in tables:
+        raise ValueError(f"unknown table {table!r}; choose one of {', '.join(tables)}")
     if word not in words:
-        raise ValueError(f"{word!r} is not in the vocabulary; pick one of {list(words)}")
-    index = list(words).index(word)
-    ids, sims = nearest_neighbours(table, index, k)
-    neighbours = [words[i] for i in ids]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 4.5), height_ratios=[1, 3])
-    fixed_margins(fig, [word, *neighbours], hspace=0.45)
-    vmax = table[index].abs().max().item()  # symmetric colour range: white is 0
-    heatmap(table[index:index + 1], [word], ax=top, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-            annot=False,
-            ticks=False, title=f"the vector of {word!r} ({table.size(1)} numbers)",
-            xlabel="dimension")
-    heatmap(sims.unsqueeze(1), neighbours, ["cosine similarity"], ax=bottom,
-            vmin=-1.0, vmax=1.0, cmap="RdBu_r", fmt=".3f", cbar=False,
-            title=f"nearest neighbours of {word!r}", ylabel="word")
-    bottom.tick_params(axis="x", labelrotation=0)
+        raise ValueError(f"{word!r} is not in the vocabulary; pick one of {words}")
+    weights = tables[table]
+    index = words.index(word)
+    ids, sims = nearest_neighbours(weights, index, k)
+    near = [words[i] for i in ids.tolist()]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.4), width_ratios=[3, 1])
+    fig.subplots_adjust(left=0.02, right=0.97, top=0.9, bottom=0.14, wspace=0.45)
+    points, _ = project_2d(weights)
+    _scatter_words(left, points, words, f"{table} table, 2-D view: {word!r} and its "
+                   f"{k} nearest", marked=(word, near))
+    heatmap(sims.unsqueeze(1), near, ["cosine"], ax=right, vmin=-1.0, vmax=1.0,
+            cmap="RdBu_r", fmt=".2f", cbar=False, title=f"nearest to {word!r}")
+    right.tick_params(axis="x", labelrotation=0)
+    _group_legend(fig)
     return fig
 
 

@@ -61,11 +61,15 @@ figure("00_cross_attention", draw.demo_attention,
        "without a German partner ('and', '-', ',') spread their weight. Nobody told the "
        "model this alignment; it learned it from 60,000 translated numbers.")
 figure("01_embedding_scale", draw.embedding_scale,
-       "Typical size (RMS) of one entry of the vectors added together at the model's input, "
-       "for a vocabulary of 1000 words. The positional encoding stays at 0.71 for every "
-       "d_model. Only Xavier-initialised embeddings (what make_model uses) times "
-       "sqrt(d_model) sit next to it (within 2x); without the factor they are 16-28x "
-       "smaller, and nn.Embedding's own N(0,1) init times sqrt(d_model) is 11-64x larger.")
+       "Typical size (RMS) of one entry of the vectors added at the model's input, for a "
+       "vocabulary of 1000 words. A table that starts small (Tensor2Tensor's N(0, 1/D), or "
+       "make_model's Xavier) and is multiplied by sqrt(d_model) stays beside the positional "
+       "encoding at every d_model; unscaled, the small start sinks as d_model grows, and a "
+       "N(0, 1) start times sqrt(d_model) towers over it.")
+figure("01_trained_embeddings", draw.trained_embeddings,
+       "The shipped number translator's English word vectors on their two main directions "
+       "(PCA). Before training the words are scattered at random; after training the tens "
+       "form one tight cluster, and the units and the teens two neighbouring ones.")
 figure("02_pe_heatmap", draw.pe_heatmap,
        "The sinusoidal positional encoding for 100 positions and d_model = 128. Each row is "
        "one position's vector. Left columns change quickly with the position (high "

@@ -27,22 +27,86 @@ from ..training import rate
 
 # --- Chapter 1 ---
 
-def embedding_scales(d_models: list[int], vocab: int = 1000, seed: int = 0) -> dict[str, list]:
-    """Measured RMS of one entry of an embedding (two inits, scaled or not) and of the PE table."""
+SCALE_INITS = ("N(0,1)", "Xavier", "Tensor2Tensor")  # how a table of shape (V, D) can start
+
+
+def init_table(kind: str, vocab: int, d_model: int, seed: int = 0) -> torch.Tensor:
+    """A (V, D) embedding table as it starts: nn.Embedding's N(0, 1), make_model's Xavier
+    uniform, or Tensor2Tensor's N(0, 1/D)."""
     gen = torch.Generator().manual_seed(seed)
-    out: dict[str, list] = {k: [] for k in (
-        "N(0,1) init x sqrt(D)", "N(0,1) init", "Xavier init x sqrt(D)", "Xavier init",
-        "positional encoding")}
+    if kind == "N(0,1)":  # nn.Embedding on its own
+        return torch.randn(vocab, d_model, generator=gen)
+    if kind == "Xavier":  # nn.init.xavier_uniform_, as make_model applies it
+        bound = math.sqrt(6 / (vocab + d_model))
+        return torch.empty(vocab, d_model).uniform_(-bound, bound, generator=gen)
+    if kind == "Tensor2Tensor":  # random_normal_initializer(0.0, hidden_dim**-0.5)
+        return torch.randn(vocab, d_model, generator=gen) * d_model**-0.5
+    raise ValueError(f"unknown init {kind!r}; choose one of {', '.join(SCALE_INITS)}")
+
+
+def rms(t: torch.Tensor) -> float:
+    """Root mean square of all entries: the typical size of one number."""
+    return t.detach().float().pow(2).mean().sqrt().item()
+
+
+def embedding_scales(d_models: list[int], vocab: int = 1000, seed: int = 0) -> dict[str, list]:
+    """Measured RMS of one entry of an embedding (each init, scaled or not) and of the PE table."""
+    out: dict[str, list] = {"positional encoding": []}
     for d in d_models:
-        normal = torch.randn(vocab, d, generator=gen)  # nn.Embedding's own init
-        xavier = torch.empty(vocab, d)
-        bound = math.sqrt(6 / (vocab + d))  # nn.init.xavier_uniform_, as make_model applies it
-        xavier.uniform_(-bound, bound, generator=gen)
-        for name, w in (("N(0,1) init", normal), ("Xavier init", xavier)):
-            rms = w.pow(2).mean().sqrt().item()
-            out[name].append(rms)
-            out[f"{name} x sqrt(D)"].append(rms * math.sqrt(d))
-        out["positional encoding"].append(sinusoidal_table(200, d).pow(2).mean().sqrt().item())
+        for kind in SCALE_INITS:
+            size = rms(init_table(kind, vocab, d, seed))
+            out.setdefault(f"{kind} init", []).append(size)
+            out.setdefault(f"{kind} init x sqrt(D)", []).append(size * math.sqrt(d))
+        out["positional encoding"].append(rms(sinusoidal_table(200, d)))
+    return out
+
+
+# The shipped translator's English words, in the groups the 2-D picture colours.
+NUMBER_GROUPS = {
+    "units": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+    "teens": ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+              "seventeen", "eighteen", "nineteen"),
+    "tens": ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"),
+    "joiners": ("hundred", "thousand", "and", "-", ","),
+}
+
+
+def word_group(word: str) -> str:
+    """The NUMBER_GROUPS name of `word`, or 'other' (zero and the special tokens)."""
+    return next((g for g, words in NUMBER_GROUPS.items() if word in words), "other")
+
+
+def number_tables(translator) -> dict[str, torch.Tensor]:
+    """The translator's target embedding table, trained, and a random one of the same shape
+    as make_model starts it (Xavier), for comparison."""
+    trained = translator.model.tgt_embed[0].lut.weight.detach().float().cpu()  # (V, D)
+    return {"trained": trained, "random": init_table("Xavier", *trained.shape)}
+
+
+def project_2d(table: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The rows of `table` (V, D) on its two main directions (PCA): (V, 2), and the share of
+    the spread those two directions keep. Each axis points to its largest coordinate."""
+    t = table.detach().float().cpu()
+    centred = t - t.mean(0)
+    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+    points = centred @ vh[:2].T  # (V, 2)
+    flip = points.gather(0, points.abs().argmax(0, keepdim=True)).sign()  # (1, 2)
+    share = (s[:2].pow(2).sum() / s.pow(2).sum()).item()
+    return points * flip, share
+
+
+def group_cosines(table: torch.Tensor, words: list[str]) -> dict[str, tuple[float, float]]:
+    """For each group of NUMBER_GROUPS: the mean cosine between two of its words, and between
+    one of its words and a word of another group."""
+    unit = F.normalize(table.detach().float().cpu(), dim=-1)
+    cos = unit @ unit.T  # (V, V)
+    rows = {g: [words.index(w) for w in ws] for g, ws in NUMBER_GROUPS.items()}
+    out = {}
+    for g, ids in rows.items():
+        inside = cos[ids][:, ids]
+        pairs = inside[~torch.eye(len(ids), dtype=torch.bool)]
+        others = [i for h, js in rows.items() if h != g for i in js]
+        out[g] = (pairs.mean().item(), cos[ids][:, others].mean().item())
     return out
 
 

@@ -27,13 +27,13 @@ from .draw import (
     draw_attention,
     draw_attention_query,
     draw_demo,
-    draw_embedding,
     draw_history,
     draw_masking,
+    draw_number_embeddings,
     draw_positional,
     draw_schedule,
 )
-from .measure import NUMBER_EXAMPLES, number_attention
+from .measure import NUMBER_EXAMPLES, number_attention, number_tables, word_group
 from .primitives import figure_png
 
 STYLE = {"description_width": "initial"}
@@ -110,11 +110,17 @@ def demo_explorer(translator) -> widgets.interactive:
 
 # --- Chapter 1 ---
 
-def embedding_explorer(table, words, k: int = 5) -> widgets.interactive:
-    """Pick a word; see its vector and nearest neighbours in `table` (V, D)."""
+def number_embedding_explorer(translator, k: int = 4) -> widgets.interactive:
+    """Switch between the translator's trained English table and a random one; pick a word
+    and see its nearest neighbours."""
+    words = list(translator.tgt_vocab.itos)
+    number_words_ = [w for w in words if word_group(w) != "other" or w == "zero"]
     return interactive_figure(
-        partial(draw_embedding, table.detach().float().cpu(), list(words), k=k),
-        word=widgets.Dropdown(options=list(words)[1:], value=list(words)[1], description="word"),
+        partial(draw_number_embeddings, number_tables(translator), words, k=k),
+        table=widgets.ToggleButtons(options=[("trained", "trained"),
+                                             ("random (before training)", "random")],
+                                    value="trained", description="table"),
+        word=widgets.Dropdown(options=number_words_, value="twenty", description="word"),
     )
 
 
