@@ -115,7 +115,7 @@ print(heads[0, 1])  # head 1 of sentence 0: the last two numbers of each word
 # it must:
 
 # %%
-per_head = heads.contiguous()  # stands in for attention's output: (B, H, S, D/H)
+per_head = heads.contiguous()  # a fresh copy in reading order, like attention's output
 try:
     per_head.transpose(1, 2).view(B, S, D)
 except RuntimeError as e:
@@ -154,7 +154,7 @@ print(by_hand.item() - linear(x)[0, 0, 0].item() == 0.0)
 # %%
 class TwoLayers(nn.Module):
     def __init__(self, d_in: int, d_hidden: int, d_out: int):
-        super().__init__()
+        super().__init__()  # lets nn.Module keep track of the layers below
         self.first = nn.Linear(d_in, d_hidden)
         self.second = nn.Linear(d_hidden, d_out)
 
@@ -202,6 +202,9 @@ print("y:", ys)
 show(line_loss)
 
 # %% [markdown]
+# The loss uses broadcasting: give it a whole grid of w and b values and it scores every line
+# at once, which is how the contour picture below is drawn.
+#
 # A **step of gradient descent** moves each parameter a little against its gradient: the new
 # value is the old one minus lr times the gradient. The **learning rate** lr sets the step's
 # length. By hand, from the start (w, b) = (-1, -2):
@@ -303,16 +306,19 @@ print(model(inputs).shape)
 print("same device:", next(model.parameters()).device == inputs.device)
 
 # %% [markdown]
-# <details><summary>Under the hood: how default_device chooses</summary>
-#
-# It prefers CUDA, then Apple's MPS, then the CPU. You can ask for one by name, for example
-# `default_device("cpu")`; a name that is not available raises a clear error.
-# Outputs in this course never print the device's name, so stored outputs are the same
-# whatever machine ran them.
-# </details>
+# The package's choice, shown in full:
 
 # %%
 show(annotated.default_device)
+
+# %% [markdown]
+# <details><summary>Under the hood: how default_device chooses</summary>
+#
+# It prefers CUDA, which is NVIDIA's GPU, then MPS, which is the GPU of Apple's own chips,
+# then the CPU. You can ask for one by name, for example `default_device("cpu")`; a name that
+# is not available raises a clear error. `torch.cuda.is_available()` tells whether PyTorch
+# sees an NVIDIA GPU at all.
+# </details>
 
 # %% [markdown]
 # ## Recap
@@ -370,7 +376,7 @@ check_linear(my_linear)
 # ## Further reading
 #
 # - [Attention Is All You Need](https://arxiv.org/abs/1706.03762), the paper the course
-#   builds: its section 5 trains with the optimizer loop you just wrote.
+#   builds: its section 5, Training, runs the same loop with the Adam optimizer.
 # - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/): the
 #   paper as runnable PyTorch, using every tool of this primer.
 # - [PyTorch: Learn the Basics](https://pytorch.org/tutorials/beginner/basics/intro.html) and

@@ -62,7 +62,7 @@ def best_line() -> tuple[float, float]:
 
 
 def loss_surface(w: tuple[float, float], b: tuple[float, float],
-                 n: int = 121) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 n: int = 61) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The line problem's loss on an n x n grid of (w, b): (W, B, loss), each (n, n)."""
     W, B = torch.meshgrid(torch.linspace(*w, n), torch.linspace(*b, n), indexing="xy")
     return W, B, line_loss(W, B)
