@@ -144,7 +144,9 @@ print(linear(x).shape)  # (B, S, 4) -> (B, S, 3)
 
 # %%
 by_hand = (linear.weight[0] * x[0, 0]).sum() + linear.bias[0]  # output 0 of word 0
-print(by_hand.item() - linear(x)[0, 0, 0].item() == 0.0)
+from_layer = linear(x)[0, 0, 0]
+assert torch.allclose(by_hand, from_layer)
+print(f"by hand {by_hand.item():.4f}, nn.Linear {from_layer.item():.4f}")
 
 # %% [markdown]
 # A small model of two layers with a ReLU between them. The ReLU sets negative numbers to
