@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moves", type=int, default=5, help="moves per control (median)")
     parser.add_argument("--profile", action="store_true", help="print the top functions")
     args = parser.parse_args(argv)
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9A-Z][0-9]_*.ipynb"),
+                       key=lambda p: (p.name[0].isdigit(), p.name))  # primers (A1_) first
     if args.chapters:
         notebooks = [p for p in notebooks if p.stem in args.chapters or p.stem[:2] in args.chapters]
         if not notebooks:

@@ -1,13 +1,14 @@
 """Build, run and check the chapter notebooks.
 
-Each chapter is written as `notebooks/NN_name.py` (jupytext's py:percent format: clean diffs,
-linters and duplicate finders can read it). `run` turns it into `NN_name.ipynb` with the
+Each chapter is written as `notebooks/NN_name.py` in jupytext's py:percent format (clean
+diffs; linters and duplicate finders can read it); the primer before chapter 0 is
+`notebooks/A1_pytorch_primer.py`. `run` turns it into `NN_name.ipynb` with the
 Colab badge and install cell in front (both made from the repository address in
 pyproject.toml), executes it from a fresh kernel, strips widget state and timestamps, and
 saves it with its outputs: the outputs nbval checks.
 
     python scripts/notebooks.py run                 # every chapter
-    python scripts/notebooks.py run 03_attention    # one chapter
+    python scripts/notebooks.py run 03_attention    # one chapter (or: run 03, run A1)
     python scripts/notebooks.py check               # .ipynb in sync with .py and the header
     python scripts/notebooks.py sync 09             # new sources, stored outputs kept
 
@@ -177,8 +178,22 @@ def sync(src: Path) -> None:
     nbformat.write(stored, target)
 
 
+# Chapters are NN_name; the primers before chapter 0 are LN_name (A1_pytorch_primer).
+CHAPTER_GLOB = "[0-9A-Z][0-9]_*"
+
+
+def chapter_order(path: Path) -> tuple[bool, str]:
+    """Sort key: the lettered primers first, then the chapters by number."""
+    return (path.name[0].isdigit(), path.name)
+
+
+def chapters(suffix: str = ".py") -> list[Path]:
+    """Every chapter's file with this suffix, primers first."""
+    return sorted(NOTEBOOKS.glob(CHAPTER_GLOB + suffix), key=chapter_order)
+
+
 def sources(names: list[str]) -> list[Path]:
-    all_sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    all_sources = chapters()
     if not names:
         return all_sources
     chosen = [p for p in all_sources if p.stem in names or p.stem[:2] in names]

@@ -31,7 +31,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "browser"
 NOTEBOOK_DIR = Path(os.environ.get("ANNOTATED_BROWSER_NOTEBOOKS", ROOT / "notebooks"))
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+# Chapters NN_name and the primers before chapter 0 (A1_name), primers first.
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9A-Z][0-9]_*.ipynb"),
+                   key=lambda p: (p.name[0].isdigit(), p.name))
 TOKEN = "annotated-browser-test"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MOVES = 3  # per control: the latency is the median of these

@@ -12,7 +12,7 @@ spec = importlib.util.spec_from_file_location("nbscript", ROOT / "scripts" / "no
 nbscript = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(nbscript)
 
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+SOURCES = nbscript.chapters()
 
 
 def test_colab_url_points_at_main_branch():

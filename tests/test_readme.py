@@ -11,7 +11,7 @@ spec = importlib.util.spec_from_file_location("nbscript", ROOT / "scripts" / "no
 nbscript = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(nbscript)
 README = (ROOT / "README.md").read_text()
-CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+CHAPTERS = nbscript.chapters()
 
 
 def test_every_chapter_has_a_row_with_its_notebook_and_colab_link():

@@ -76,3 +76,32 @@ def she_gave_him_her_book() -> tuple[list[str], torch.Tensor, torch.Tensor, torc
     # Each word hands over its own features: the output says what the query gathered.
     value = key.clone()  # (S, d_v)
     return tokens, query, key, value
+
+
+# --- Primer ---
+# The primer's two-parameter problem: fit a line y = w * x + b to four points by gradient
+# descent. The points lie near y = 2x + 1; the start is far from it, on purpose.
+LINE_X = (0.0, 1.0, 2.0, 3.0)
+LINE_Y = (1.0, 2.9, 5.1, 7.0)
+LINE_START = (-1.0, -2.0)  # (w, b)
+
+
+def line_loss(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of the line (w, b) on the primer's points; w and b broadcast."""
+    x, y = torch.tensor(LINE_X), torch.tensor(LINE_Y)
+    w, b = torch.as_tensor(w, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
+    pred = w.unsqueeze(-1) * x + b.unsqueeze(-1)  # (..., 4): one row of predictions per line
+    return (pred - y).pow(2).mean(-1)
+
+
+def largest_stable_rate() -> float:
+    """The learning rate above which plain gradient descent on `line_loss` blows up.
+
+    The loss is a bowl whose curvature (second derivatives, the Hessian) is the same
+    everywhere; a step of lr * gradient shrinks the error along each direction by the factor
+    |1 - lr * curvature|, which stays below 1 only while lr < 2 / (largest curvature).
+    """
+    x = torch.tensor(LINE_X, dtype=torch.float64)
+    hessian = 2 * torch.stack([torch.stack([x.pow(2).mean(), x.mean()]),
+                               torch.stack([x.mean(), torch.tensor(1.0, dtype=torch.float64)])])
+    return 2.0 / torch.linalg.eigvalsh(hessian).max().item()

@@ -2,9 +2,10 @@
 
 An attempt that is not written yet (a body of `...`, `pass` or `raise NotImplementedError`)
 gets a hint of what to do; a wrong one gets a hint about the likely mistake. Never a traceback.
-One module per chapter: `ch00` ... `ch09`.
+One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
 """
 
+from .a1 import check_broadcast, check_largest_rate, check_linear
 from .ch00 import check_align, check_data_flow
 from .ch01 import check_nearest, check_scale_prediction
 from .ch02 import check_positional_encoding
@@ -19,6 +20,7 @@ from .grading import Mistake, Result, check_function
 
 __all__ = [
     "Mistake", "Result", "check_function",
+    "check_broadcast", "check_largest_rate", "check_linear",  # the PyTorch primer
     "check_align", "check_data_flow",  # chapter 0
     "check_nearest", "check_scale_prediction",  # 1
     "check_positional_encoding",  # 2

@@ -33,10 +33,13 @@ from .measure import (
     PAPER_SCHEDULE,
     SMOOTHING_TARGET,
     SMOOTHING_TOKENS,
+    best_line,
     corpus_lengths,
+    descent_path,
     dot_product_stats,
     embedding_scales,
     layer_gradient_norms,
+    loss_surface,
     number_attention,
     number_tables,
     pair_padding,
@@ -179,6 +182,92 @@ def _turn_key_labels(ax: Axes, keys: list[str], narrow: bool) -> None:
         ax.tick_params(axis="x", labelrotation=0)
     elif narrow:
         ax.tick_params(axis="x", labelrotation=90)
+
+
+# --- Primer ---
+BROADCAST_A = [[0], [10], [20]]  # (3, 1)
+BROADCAST_B = [[0, 1, 2, 3]]  # (1, 4)
+
+
+def _cells(ax: Axes, x0: float, values, color: str, solid) -> None:
+    """A grid of numbered cells with its top-left corner at (x0, 0); `solid(i, j)` says which
+    cells hold data (the others are the copies broadcasting makes, drawn faded)."""
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            real = solid(i, j)
+            ax.add_patch(FancyBboxPatch((x0 + j + 0.06, -i - 0.94), 0.88, 0.88,
+                                        boxstyle="round,pad=0.02", facecolor=color,
+                                        alpha=1.0 if real else 0.25, edgecolor="0.3",
+                                        linestyle="-" if real else "--"))
+            ax.text(x0 + j + 0.5, -i - 0.5, f"{v:g}", ha="center", va="center", fontsize=11,
+                    color="black" if real else "0.45")
+
+
+def broadcasting_figure() -> Figure:
+    """(3, 1) + (1, 4) -> (3, 4): each size-1 axis is stretched (faded copies) to match."""
+    a, b = torch.tensor(BROADCAST_A), torch.tensor(BROADCAST_B)
+    total = a + b  # (3, 4)
+    rows, cols = total.shape
+    fig, ax = plt.subplots(figsize=(9.0, 3.0))
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.8)
+    panels = [(0.0, a.expand(rows, cols), "#9ecae1", lambda i, j: j == 0,
+               f"a: shape {tuple(a.shape)}"),
+              (5.5, b.expand(rows, cols), "#fdae6b", lambda i, j: i == 0,
+               f"b: shape {tuple(b.shape)}"),
+              (11.0, total, "#a1d99b", lambda i, j: True,
+               f"a + b: shape {tuple(total.shape)}")]
+    for x0, values, color, solid, title in panels:
+        _cells(ax, x0, values.tolist(), color, solid)
+        ax.text(x0 + cols / 2, 0.35, title, ha="center", va="bottom", fontsize=11,
+                family="monospace")
+    for x, sign in ((4.75, "+"), (10.25, "=")):
+        ax.text(x, -rows / 2, sign, ha="center", va="center", fontsize=20)
+    ax.set_xlim(-0.2, 15.2)
+    ax.set_ylim(-rows - 0.1, 1.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.suptitle("broadcasting: shapes are compared from the right; a size of 1 is stretched",
+                 fontsize=11)
+    return fig
+
+
+DESCENT_VIEW = ((-2.0, 6.5), (-3.0, 4.5))  # the (w, b) window of the descent pictures
+
+
+def draw_descent(lr: float = 0.1, steps: int = 30) -> Figure:
+    """Gradient descent on the line problem: the path over the loss (left), the loss per step."""
+    path = descent_path(lr, steps)
+    (w0, w1), (b0, b1) = DESCENT_VIEW
+    W, B, loss = loss_surface((w0, w1), (b0, b1))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0),
+                                      gridspec_kw={"width_ratios": [1.15, 1]})
+    fixed_margins(fig, ["1e+00"], title_lines=1, wspace=0.25)
+    levels = np.geomspace(0.05, loss.max().item(), 12)
+    left.contourf(W.numpy(), B.numpy(), loss.numpy(), levels=levels, cmap="Blues", alpha=0.4)
+    left.contour(W.numpy(), B.numpy(), loss.numpy(), levels=levels, colors="0.55",
+                 linewidths=0.8)
+    left.plot(path["w"], path["b"], "o-", color="tab:red", markersize=3.5, linewidth=1.2,
+              label="descent path")
+    left.plot(*best_line(), "*", color="black", markersize=13, label="lowest loss")
+    left.plot(path["w"][0], path["b"][0], "s", color="tab:red", markersize=7, label="start")
+    left.set(xlim=(w0, w1), ylim=(b0, b1), xlabel="w (slope)", ylabel="b (intercept)")
+    left.legend(fontsize="small", loc="upper right")
+    left.set_title(f"lr = {lr:g}: the path over the loss's contour lines", fontsize=10)
+    taken = len(path["loss"]) - 1
+    right.plot(range(taken + 1), path["loss"], "o-", markersize=3)
+    right.set_yscale("log")
+    right.set(xlim=(0, max(steps, 1)), xlabel="step", ylabel="loss (log scale)")
+    right.grid(alpha=0.3)
+    first, last = path["loss"][0], path["loss"][-1]
+    verdict = (f"loss {first:.3g} -> {last:.3g} after {taken} steps" if last < first
+               else f"loss grows: {first:.3g} -> {last:.3g} after {taken} steps")
+    right.set_title(verdict, fontsize=10)
+    return fig
+
+
+def descent_figure() -> Figure:
+    """The descent with a learning rate that works: a zig-zag down the narrow valley."""
+    return draw_descent(lr=0.2, steps=30)
 
 
 # --- Chapter 0 ---

@@ -52,6 +52,14 @@ def save_all(out: Path | str = "figures", names: list[str] | None = None) -> lis
     return paths
 
 
+figure("A1_broadcasting", draw.broadcasting_figure,
+       "Adding a (3, 1) column to a (1, 4) row: PyTorch compares the shapes from the right and "
+       "stretches every size-1 axis to match, so both act as (3, 4) grids (the faded cells are "
+       "copies that are never stored) and the sum has shape (3, 4).")
+figure("A1_descent", draw.descent_figure,
+       "Gradient descent on a two-parameter problem (fit y = w x + b to four points) with "
+       "learning rate 0.2. Each step goes straight downhill, across the narrow valley more "
+       "than along it, so the path zig-zags towards the lowest loss (the star).")
 figure("00_cross_attention", draw.demo_attention,
        "Cross-attention of the shipped number translator while it writes 354,782 from the "
        "German 'dreihundertvierundfünfzigtausendsiebenhundertzweiundachtzig' (last layer, "

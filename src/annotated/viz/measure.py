@@ -15,6 +15,7 @@ from torch import nn
 
 from ..attention_maps import AttentionMaps
 from ..data import padding_counts
+from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask
 from ..model import make_model
@@ -24,6 +25,48 @@ from ..positional import sinusoidal_table
 from ..registry import make_data
 from ..tasks import number_words, read_number
 from ..training import rate
+
+# --- Primer ---
+
+def descent_path(lr: float, steps: int, start: tuple[float, float] = LINE_START,
+                 limit: float = 1e6) -> dict[str, list[float]]:
+    """Gradient descent on the primer's line problem with torch.optim.SGD: (w, b, loss) per step.
+
+    The lists start with the starting point (steps + 1 entries) and stop early, once the loss
+    passes `limit`: a learning rate that is too large makes it grow without end.
+    """
+    if lr <= 0 or steps < 0:
+        raise ValueError(f"lr must be positive and steps at least 0, got {lr}, {steps}")
+    params = torch.tensor(start, requires_grad=True)  # (2,): w and b
+    optimizer = torch.optim.SGD([params], lr=lr)
+    path: dict[str, list[float]] = {"w": [], "b": [], "loss": []}
+    for step in range(steps + 1):
+        loss = line_loss(params[0], params[1])
+        path["w"].append(params[0].item())
+        path["b"].append(params[1].item())
+        path["loss"].append(loss.item())
+        if step == steps or not loss.item() < limit:
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return path
+
+
+def best_line() -> tuple[float, float]:
+    """The (w, b) of least loss on the line problem, by least squares: where descent should end."""
+    x, y = torch.tensor(LINE_X), torch.tensor(LINE_Y)
+    design = torch.stack([x, torch.ones_like(x)], dim=1)  # (4, 2): one row [x, 1] per point
+    w, b = torch.linalg.lstsq(design, y.unsqueeze(1)).solution.squeeze(1).tolist()
+    return w, b
+
+
+def loss_surface(w: tuple[float, float], b: tuple[float, float],
+                 n: int = 61) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The line problem's loss on an n x n grid of (w, b): (W, B, loss), each (n, n)."""
+    W, B = torch.meshgrid(torch.linspace(*w, n), torch.linspace(*b, n), indexing="xy")
+    return W, B, line_loss(W, B)
+
 
 # --- Chapter 1 ---
 

@@ -27,6 +27,7 @@ from .draw import (
     draw_attention,
     draw_attention_query,
     draw_demo,
+    draw_descent,
     draw_history,
     draw_masking,
     draw_number_embeddings,
@@ -94,6 +95,18 @@ def part_picker(parts, value: str) -> widgets.Dropdown:
 def layer_picker(L: int, value: int) -> widgets.ToggleButtons:
     """Buttons for the layers, counted from 0 as the tensors do."""
     return widgets.ToggleButtons(options=list(range(L)), value=value, description="layer")
+
+
+# --- Primer ---
+
+def descent_explorer(lr: float = 0.1, steps: int = 30) -> widgets.interactive:
+    """Sliders for the learning rate and the number of steps; the descent picture follows."""
+    return interactive_figure(
+        draw_descent,
+        lr=widgets.FloatSlider(value=lr, min=0.01, max=0.3, step=0.01,
+                               description="learning rate", readout_format=".2f"),
+        steps=widgets.IntSlider(value=steps, min=1, max=60, description="steps"),
+    )
 
 
 # --- Chapter 0 ---
