@@ -117,8 +117,8 @@ assert off[0] == off[1]
 
 # %% [markdown]
 # Without positions, the encoder hands the decoder the same set of vectors for both inputs,
-# only in another order, and the decoder reads that set by attention, which does not care
-# about order. So the two translations must be equal, and the assert proves they are.
+# only in another order, and the decoder reads that set by attention, which ignores order.
+# So the two translations must be equal, as the assert confirms.
 #
 # Try it below: type a number, switch the source positions off, and watch the translation
 # and the cross-attention change. Rows are the English words being written, columns the
@@ -325,6 +325,7 @@ assert torch.allclose(dropped[kept], undropped[kept] / 0.9)  # survivors scaled 
 # %%
 _ = FIGURES["02_pe_similarity"].make()
 gram = pe[:50] @ pe[:50].T  # (L, L): every PE(p)·PE(q)
+print("PE(p)·PE(p) on the diagonal:", round(gram.diagonal().mean().item(), 3))
 band = torch.diagonal(gram, offset=5)  # all pairs at distance 5
 print("PE(p)·PE(p + 5) over p = 0..44: min", round(band.min().item(), 3), "max",
       round(band.max().item(), 3))
@@ -346,8 +347,8 @@ assert torch.allclose(ahead, behind, atol=1e-3)
 #
 # ## 5. A shift by k positions is a rotation
 #
-# Moving from position p to p + k turns each `(sin, cos)` pair by the angle $k \cdot w_k$,
-# whatever p is:
+# Here k counts positions, and w is one pair's frequency. Moving from position p to p + k
+# turns that `(sin, cos)` pair by the angle $k \cdot w$, whatever p is:
 #
 # $$\begin{pmatrix}\sin((p+k)w)\\ \cos((p+k)w)\end{pmatrix} =
 # \begin{pmatrix}\cos kw & \sin kw\\ -\sin kw & \cos kw\end{pmatrix}
@@ -414,8 +415,8 @@ _ = heatmap(torch.cat([pe[:, 0:64:2], pe[:, 1:64:2]], dim=1), ax=right, cmap="Rd
 # ## 7. Explore the encoding
 #
 # Move the position slider: the dashed line moves along the curves and the black line down
-# the heatmap, and the title prints the values at that position. Move the dimension range to
-# see the frequency fall: low dimensions oscillate quickly, high ones barely move.
+# the heatmap. Move the dimension range to see the frequency fall: low dimensions oscillate
+# quickly, high ones barely move.
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import positional_explorer  # noqa: E402
@@ -431,7 +432,8 @@ positional_explorer()
 #   [-1, 1], and absolute positions that grow with the text while meaning depends on relative
 #   position.
 # - The sinusoidal encoding puts `sin(p·w_k)` on dimension 2k and `cos(p·w_k)` on 2k + 1, with
-#   $w_k$ falling from 1 to 1/10000. It is fixed, added to the embeddings, then dropped out.
+#   $w_k$ falling from 1 to about 1/10000. It is fixed, added to the embeddings, then goes
+#   through dropout.
 # - `PE(p)·PE(q)` depends only on the distance, and cannot tell before from after.
 # - `PE(p + k) = M_k PE(p)` with a rotation $M_k$ that does not depend on p. That a model learns
 #   to use it is the paper's hypothesis.
