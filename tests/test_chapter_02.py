@@ -95,6 +95,9 @@ def test_positions_switch_widget_follows_its_controls(translator):
     assert "dreiundzwanzig" in w.result.axes[0].get_title()
     assert "OFF" in w.result.axes[0].get_title()
     plt.close("all")
+    # A translation per update: slower than a table lookup, still well under a second.
+    assert update_seconds(w, 0, [7, 45, 1234]) < 1.0
+    assert update_seconds(w, 2, [True, False, True]) < 1.0
 
 
 def test_widget_draws_the_chosen_dimensions_and_position():
