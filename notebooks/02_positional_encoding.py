@@ -121,8 +121,8 @@ assert off[0] == off[1]
 # So the two translations must be equal, as the assert confirms.
 #
 # Try it below: type a number, switch the source positions off, and watch the translation
-# and the cross-attention change. Rows are the English words being written, columns the
-# source tokens.
+# change. The picture is the decoder's attention to the source, which chapter 6 calls
+# cross-attention: rows are the English words written, columns the source tokens.
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import positions_switch_explorer  # noqa: E402
@@ -133,7 +133,7 @@ positions_switch_explorer(translator)
 # ## 2. Why not just add +1, +2, +3, ...?
 #
 # The simplest idea: add 1 to every number of the first word's vector, 2 to the second's, and
-# so on. The article lists three problems with it. Here they are, measured.
+# so on. The article lists three problems, measured here.
 #
 # **Problem 1: one number for 512 dimensions.** The vector added at position p is
 # `(p, p, ..., p)`: all 512 numbers say the same thing. These vectors all point in one
@@ -275,7 +275,7 @@ _ = curves(range(100), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'}, k = {i // 2
 
 # %% [markdown]
 # *Each pair repeats at its own pace, so together they give every position its own pattern.*
-# Dimensions 100 and 101 share one frequency: the same wave shifted by a quarter turn,
+# Dimensions 100 and 101 share a frequency: one wave shifted by a quarter turn,
 # repeating every 38 positions. Dimension 40 repeats every 13 positions, dimension 160 only
 # every 112.
 #
@@ -312,9 +312,9 @@ assert torch.allclose(dropped[kept], undropped[kept] / 0.9)  # survivors scaled 
 # %% [markdown]
 # <details><summary>Under the hood: the start argument, and dropout on the CPU</summary>
 #
-# `forward(x, start)` adds rows `start, start + 1, ...`: a decoder that writes one word at a
-# time needs it in chapter 8. The dropout check runs on a CPU copy of the layer, because a
-# GPU draws other random numbers.
+# `forward(x, start)` adds rows `start, start + 1, ...`: chapter 8's key/value cache feeds
+# the decoder only its newest word, which needs its true position's row. The dropout check
+# runs on a CPU copy of the layer, because a GPU draws other random numbers.
 # </details>
 #
 # ## 4. Similarity depends only on the distance
