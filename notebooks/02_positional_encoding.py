@@ -5,14 +5,14 @@
 # in the sentence, and attention, the Transformer's core, does not look at order by itself. By
 # the end of this chapter you will be able to:
 #
-# - show, with a check that passes, that attention without positions cannot tell "John loves
-#   Mary" from "Mary loves John", and that adding positional encodings fixes it;
-# - say what goes wrong with the naive idea of adding +1, +2, +3, ... (with numbers);
-# - write the sine/cosine formula and read its table, curves and similarity pictures;
-# - explain why a shift by k positions is a rotation, the same for every position.
+# - show that attention without positions cannot tell "John loves Mary" from "Mary loves
+#   John", and watch the trained translator confuse 23 with 32;
+# - say, with numbers, what goes wrong when we add +1, +2, +3, ... to the words;
+# - write the sine/cosine formula and read its table, curves and similarities;
+# - explain why a shift by k positions is a rotation, and what the paper hoped from it.
 #
 # Shape letters: B batch, S sequence length, D d_model, V vocabulary size, L the number of
-# positions in a table (up to max_len).
+# positions in a table.
 
 # %%
 import math
@@ -21,11 +21,11 @@ import torch
 from torch import nn
 
 import annotated
-from annotated import Embeddings, PositionalEncoding, attention, show
+from annotated import Embeddings, PositionalEncoding, attention, pretrained, show
 from annotated.examples import JOHN, MARY, WordVocab
 from annotated.positional import shift_matrix, sinusoidal_frequencies, sinusoidal_table
-from annotated.viz.draw import pe_rotation
 from annotated.viz.figures import FIGURES
+from annotated.viz.measure import source_positions_off, symmetric_offsets
 from annotated.viz.primitives import curves, grid, heatmap
 
 torch.manual_seed(0)
@@ -36,19 +36,17 @@ d_model = 512
 # %% [markdown]
 # ## 1. Why order matters: "John loves Mary" vs "Mary loves John"
 #
-# The two sentences use the same three words; only the order differs, and with it who loves
-# whom. Let us feed both through **self-attention**, the layer of the next chapter. For now all
-# you need to know: each word's output is a weighted mix of all the words, with weights computed
-# from the word vectors themselves. Three linear maps make the queries, keys and values.
+# The two sentences use the same three words; only the order says who loves whom. Let us
+# feed both through **self-attention**, the layer of the next chapter. For now: each word's
+# output is a weighted mix of all the words, with weights computed from the word vectors
+# themselves. Here is a one-head sketch with untrained weights:
 
 # %%
 cosine = torch.nn.functional.cosine_similarity
 vocab = WordVocab()
 embed = Embeddings(d_model, len(vocab))
-# make_model's initialisation (chapter 1): with nn.Embedding's own N(0, 1) start, the scaled
-# embeddings would be 32 times larger than the positions we add below and drown them.
-nn.init.xavier_uniform_(embed.lut.weight)
-embed = embed.to(device)  # initialised on the CPU first: the same numbers on every device
+nn.init.xavier_uniform_(embed.lut.weight)  # make_model's start, as in chapter 1
+embed = embed.to(device)
 w_q, w_k, w_v = (nn.Linear(d_model, d_model).to(device) for _ in range(3))
 
 
@@ -69,10 +67,9 @@ print("output for 'john' identical in both sentences:", same)
 assert same
 
 # %% [markdown]
-# The output for "john" is the same whether John is the one who loves or the one who is loved.
-# This is not bad luck. Self-attention is **permutation-equivariant**: shuffle the input words
-# and the outputs are shuffled the same way, nothing else changes. A check on random vectors
-# and a random shuffle:
+# The output for "john" is the same whether John loves or is loved. This is not bad luck.
+# Self-attention is **permutation-equivariant**: shuffle the input words and the outputs are
+# shuffled the same way, nothing else changes. A check on six random vectors:
 
 # %%
 x = torch.randn(1, 6, d_model).to(device)  # (B, S, D): six "words"
@@ -84,8 +81,9 @@ print("max |f(shuffled x) - shuffled f(x)| =", round(gap, 4))
 assert gap < 1e-5
 
 # %% [markdown]
-# Now add a different vector to each position first (the positional encoding built below). The
-# same words at different places become different vectors, and the symmetry is gone:
+# Now add a different vector to each position first: the **positional encoding** built in
+# this chapter. The same word at two places becomes two different vectors, and the symmetry
+# is gone:
 
 # %%
 position = PositionalEncoding(d_model, dropout=0.0).to(device)  # (B, S, D) -> (B, S, D)
@@ -95,46 +93,83 @@ with torch.no_grad():
     mary_first = self_attention(position(embed(vocab.encode(MARY).to(device))))
 print("with positions: max |f(shuffled x + PE) - shuffled f(x + PE)| =",
       round(gap.max().item(), 4))
-john_gap = (john_first[0, 0] - mary_first[0, 2]).abs().max().item()
-print("'john' in the two sentences now differs by up to", round(john_gap, 4))
 a, b = john_first[0, 0], mary_first[0, 2]
-print(f"that is {((a - b).norm() / a.norm()).item():.0%} of the vector's length "
-      f"(cosine {cosine(a, b, dim=0).item():.3f})")
-assert gap.max() > 0.01 and john_gap > 0.01
+print(f"'john' in the two sentences: cosine {cosine(a, b, dim=0).item():.3f}")
+assert gap.max() > 0.01 and not torch.allclose(a, b, atol=0.01)
+
+# %% [markdown]
+# ### The same on a trained model
+#
+# Those weights were random. The course ships a trained translator from German or Japanese
+# number words to English. In Japanese, 23 is 二十三, "two ten three", and 32 is 三十二: the
+# same three tokens in another order, like John and Mary. The translator gets both right.
+# Switch off the positions its encoder adds, and it can no longer tell them apart:
+
+# %%
+translator = pretrained.load("numbers")
+pair = ["二十三", "三十二"]  # 23 and 32
+print("tokens:", [translator.task.source_tokens(t) for t in pair])
+print("positions on: ", translator.translate(pair))
+with source_positions_off(translator.model):  # the encoder adds zeros instead of PE
+    off = translator.translate(pair)
+print("positions off:", off)
+assert off[0] == off[1]
+
+# %% [markdown]
+# Without positions, the encoder hands the decoder the same set of vectors for both inputs,
+# only in another order, and the decoder reads that set by attention, which ignores order.
+# So the two translations must be equal, as the assert confirms.
+#
+# Try it below: type a number, switch the source positions off, and watch the translation
+# change. The picture is the decoder's attention to the source, which chapter 6 calls
+# cross-attention: rows are the English words written, columns the source tokens.
+
+# %% tags=["nbval-ignore-output"]
+from annotated.viz.widgets import positions_switch_explorer  # noqa: E402
+
+positions_switch_explorer(translator)
 
 # %% [markdown]
 # ## 2. Why not just add +1, +2, +3, ...?
 #
-# The simplest idea: add 1 to every number of the first word's vector, 2 to the second's, and so
-# on. The article lists three problems with it. Here they are, measured.
+# The simplest idea: add 1 to every number of the first word's vector, 2 to the second's, and
+# so on. The article lists three problems, measured here.
 #
-# **Problem 1: one number for 512 dimensions.** The vector added at position p is (p, p, ...,
-# p): all 512 numbers say the same thing. All these vectors point in one direction and differ
-# only in length: the cosine of the angle between any two of them is 1. The sinusoidal vectors
-# point in different directions.
+# **Problem 1: one number for 512 dimensions.** The vector added at position p is
+# `(p, p, ..., p)`: all 512 numbers say the same thing. These vectors all point in one
+# direction and differ only in length, so the cosine between any two of them is 1. The
+# sinusoidal vectors point in different directions.
 
 # %%
 naive = torch.arange(100.0).unsqueeze(1).expand(100, d_model)  # (L, D): row p is p, p, ..., p
-sines = sinusoidal_table(100, d_model)  # (L, D)
+pe = sinusoidal_table(100, d_model)  # (L, D), used in the rest of the chapter
 for p, q in [(3, 4), (3, 50)]:
     print(f"cosine(position {p}, position {q}): +p scheme "
           f"{cosine(naive[p], naive[q], dim=0).item():.4f} | sinusoidal "
-          f"{cosine(sines[p], sines[q], dim=0).item():.4f}")
-print("rank of the 100 x 512 tables: +p scheme", torch.linalg.matrix_rank(naive).item(),
-      "| sinusoidal", torch.linalg.matrix_rank(sines).item())
-pe = sinusoidal_table(100, d_model)  # (L, D), used in the rest of the chapter
+          f"{cosine(pe[p], pe[q], dim=0).item():.4f}")
+s_naive = torch.linalg.svdvals(naive.double())  # (100,), largest first
+print(f"+p scheme: singular value 0 = {s_naive[0].item():.1e}, the other 99 below 1e-6:",
+      bool(s_naive[1:].max() < 1e-6))
+s_sin = torch.linalg.svdvals(pe.double())  # (100,)
+print("sinusoidal: singular values 0, 1, 10, 30, 40 =",
+      ", ".join(f"{s_sin[i].item():.1e}" for i in (0, 1, 10, 30, 40)))
+print("numerical rank of the sinusoidal table: float32 tolerance",
+      torch.linalg.matrix_rank(pe).item(), "| float64 tolerance",
+      torch.linalg.matrix_rank(pe.double()).item())
 
 # %% [markdown]
-# The rank of a table counts the independent directions among its rows: 1 for +p, where
-# every row is a multiple of (1, 1, ..., 1); 39 for the sinusoids, whose rows point in many
-# directions.
+# The **singular values** of a table measure how much of it lies along each independent
+# direction, largest first. The +p table has one; the rest are rounding noise, since every
+# row is a multiple of `(1, 1, ..., 1)`. The sinusoidal table spreads over many directions.
+# In exact arithmetic all 100 of its singular values are positive, but they fall so steeply
+# that the count depends on where you cut: 39 at float32's default tolerance, 100 at
+# float64's. Such a count is a **numerical rank**.
 #
 # **Problem 2: values far outside [-1, 1].** The embedding entries are numbers of size about
-# 1 (chapter 1 measured 0.82 for a 1000-word table; this chapter's small table is printed
-# below). At position 2000 the naive scheme adds 2000 to each of them:
+# 1. At position 2000 the naive scheme adds 2000 to each of them:
 
 # %%
-with torch.no_grad():  # this chapter's scaled embeddings (Xavier start, x sqrt(D))
+with torch.no_grad():  # this chapter's scaled embeddings: Xavier start, times sqrt(D)
     all_ids = torch.arange(len(vocab), device=device).unsqueeze(0)  # (1, V): every word once
     emb_rms = embed(all_ids).pow(2).mean().sqrt().item()
 print(f"RMS of one embedding entry here: {emb_rms:.2f}")
@@ -146,13 +181,13 @@ for p in (3, 100, 2000):
 # The word's meaning would be a rounding error next to its position.
 #
 # **Problem 3: long texts and relative positions.** With +p, the word "cat" at position 3 and
-# at position 3003 differ by 3000 in every entry, although its neighbourhood ("the cat drinks")
-# is the same. What matters for meaning is mostly where words stand **relative to each other**.
-# The sinusoidal vectors all have the same length, sqrt(D/2) = 16, and the similarity of two
-# positions depends only on their distance, wherever they are:
+# at position 3003 differ by 3000 in every entry, although its neighbourhood, "the cat
+# drinks", is the same. What matters for meaning is mostly where words stand **relative to
+# each other**. The sinusoidal vectors all have the same length, `sqrt(D/2) = 16`, and the
+# dot product of two positions depends only on their distance, wherever they are:
 
 # %%
-long_pe = sinusoidal_table(3100, d_model)
+long_pe = sinusoidal_table(3100, d_model)  # (L, D)
 print("lengths |PE(3)|, |PE(3003)|:", long_pe[3].norm().item(), long_pe[3003].norm().item())
 for p in (3, 3003):
     print(f"PE({p})·PE({p} + 2) = {(long_pe[p] @ long_pe[p + 2]).item():.2f}")
@@ -161,38 +196,48 @@ assert torch.allclose(long_pe[3] @ long_pe[5], long_pe[3003] @ long_pe[3005], at
 # %% [markdown]
 # ## 3. The sine and cosine formula
 #
-# Each position p gets a vector of D numbers. Dimensions come in pairs (2k, 2k + 1), and each
-# pair has its own frequency w_k:
+# Each position p gets a vector of D numbers. Dimensions come in pairs `(2k, 2k + 1)`, and each
+# pair k has its own frequency $w_k$:
 #
 # $$PE_{(p,\,2k)} = \sin(p \cdot w_k), \qquad PE_{(p,\,2k+1)} = \cos(p \cdot w_k), \qquad
 # w_k = \frac{1}{10000^{2k / d_{model}}}$$
 #
-# Sine on the even dimensions, cosine on the odd ones. The frequency falls along the dimensions:
-# pair 0 turns once every 2π ≈ 6.3 positions, the last pair once every 2π · 10000^(510/512)
-# ≈ 60,000 positions. The package's code (it computes w_k as exp(-(2k / d_model) ln 10000),
-# the original code's form: the same numbers as 1 / 10000^(2k / d_model), up to float32
-# rounding of about 1e-6):
+# Sine on the even dimensions, cosine on the odd ones. The frequency falls along the
+# dimensions: pair 0 turns once every $2\pi \approx 6.3$ positions, the last pair once every
+# $2\pi \cdot 10000^{510/512} \approx 60{,}000$ positions. At the article's size, the whole
+# table is five lines:
+
+# %%
+def sketch_table(max_len: int, d_model: int) -> torch.Tensor:
+    p = torch.arange(max_len).unsqueeze(1)  # (L, 1): the positions
+    w = 1 / 10000 ** (torch.arange(0, d_model, 2) / d_model)  # (D/2,): one frequency a pair
+    table = torch.zeros(max_len, d_model)  # (L, D)
+    table[:, 0::2], table[:, 1::2] = torch.sin(p * w), torch.cos(p * w)
+    return table
+
+
+small = sketch_table(4, 8)  # 4 positions, d_model = 8
+print("the table for 4 positions and d_model = 8, shape (L, D) =", tuple(small.shape))
+print(small.round(decimals=4) + 0.0)
+assert torch.allclose(small, sinusoidal_table(4, 8), atol=1e-6)
+
+# %% [markdown]
+# Row 0 is `(0, 1, 0, 1, ...)`: sin 0 = 0 and cos 0 = 1. Going right along a row, the
+# columns change more and more slowly with the position.
+#
+# The package's version is the same table, hardened: it refuses an odd d_model and computes
+# the frequencies as the original code does.
 
 # %%
 show(sinusoidal_frequencies)
 show(sinusoidal_table)
 
-# %%
-w = sinusoidal_frequencies(d_model)  # (D/2,)
-wavelength = 2 * math.pi / w
-print("pairs k:                 ", [0, 1, 2, 20, 50, 80, 128, 255])
-print("wavelength (positions):  ",
-      [round(wavelength[k].item(), 1) for k in (0, 1, 2, 20, 50, 80, 128, 255)])
-small = sinusoidal_table(4, 8)  # 4 positions, d_model = 8
-print("the table for 4 positions and d_model = 8, shape (L, D) =", tuple(small.shape))
-print(small.round(decimals=4) + 0.0)
-p, k = 3, 1
-assert math.isclose(small[p, 2 * k].item(), math.sin(p / 10000 ** (2 * k / 8)), abs_tol=1e-6)
-assert math.isclose(small[p, 2 * k + 1].item(), math.cos(p / 10000 ** (2 * k / 8)), abs_tol=1e-6)
-
 # %% [markdown]
-# Row 0 is (0, 1, 0, 1, ...): sin 0 = 0 and cos 0 = 1. Going right along a row, the columns
-# change more and more slowly with the position.
+# <details><summary>Under the hood: why exp and log?</summary>
+#
+# $\exp(-\tfrac{2k}{d_{model}} \ln 10000)$ equals $1 / 10000^{2k/d_{model}}$ up to float32
+# rounding, about one part in a million: hence the `1e-6` in the assert above.
+# </details>
 #
 # The whole table, for 100 positions:
 
@@ -200,16 +245,13 @@ assert math.isclose(small[p, 2 * k + 1].item(), math.cos(p / 10000 ** (2 * k / 8
 _ = FIGURES["02_pe_heatmap"].make()
 
 # %% [markdown]
-# *Each row is one position's vector (drawn with d_model = 128, so that the stripes are wide
-# enough to see). The left columns (high frequency) change from one row to the next; towards
-# the right they change so slowly that they look constant: the sin columns stay near 0
-# (white), the cos columns near 1 (red), hence the stripes. Along a row, a larger p keeps
-# oscillating further to the right before the columns go flat.*
+# *Each row is one position's vector: the left columns change from row to row, the right
+# ones barely move.*
 #
-# **Correction.** The article reads this picture as "later positions change faster (the
-# frequency increases)". The frequency w_k of each dimension pair is fixed; what grows with
-# p is the angle p·w_k. Count the pairs whose angle has moved visibly (over 0.1 radian):
-#
+# **A correction.** The article reads this picture as "later positions change faster". But
+# the frequency $w_k$ of each pair is fixed; what grows with p is the angle $p \cdot w_k$.
+# Count the pairs whose angle has moved by over 0.1 radian:
+
 # %%
 w128 = sinusoidal_frequencies(128)  # (64,): the figure's frequencies, fixed
 for p in (10, 99):
@@ -220,30 +262,30 @@ for p in (10, 99):
 # At position 99, 48 pairs have moved, against 32 at position 10: a larger p reaches further
 # along the row, with the same frequencies.
 #
-# The same table read column by column: a few dimensions as curves over the positions.
+# The same table read column by column, a few dimensions as curves over the positions:
 
 # %%
+w = sinusoidal_frequencies(d_model)  # (D/2,)
+print("wavelength of pairs 20, 50, 80:",
+      [round(2 * math.pi / w[k].item(), 1) for k in (20, 50, 80)], "positions")
 _ = curves(range(100), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'}, k = {i // 2})": pe[:, i]
                         for i in (40, 100, 101, 160)},
            title="PE[p, i] over the positions", xlabel="position p", ylabel="PE[p, i]",
            figsize=(8.0, 3.5))
 
 # %% [markdown]
-# *Dimensions 100 and 101 share one frequency: the same wave, shifted by a quarter turn (sin and
-# cos), repeating every 38 positions. Dimension 40 repeats every 13 positions, dimension 160 only
-# every 112: each pair repeats at its own pace, so together they give every position its own
-# pattern.*
+# *Each pair repeats at its own pace, so together they give every position its own pattern.*
+# Dimensions 100 and 101 share a frequency: one wave shifted by a quarter turn,
+# repeating every 38 positions. Dimension 40 repeats every 13 positions, dimension 160 only
+# every 112.
 #
 # ### Adding it to the embeddings, with dropout
 #
-# `PositionalEncoding` keeps the table as a **buffer**: it moves with `.to(device)` but is not
-# trained (the paper also tried learned positions and found nearly identical results). It adds
-# the first S rows to its (B, S, D) input, then applies dropout (p = 0.1 in the paper) to the sum:
-# while training, dropout sets a random 10% of the numbers to 0 and scales the rest by 1/0.9,
-# so that the model cannot rely on any single number; `layer.train()` turns it on,
-# `layer.eval()` off (for testing and translating).
-# (`start` lets a decoder that produces one word at a time add row `start` instead of row 0:
-# chapter 8.)
+# `PositionalEncoding` keeps the table as a **buffer**: a tensor that moves with
+# `.to(device)` but is not trained. It adds the first S rows to its `(B, S, D)` input, then
+# applies **dropout**: while training, it sets a random 10% of the numbers to 0 and scales
+# the rest by 1/0.9, so that the model cannot rely on any single number. `layer.train()`
+# turns it on, `layer.eval()` off.
 
 # %%
 show(PositionalEncoding)
@@ -258,7 +300,6 @@ with torch.no_grad():
     out = layer(x)  # (1, 4, D) + (1, 4, D)
 assert torch.allclose(out, x + sinusoidal_table(4, d_model).to(device))
 print("eval: output = x + pe[:S], shape", tuple(out.shape))
-# Dropout draws random numbers: on a copy on the CPU, the same ones on every machine.
 cpu_layer = PositionalEncoding(d_model, dropout=0.1).train()  # dropout on
 torch.manual_seed(1)
 with torch.no_grad():
@@ -269,37 +310,52 @@ print("train: fraction zeroed =", round(1 - kept.float().mean().item(), 2))
 assert torch.allclose(dropped[kept], undropped[kept] / 0.9)  # survivors scaled by 1 / (1 - p)
 
 # %% [markdown]
+# <details><summary>Under the hood: the start argument, and dropout on the CPU</summary>
+#
+# `forward(x, start)` adds rows `start, start + 1, ...`: chapter 8's key/value cache feeds
+# the decoder only its newest word, which needs its true position's row. The dropout check
+# runs on a CPU copy of the layer, because a GPU draws other random numbers.
+# </details>
+#
 # ## 4. Similarity depends only on the distance
 #
 # Take the dot product of two position vectors. For each pair of dimensions,
-# sin(pw)·sin(qw) + cos(pw)·cos(qw) = cos((p - q)w): only the distance p - q appears. So
-# PE(p)·PE(q) depends on |p - q| alone.
+# `sin(pw)·sin(qw) + cos(pw)·cos(qw) = cos((p - q)w)`: only the distance `p - q` appears.
 
 # %%
 _ = FIGURES["02_pe_similarity"].make()
-gram = pe[:50] @ pe[:50].T  # (L, L)
+gram = pe[:50] @ pe[:50].T  # (L, L): every PE(p)·PE(q)
+print("PE(p)·PE(p) on the diagonal:", round(gram.diagonal().mean().item(), 3))
 band = torch.diagonal(gram, offset=5)  # all pairs at distance 5
 print("PE(p)·PE(p + 5) over p = 0..44: min", round(band.min().item(), 3), "max",
       round(band.max().item(), 3))
 assert (band - band[0]).abs().max() < 1e-3
+offsets, dots = symmetric_offsets(d_model, p=60, reach=60)  # k = -60..60
+ahead, behind = torch.tensor(dots[61:]), torch.tensor(dots[:60]).flip(0)  # k and -k, k = 1..60
+print("largest |PE(60)·PE(60 + k) - PE(60)·PE(60 - k)| for k = 1..60:",
+      round((ahead - behind).abs().max().item(), 3))
+assert torch.allclose(ahead, behind, atol=1e-3)
 
 # %% [markdown]
-# *Left: every diagonal band of the matrix has one colour, so the similarity is a function of
-# the distance; it is largest (256 = D/2) on the diagonal and falls off with the distance.
-# Right: the curves for three start positions coincide, so only the last one drawn is visible.*
+# *Every diagonal band of the left matrix has one colour, and the right curve is a mirror
+# image: the dot product tells how far apart two positions are, never which comes first.*
+#
+# The dot product peaks at 256 = D/2 on the diagonal and falls off with the distance. Because
+# cosine is symmetric, `cos((p - q)w) = cos((q - p)w)`: a word 3 places before and a word 3
+# places after look exactly alike. Attention scores are dot products, so position vectors
+# alone cannot tell "before" from "after". Something learned has to.
 #
 # ## 5. A shift by k positions is a rotation
 #
-# Why would this help the model? Moving from position p to p + k turns each (sin, cos) pair by
-# the angle k·w_k, whatever p is:
+# Here k counts positions, and w is one pair's frequency. Moving from position p to p + k
+# turns that `(sin, cos)` pair by the angle $k \cdot w$, whatever p is:
 #
 # $$\begin{pmatrix}\sin((p+k)w)\\ \cos((p+k)w)\end{pmatrix} =
 # \begin{pmatrix}\cos kw & \sin kw\\ -\sin kw & \cos kw\end{pmatrix}
 # \begin{pmatrix}\sin pw\\ \cos pw\end{pmatrix}$$
 #
-# Put the 2x2 rotations of all pairs on the diagonal of a D x D matrix M_k and
-# PE(p + k) = M_k PE(p) for every p. A linear layer can learn such a map, so "the word two
-# places back" is easy to express.
+# Put the 2x2 rotations of all pairs on the diagonal of a D x D matrix $M_k$ and
+# $PE(p + k) = M_k PE(p)$ for every p.
 
 # %%
 show(shift_matrix)
@@ -307,31 +363,32 @@ show(shift_matrix)
 # %%
 k = 3
 m = shift_matrix(k, d_model)  # (D, D)
-print(f"the 2x2 block of M_{k} for pair 0 (w = 1):")
+print(f"the 2x2 block of M_{k} for pair 0, w = 1:")
 print(m[:2, :2].round(decimals=4) + 0.0)
-angle = k * w[0].item()
-assert torch.allclose(m[:2, :2], torch.tensor([[math.cos(angle), math.sin(angle)],
-                                               [-math.sin(angle), math.cos(angle)]]))
-table = sinusoidal_table(200, d_model)
+table = sinusoidal_table(200, d_model)  # (L, D)
 error = (table[k:] - table[:-k] @ m.T).abs().max().item()  # row p: M_k PE(p) vs PE(p + k)
 print(f"max |PE(p + {k}) - M_{k} PE(p)| over p = 0..{199 - k}:", round(error, 4))
 assert error < 1e-4
 assert torch.allclose(m @ m.T, torch.eye(d_model), atol=1e-5)  # a rotation keeps lengths
 
 # %%
-_ = pe_rotation(pair=24, offset=2, positions=10)
+_ = FIGURES["02_pe_rotation"].make()
 
 # %% [markdown]
-# *Dimensions 48 and 49 of PE(p) for p = 0..11, as points on the unit circle: each step in
-# position turns the point by the same angle. The crosses are M_2 applied to PE(0)..PE(9): each
-# lands exactly on the dot two positions further on.*
+# *Every position sits on the unit circle, each step turns it by the same angle, and $M_2$
+# carries each dot exactly onto the dot two positions further on.*
+#
+# Why would this help? The paper's authors wrote that they chose this function "because we
+# hypothesized it would allow the model to easily learn to attend by relative positions".
+# That is a **hypothesis**, not a proof: $M_k$ exists and is linear, so a layer *could* learn
+# it, but nothing forces a trained model to. And unlike the dot product of section 4, a
+# linear map can tell before from after: the second exercise below asks you to build one.
 #
 # ## 6. Interleaved or concatenated?
 #
-# The paper interleaves: sin in dimension 2k, cos in 2k + 1. The authors' Tensor2Tensor code and
-# the pictures of "The Illustrated Transformer" put all the sines first and all the cosines
-# after (Tensor2Tensor also spaces the frequencies very slightly differently). With the same
-# frequencies, the two layouts are the same numbers with the columns in another order:
+# The paper interleaves: sin in dimension 2k, cos in 2k + 1. The authors' Tensor2Tensor code
+# and "The Illustrated Transformer" put all the sines first, then all the cosines: the same
+# numbers with the columns in another order.
 
 # %%
 concatenated = torch.cat([pe[:, 0::2], pe[:, 1::2]], dim=1)  # (L, D): sines, then cosines
@@ -345,18 +402,21 @@ _ = heatmap(torch.cat([pe[:, 0:64:2], pe[:, 1:64:2]], dim=1), ax=right, cmap="Rd
             xlabel="dimension", ylabel="position")
 
 # %% [markdown]
-# *The same 32 frequency pairs in two layouts: on the left sin and cos columns alternate, on the
-# right the sines fill the left half and the cosines the right half.* What reads these
-# numbers next is a LayerNorm (this course's pre-norm, chapter 6) and then linear maps: a
-# fixed reordering of the inputs is just a reordering of the LayerNorm's per-number scale and
-# shift and of the linear weights, so the model can learn the same things from either
-# layout. What matters is to use one layout consistently.
+# *The same 32 frequency pairs in two layouts: alternating on the left, sines then cosines on
+# the right.*
+#
+# <details><summary>Under the hood: why the layout does not matter to the model</summary>
+#
+# A LayerNorm and linear maps read these numbers next. Reordering their inputs only
+# reorders the LayerNorm's per-number scale and shift and the linear weights, so the model
+# can learn the same things from either layout, as long as it keeps to one.
+# </details>
 #
 # ## 7. Explore the encoding
 #
-# Move the position slider: the dashed line moves along the curves and the black line down the
-# heatmap, and the title prints the values at that position. Move the dimension range to see the
-# frequency fall: low dimensions oscillate quickly, high ones barely move.
+# Move the position slider: the dashed line moves along the curves and the black line down
+# the heatmap. Move the dimension range to see the frequency fall: low dimensions oscillate
+# quickly, high ones barely move.
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import positional_explorer  # noqa: E402
@@ -366,31 +426,82 @@ positional_explorer()
 # %% [markdown]
 # ## Recap
 #
-# - Self-attention alone is permutation-equivariant: "John loves Mary" and "Mary loves John"
-#   give "john" the same output (asserted). Adding a position-dependent vector breaks this.
-# - Adding +p fails three ways: one number for all 512 dimensions (every row a multiple of
-#   the same vector: the table has rank 1), values far outside
-#   [-1, 1] (2000 at position 2000), and absolute positions that grow with the text while
-#   meaning depends on relative position.
-# - The sinusoidal encoding: sin(p·w_k) on dimension 2k, cos(p·w_k) on 2k + 1, with w_k falling
-#   from 1 to 1/10000 along the dimensions. Every vector has length sqrt(D/2); it is added to the
-#   embeddings, then dropout is applied; it is fixed, not trained.
-# - PE(p)·PE(q) depends only on |p - q|, and PE(p + k) = M_k PE(p) with M_k a rotation that does
-#   not depend on p.
-# - Interleaved (paper) and concatenated (Tensor2Tensor) layouts differ only by a column order.
+# - Self-attention alone is permutation-equivariant. Without positions, "john" gets the same
+#   output in both sentences, and the trained translator reads 二十三 and 三十二 alike.
+# - Adding +p fails three ways: one direction for all 512 dimensions, values far outside
+#   [-1, 1], and absolute positions that grow with the text while meaning depends on relative
+#   position.
+# - The sinusoidal encoding puts `sin(p·w_k)` on dimension 2k and `cos(p·w_k)` on 2k + 1, with
+#   $w_k$ falling from 1 to about 1/10000. It is fixed, added to the embeddings, then goes
+#   through dropout.
+# - `PE(p)·PE(q)` depends only on the distance, and cannot tell before from after.
+# - `PE(p + k) = M_k PE(p)` with a rotation $M_k$ that does not depend on p. That a model learns
+#   to use it is the paper's hypothesis.
 #
 # ## Your turn
 #
-# **Exercise.** Write `my_positional_encoding(max_len, d_model)` returning the (max_len,
-# d_model) table: `PE[p, 2k] = sin(p / 10000^(2k / d_model))`, `PE[p, 2k+1] = cos(...)` for the
-# same frequency. Hint: `pe[:, 0::2]` selects the even columns.
+# **Exercise 1: predict, then run.** With d_model = 512, after how many positions does
+# dimension 301 of the table repeat? Work it out on paper, write the number, then run the
+# check. The cell after it then measures the answer on the table.
 
 # %%
-from annotated.exercises import check_positional_encoding  # noqa: E402
+from annotated.exercises import (  # noqa: E402
+    check_look_ahead,
+    check_positional_encoding,
+    check_wavelength,
+)
+
+my_wavelength = None  # your prediction, in positions
+
+check_wavelength(my_wavelength)
+
+# %%
+if check_wavelength(my_wavelength):  # measured only once your prediction is in
+    column = sinusoidal_table(3000, d_model)[:, 301]  # (L,)
+    peaks = [p for p in range(1, 2999) if column[p - 1] < column[p] >= column[p + 1]]
+    print("dimension 301 peaks at positions", peaks, "-> spacing", peaks[1] - peaks[0])
+else:
+    print("Make a prediction above first; this cell then measures the wave on the table.")
+
+# %% [markdown]
+# **Exercise 2: design a look-ahead.** Section 4 showed that `PE(p)·PE(q)` cannot tell
+# before from after. Attention scores a query against a key through learned matrices, so
+# write `look_ahead(k, d_model)` returning a D x D matrix A for which the score
+# `PE(p) @ A @ PE(q)` is largest at q = p + k: each position looks k places ahead.
+
+# %%
+def look_ahead(k, d_model):
+    ...
 
 
+check_look_ahead(look_ahead)
+
+# %% [markdown]
+# **Exercise 3: the table from memory.** Without scrolling up, write
+# `my_positional_encoding(max_len, d_model)`.
+
+# %%
 def my_positional_encoding(max_len, d_model):
     ...
 
 
 check_positional_encoding(my_positional_encoding)
+
+# %% [markdown]
+# Stuck? Each grader names the likely mistake. Worked answers:
+# `annotated.exercises.solutions.solution("check_look_ahead")`, and so on.
+#
+# ## Further reading
+#
+# - [Attention Is All You Need](https://arxiv.org/abs/1706.03762), section 3.5: the formula
+#   and the relative-position hypothesis; learned positions did about as well.
+# - François Porcher's article "The A-Z of Transformers: Everything You Need to Know", the
+#   English original of this course's seed, and its
+#   [code](https://github.com/FrancoisPorcher/awesome-ai-tutorials): the three problems of +p.
+# - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/): the
+#   `PositionalEncoding` class this chapter's code grew from.
+# - [Self-Attention with Relative Position Representations](https://arxiv.org/abs/1803.02155),
+#   Shaw et al., 2018: attention is told the distance between words directly.
+# - [RoFormer: Rotary Position Embedding](https://arxiv.org/abs/2104.09864), Su et al., 2021:
+#   rotating queries and keys by $M_p$, so that their dot product depends on p - q with its
+#   sign. Section 5's rotation, put to work in many of today's large language models.

@@ -1,14 +1,26 @@
-"""Chapter 2: the facts behind the figures, the positional widget and the grader."""
+"""Chapter 2: the facts behind the figures, the two widgets and the graders."""
+
+import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 from timing import update_seconds
 
-from annotated.exercises import check_positional_encoding
-from annotated.positional import sinusoidal_table
-from annotated.viz.draw import draw_positional, pe_rotation
-from annotated.viz.widgets import positional_explorer
+from annotated import pretrained
+from annotated.exercises import check_look_ahead, check_positional_encoding, check_wavelength
+from annotated.exercises.solutions import solution
+from annotated.positional import shift_matrix, sinusoidal_table
+from annotated.viz.draw import draw_positional, draw_positions_switch, pe_rotation, pe_similarity
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import source_positions_off, symmetric_offsets
+from annotated.viz.widgets import positional_explorer, positions_switch_explorer
+
+
+@pytest.fixture(scope="module")
+def translator():
+    return pretrained.load("numbers")
 
 
 def test_similarity_depends_only_on_the_distance():
@@ -20,14 +32,72 @@ def test_similarity_depends_only_on_the_distance():
     assert gram[0, 0] == pytest.approx(256.0) and gram[0, 1] < gram[0, 0]
 
 
-def test_rotation_figure_points_land_on_later_positions():
+def test_rotation_figure_draws_the_unit_circle_and_points_land_on_later_positions():
     fig = pe_rotation(pair=24, offset=2, positions=10)
     ax = fig.axes[0]
-    circle, crosses = ax.get_lines()
+    circle, dots, crosses = ax.get_lines()
+    assert circle.get_label() == "unit circle"
+    assert np.allclose(np.hypot(*circle.get_xydata().T), 1.0, atol=1e-6)
+    assert np.allclose(np.hypot(*dots.get_xydata().T), 1.0, atol=1e-5)  # PE pairs on it
     torch.testing.assert_close(torch.tensor(crosses.get_xydata(), dtype=torch.float32),
-                               torch.tensor(circle.get_xydata()[2:], dtype=torch.float32),
+                               torch.tensor(dots.get_xydata()[2:], dtype=torch.float32),
                                atol=1e-5, rtol=0)
+    assert "M_2 @ PE(p) = PE(p + 2)" in ax.get_title()
+    assert "02_pe_rotation" in FIGURES
     plt.close("all")
+
+
+def test_similarity_figure_is_one_symmetric_curve():
+    fig = pe_similarity()
+    right = next(ax for ax in fig.axes if "+k and -k" in ax.get_title())
+    curve = [line for line in right.get_lines() if line.get_label() == "PE(60)·PE(60 + k)"]
+    assert len(curve) == 1  # one curve, not three identical ones
+    k, dot = curve[0].get_xydata().T
+    assert k[0] == -60 and k[-1] == 60 and dot[60] == pytest.approx(256.0, abs=1e-3)
+    assert np.allclose(dot, dot[::-1], atol=1e-3)  # the same at +k and -k
+    offsets, dots = symmetric_offsets(64, p=20, reach=20)
+    assert offsets == list(range(-20, 21)) and max(dots) == dots[20]
+    plt.close("all")
+
+
+def test_without_source_positions_23_and_32_translate_alike(translator):
+    pair = ["二十三", "三十二"]
+    assert translator.translate(pair) == ["twenty-three", "thirty-two"]
+    before = translator.model.src_embed[1].pe.clone()
+    with source_positions_off(translator.model):
+        assert translator.model.src_embed[1].pe.abs().max() == 0
+        off = translator.translate(pair)
+    assert off[0] == off[1]
+    assert torch.equal(translator.model.src_embed[1].pe, before)  # restored
+    assert translator.model.tgt_embed[1].pe.abs().max() > 0  # the decoder keeps its own
+
+
+def test_positions_switch_draws_the_translation(translator):
+    on = draw_positions_switch(translator, 32, "ja", positions=True)
+    assert "三十二 -> thirty-two" in on.axes[0].get_title()
+    assert "source positions on" in on.axes[0].get_title()
+    off = draw_positions_switch(translator, 23, "ja", positions=False)
+    assert "二十三 -> thirty-two" in off.axes[0].get_title()
+    assert "source positions OFF" in off.axes[0].get_title()
+    plt.close("all")
+    with pytest.raises(ValueError, match="whole number"):
+        draw_positions_switch(translator, -1)
+
+
+def test_positions_switch_widget_follows_its_controls(translator):
+    w = positions_switch_explorer(translator)
+    number, lang, positions = w.children[:3]
+    number.value = 23
+    assert "二十三 -> twenty-three" in w.result.axes[0].get_title()
+    positions.value = False
+    assert "二十三 -> thirty-two" in w.result.axes[0].get_title()
+    lang.value = "de"
+    assert "dreiundzwanzig" in w.result.axes[0].get_title()
+    assert "OFF" in w.result.axes[0].get_title()
+    plt.close("all")
+    # A translation per update: slower than a table lookup, still well under a second.
+    assert update_seconds(w, 0, [7, 45, 1234]) < 1.0
+    assert update_seconds(w, 2, [True, False, True]) < 1.0
 
 
 def test_widget_draws_the_chosen_dimensions_and_position():
@@ -99,3 +169,45 @@ def test_check_positional_encoding():
         return torch.where(i.long() % 2 == 0, angle.sin(), angle.cos())
 
     assert "same frequency as 2k" in check_positional_encoding(own_exponent).message
+
+
+def test_check_wavelength_names_each_mistake():
+    turn = 2 * math.pi
+    right = turn * 10000 ** (300 / 512)
+    assert check_wavelength(right).passed and check_wavelength(round(right)).passed
+    assert check_wavelength(solution("check_wavelength")).passed
+    assert "shares the frequency of dimension 300" in check_wavelength(
+        turn * 10000 ** (301 / 512)).message
+    assert "exponent uses 2k" in check_wavelength(turn * 10000 ** (150 / 512)).message
+    assert "positions per radian" in check_wavelength(10000 ** (300 / 512)).message
+    assert "that is a frequency" in check_wavelength(1 / right).message
+    assert "angular frequency w itself" in check_wavelength(10000 ** (-300 / 512)).message
+    assert check_wavelength(None).message.startswith("Not attempted yet. ")
+    assert "Hint 1" in check_wavelength(None).message
+    assert "too long" in check_wavelength(10 * right).message
+    assert "too short" in check_wavelength(100).message
+    assert "Give one number" in check_wavelength("far").message
+
+
+def test_check_look_ahead_names_each_mistake():
+    assert check_look_ahead(solution("check_look_ahead")).passed
+    assert check_look_ahead(lambda k, d: shift_matrix(k, d).T).passed
+    back = check_look_ahead(lambda k, d: shift_matrix(k, d))
+    assert not back.passed and "looks 3 places back" in back.message
+    itself = check_look_ahead(lambda k, d: torch.eye(d))
+    assert not itself.passed and "looks hardest at itself" in itself.message
+    twice = check_look_ahead(lambda k, d: shift_matrix(2 * k, d).T)
+    assert not twice.passed and "looks hardest at position 14, not 11" in twice.message
+    shape = check_look_ahead(lambda k, d: torch.eye(k))
+    assert not shape.passed and "return a (64, 64) tensor" in shape.message
+
+    def unwritten(k, d_model):
+        ...
+
+    assert check_look_ahead(unwritten).message.startswith("Not attempted yet")
+    assert "raised ZeroDivisionError" in check_look_ahead(lambda k, d: 1 / 0).message
+    assert "no parentheses" in check_look_ahead(shift_matrix(1, 8)).message
+
+
+def test_positional_encoding_solution_passes():
+    assert check_positional_encoding(solution("check_positional_encoding")).passed

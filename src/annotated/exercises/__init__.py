@@ -8,7 +8,7 @@ One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
 from .a1 import check_broadcast, check_largest_rate, check_linear
 from .ch00 import check_align, check_data_flow
 from .ch01 import check_nearest, check_scale_prediction
-from .ch02 import check_positional_encoding
+from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
 from .ch03 import check_attention
 from .ch04 import check_merge_heads, check_split_heads
 from .ch05 import check_causal_mask, check_masked_softmax
@@ -23,7 +23,7 @@ __all__ = [
     "check_broadcast", "check_largest_rate", "check_linear",  # the PyTorch primer
     "check_align", "check_data_flow",  # chapter 0
     "check_nearest", "check_scale_prediction",  # 1
-    "check_positional_encoding",  # 2
+    "check_look_ahead", "check_positional_encoding", "check_wavelength",  # 2
     "check_attention",  # 3
     "check_merge_heads", "check_split_heads",  # 4
     "check_causal_mask", "check_masked_softmax",  # 5

@@ -1,7 +1,8 @@
-"""Chapter 2 exercise: build the sinusoidal positional-encoding table."""
+"""Chapter 2 exercises: predict a wavelength, make attention look ahead, build the table."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -68,3 +69,104 @@ def check_positional_encoding(attempt: Callable) -> Result:
         atol=1e-4,  # 10000 ** x and exp(x * log 10000) differ by ~1e-6 at these positions
         success="Correct! The same table as annotated.positional.sinusoidal_table.",
     )
+
+
+# --- Predict-then-run: the wavelength of one dimension ---
+
+WAVELENGTH_DIM, WAVELENGTH_D_MODEL = 301, 512
+
+
+def _wavelength(exponent: float, turn: float = 2 * math.pi) -> float:
+    return turn * 10000 ** (exponent / WAVELENGTH_D_MODEL)
+
+
+WAVELENGTH_MISTAKES = [
+    (_wavelength(301), "dimension 301 is the cos half of the pair (300, 301): it shares the "
+                       "frequency of dimension 300, whose exponent is 300 / d_model."),
+    (_wavelength(150), "k counts pairs, the exponent uses 2k: dimension 301 is in pair k = 150,"
+                       " so the exponent is 2k / d_model = 300 / 512."),
+    (_wavelength(300, 1.0), "that is 1 / w, the positions per radian; a full wave needs the "
+                            "angle p·w to grow by 2π, not by 1."),
+    (1 / _wavelength(300), "that is a frequency (waves per position); the question asks for a "
+                           "length in positions, its inverse."),
+    (_wavelength(300, 1.0) ** -1, "that is the angular frequency w itself; the wavelength is "
+                                  "2π / w."),
+]
+
+
+def check_wavelength(answer) -> Result:
+    """Grade a predicted wavelength, in positions, of dimension 301 when d_model = 512."""
+    todo = (f"Set my_wavelength to the number of positions after which dimension "
+            f"{WAVELENGTH_DIM} of the table (d_model = {WAVELENGTH_D_MODEL}) repeats. "
+            "Hint 1: find the sin/cos pair the dimension belongs to and that pair's frequency. "
+            "Hint 2: sin and cos repeat when their angle grows by a full turn.")
+    if answer is None or answer is ...:
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return Result(False, f"Give one number, got {answer!r}. {todo}")
+    right = _wavelength(WAVELENGTH_DIM - 1)
+    if math.isclose(value, right, rel_tol=0.01):
+        return Result(True, f"Correct! About {right:.0f} positions: 2π / w_150. The next cell "
+                            "measures it on the table.")
+    for wrong, hint in WAVELENGTH_MISTAKES:
+        if math.isclose(value, wrong, rel_tol=0.01):
+            return Result(False, f"Not yet: {hint}")
+    direction = "long" if value > right else "short"
+    return Result(False, f"Not yet: {value:.4g} positions is too {direction}. {todo}")
+
+
+# --- Design: a matrix that makes attention look k positions ahead ---
+
+LOOK_CASES = [(3, 64), (5, 128), (1, 32)]
+LOOK_POSITIONS = range(8, 40)  # the query positions p checked; keys q range over 0..59
+
+
+def _looked_at(matrix: torch.Tensor, d_model: int) -> list[int]:
+    """For each query position p, the key position q with the largest PE(p) @ A @ PE(q)."""
+    pe = sinusoidal_table(60, d_model)  # (L, D)
+    scores = pe @ matrix.detach().float() @ pe.T  # (L, L): row p, column q
+    return [int(scores[p].argmax()) - p for p in LOOK_POSITIONS]
+
+
+def check_look_ahead(attempt: Callable) -> Result:
+    """Grade `look_ahead(k, d_model)`: A with PE(p) @ A @ PE(q) largest at q = p + k."""
+    todo = ("Write look_ahead(k, d_model) returning a (d_model, d_model) matrix A such that, "
+            "for every position p, the score PE(p) @ A @ PE(q) is largest at q = p + k. "
+            "Hint 1: PE(p)·PE(q) is largest at q = p; move PE(p) k positions forward first. "
+            "Hint 2: this chapter's rotation matrix moves a position; check which side of "
+            "the product it must act on.")
+    if not callable(attempt):
+        return Result(False, f"Pass your function itself (no parentheses). {todo}")
+    for k, d_model in LOOK_CASES:
+        try:
+            matrix = attempt(k, d_model)
+        except NotImplementedError:
+            return Result(False, f"Not attempted yet. {todo}")
+        except Exception as e:  # a learner's bug: one line, never a traceback
+            return Result(False, f"Your function raised {type(e).__name__}: {e}. {todo}")
+        if matrix is None:
+            return Result(False, f"Not attempted yet (your function returned None). {todo}")
+        if not isinstance(matrix, torch.Tensor) or tuple(matrix.shape) != (d_model, d_model):
+            shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix)
+            return Result(False, f"Not yet: for k={k}, d_model={d_model} return a "
+                                 f"({d_model}, {d_model}) tensor, got {shape}. {todo}")
+        looked = _looked_at(matrix, d_model)
+        if all(o == k for o in looked):
+            continue
+        if all(o == -k for o in looked):
+            return Result(False, f"Not yet: with k={k}, each position looks {k} places back, "
+                                 "not ahead: the rotation acts on the wrong side of the "
+                                 "product. Moving PE(q) forward by k matches it with PE(p) "
+                                 "when q = p - k.")
+        if all(o == 0 for o in looked):
+            return Result(False, f"Not yet: with k={k}, each position still looks hardest at "
+                                 "itself: PE(p)·PE(q) alone peaks at q = p.")
+        p = LOOK_POSITIONS[next(i for i, o in enumerate(looked) if o != k)]
+        return Result(False, f"Not yet: for k={k}, d_model={d_model}, position {p} looks "
+                             f"hardest at position {p + looked[p - LOOK_POSITIONS[0]]}, "
+                             f"not {p + k}. {todo}")
+    return Result(True, "Correct! A linear map turned 'how far' into 'how far, and which "
+                        "way': a query made with it looks k positions ahead.")
+

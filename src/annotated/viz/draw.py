@@ -7,6 +7,7 @@ Chapters call them directly, `viz.figures` registers the ones saved to figures/,
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -25,7 +26,7 @@ from ..examples import she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
 from ..positional import shift_matrix, sinusoidal_table
-from ..tasks import MAX_NUMBER
+from ..tasks import MAX_NUMBER, number_words
 from ..training import rate
 from .measure import (
     HEADS_SENTENCE,
@@ -47,6 +48,8 @@ from .measure import (
     schedule_curves,
     schedule_steps,
     smoothing_penalty,
+    source_positions_off,
+    symmetric_offsets,
     untrained_heads,
     word_group,
 )
@@ -445,16 +448,19 @@ def pe_heatmap() -> Figure:
 
 
 def pe_similarity() -> Figure:
-    """PE(p)·PE(q) as a heatmap, and PE(p)·PE(p + k) against the offset k."""
-    pe = sinusoidal_table(150, 512)  # (L, D)
+    """PE(p)·PE(q) as a heatmap, and PE(p)·PE(p + k) against the offset k, negative k too."""
+    pe = sinusoidal_table(50, 512)  # (L, D)
     fig, (left, right) = grid(2, cols=2, size=4.2)
-    heatmap(pe[:50] @ pe[:50].T, ax=left, cmap="viridis", title="PE(p)·PE(q)",
+    heatmap(pe @ pe.T, ax=left, cmap="viridis", title="PE(p)·PE(q)",
             xlabel="position q", ylabel="position p")
     left.set_xticks(range(0, 50, 10), range(0, 50, 10))
     left.set_yticks(range(0, 50, 10), range(0, 50, 10))
-    k = range(0, 100)
-    curves(k, {f"p = {p}": pe[p] @ pe[p:p + 100].T for p in (0, 20, 50)}, ax=right,
-           title="PE(p)·PE(p + k)", xlabel="offset k", ylabel="dot product")
+    offsets, dots = symmetric_offsets(512, p=60, reach=60)
+    curves(offsets, {"PE(60)·PE(60 + k)": dots}, ax=right,
+           title="PE(60)·PE(60 + k): the same at +k and -k",
+           xlabel="offset k (negative: before)",
+           ylabel="dot product")
+    right.axvline(0, color="grey", linewidth=0.8)
     return fig
 
 
@@ -465,18 +471,24 @@ def pe_rotation(pair: int = 24, offset: int = 2, positions: int = 10,
     pe = sinusoidal_table(n, d_model)  # (n, D)
     moved = pe[:positions] @ shift_matrix(offset, d_model).T  # (P, D): M @ PE(p) for each p
     cols = slice(2 * pair, 2 * pair + 2)
-    ax = curves(pe[:, 2 * pair], {f"PE(p), p = 0..{n - 1}": pe[:, 2 * pair + 1]}, marker="o",
-                figsize=(4.8, 4.6), title=f"dimensions {2 * pair} and {2 * pair + 1}: "
+    turn = torch.linspace(0, 2 * np.pi, 200)
+    ax = curves(torch.sin(turn), {"unit circle": torch.cos(turn)}, figsize=(5.2, 5.2),
+                title=f"dimensions {2 * pair} and {2 * pair + 1}: "
                 f"M_{offset} @ PE(p) = PE(p + {offset})",
                 xlabel=f"PE[p, {2 * pair}] (sin)", ylabel=f"PE[p, {2 * pair + 1}] (cos)")
-    ax.plot(*moved[:, cols].T, "x", markersize=11, markeredgewidth=2,
+    ax.get_lines()[0].set(color="lightgrey", linestyle="--", linewidth=1)
+    ax.plot(*pe[:, cols].T, "o", color="tab:blue", label=f"PE(p), p = 0..{n - 1}")
+    ax.plot(*moved[:, cols].T, "x", color="tab:orange", markersize=11, markeredgewidth=2,
             label=f"M_{offset} @ PE(p), p = 0..{positions - 1}")
+    ax.annotate("", pe[offset, cols].tolist(), pe[0, cols].tolist(),
+                arrowprops={"arrowstyle": "->", "color": "tab:orange",
+                            "connectionstyle": "arc3,rad=-0.3"})
     for p in range(n):
         ax.annotate(str(p), pe[p, cols].tolist(), textcoords="offset points", xytext=(6, 4),
                     fontsize="small")
     ax.set_aspect("equal")
-    ax.set_xlim(-1.2, 1.2)
-    ax.set_ylim(-1.2, 1.2)
+    ax.set_xlim(-1.25, 1.25)
+    ax.set_ylim(-1.25, 1.25)
     ax.legend(fontsize="small", loc="center")
     return ax.figure
 
@@ -509,6 +521,20 @@ def draw_positional(position: int, dims: tuple[int, int], max_len: int = 100,
     xt = range(0, hi - lo, max((hi - lo) // 8, 1))
     right.set_xticks([x + 0.5 for x in xt], [str(lo + x) for x in xt])
     return fig
+
+
+def draw_positions_switch(translator, number: int, lang: str = "ja",
+                          positions: bool = True) -> Figure:
+    """The trained translator's cross-attention, with the encoder's positions on or off."""
+    if not 0 <= number <= MAX_NUMBER:
+        raise ValueError(f"pick a whole number from 0 to {MAX_NUMBER:,}, got {number:,}")
+    text = number_words(number, lang)
+    switch = contextlib.nullcontext() if positions else source_positions_off(translator.model)
+    with switch:
+        maps = translator.attention(text)
+    state = "on" if positions else "OFF"
+    return draw_attention(maps, "cross", -1, "mean", numbers=False,
+                          title=f"{text} -> {maps.translation}\nsource positions {state}")
 
 
 # --- Chapter 3 ---

@@ -86,8 +86,13 @@ figure("02_pe_heatmap", draw.pe_heatmap,
 figure("02_pe_similarity", draw.pe_similarity,
        "Left: dot products PE(p)·PE(q) for d_model = 512; each diagonal band has one colour,"
        " so the similarity depends only on the distance |p - q|. Right: PE(p)·PE(p + k) "
-       "against the offset k for three start positions p; the three curves coincide, so only"
-       " the last one drawn (green) is visible.")
+       "against the offset k; the curve is mirror-symmetric, so the dot product says how far "
+       "apart two positions are, never which one comes first.")
+figure("02_pe_rotation", draw.pe_rotation,
+       "One sin/cos pair of the positional encoding (dimensions 48 and 49) for positions 0 to"
+       " 11: every position sits on the unit circle, and each step turns it by the same "
+       "angle. The crosses, M_2 applied to PE(0)..PE(9), land exactly on the dots two "
+       "positions further on: a shift by k positions is one rotation, whatever p is.")
 figure("03_attention_she", draw.attention_she,
        "Attention weights for \"She gave him her book\" with hand-made queries and keys (what "
        "a trained model could learn). Row = the word asking, column = the word looked at; "

@@ -5,9 +5,11 @@ Chapters print and assert these numbers; `viz.draw` turns them into figures.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import tempfile
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +20,7 @@ from ..data import padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask
-from ..model import make_model
+from ..model import EncoderDecoder, make_model
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -151,6 +153,27 @@ def group_cosines(table: torch.Tensor, words: list[str]) -> dict[str, tuple[floa
         others = [i for h, js in rows.items() if h != g for i in js]
         out[g] = (pairs.mean().item(), cos[ids][:, others].mean().item())
     return out
+
+
+# --- Chapter 2 ---
+
+@contextlib.contextmanager
+def source_positions_off(model: EncoderDecoder) -> Iterator[None]:
+    """Inside the block the encoder adds zeros, not positions, to its input; then restored."""
+    table = model.src_embed[1].pe  # the encoder's (1, max_len, D) buffer
+    saved = table.clone()
+    table.zero_()
+    try:
+        yield
+    finally:
+        table.copy_(saved)
+
+
+def symmetric_offsets(d_model: int = 512, p: int = 60, reach: int = 60) -> tuple[list, list]:
+    """Offsets k = -reach..reach and PE(p)·PE(p + k): the same at +k and -k."""
+    pe = sinusoidal_table(p + reach + 1, d_model)  # (L, D)
+    offsets = list(range(-reach, reach + 1))
+    return offsets, (pe[p + torch.tensor(offsets)] @ pe[p]).tolist()
 
 
 # --- Chapter 3 ---

@@ -32,6 +32,7 @@ from .draw import (
     draw_masking,
     draw_number_embeddings,
     draw_positional,
+    draw_positions_switch,
     draw_schedule,
 )
 from .measure import NUMBER_EXAMPLES, number_attention, number_tables, word_group
@@ -146,6 +147,18 @@ def positional_explorer(max_len: int = 100, d_model: int = 512) -> widgets.inter
         position=widgets.IntSlider(value=10, min=0, max=max_len - 1, description="position"),
         dims=widgets.IntRangeSlider(value=(0, 128), min=0, max=d_model, step=2,
                                     description="dimensions"),
+    )
+
+
+def positions_switch_explorer(translator) -> widgets.interactive:
+    """Type a number; switch the encoder's positions off and watch the translation change."""
+    return interactive_figure(
+        partial(draw_positions_switch, translator),
+        number=widgets.BoundedIntText(value=32, min=0, max=MAX_NUMBER, description="number"),
+        lang=widgets.ToggleButtons(options=[("Japanese", "ja"), ("German", "de")], value="ja",
+                                   description="source"),
+        positions=widgets.ToggleButtons(options=[("on", True), ("off", False)], value=True,
+                                        description="source positions"),
     )
 
 
