@@ -153,12 +153,12 @@ assert not torch.allclose(Q, K) and not torch.allclose(K, V)  # same x, three di
 #
 # The score q·k is a sum of d_k products. If the entries of q and k are random with mean 0 and
 # variance 1, each product has variance 1 and the sum has variance d_k. So the scores spread
-# wider as d_k grows, and sqrt(d_k) is their standard deviation: the article's "standard
-# deviation of this random variable".
+# wider as d_k grows. Their standard deviation, the typical distance of a score from 0, is
+# sqrt(d_k): the article's "standard deviation of this random variable".
 #
 # **Exercise 1: predict, then run.** Take one random query and 10 random keys with d_k = 512,
 # and leave out the division. What is the largest of the 10 weights, on average? Equal weights
-# would give 0.1. Commit to a guess first.
+# would give 0.1. Guess first.
 #
 # <details><summary>Hint 1: the idea</summary>
 #
@@ -189,7 +189,7 @@ print(f"d_k = 512, mean largest of 10 weights: scaled {peak['scaled']:.2f}, "
 assert peak["unscaled"] > 0.9 > 0.5 > peak["scaled"]
 
 # %% [markdown]
-# One key takes almost everything. The same, for several d_k:
+# The same, for several d_k:
 
 # %%
 d_ks = [1, 4, 16, 64, 256, 1024]

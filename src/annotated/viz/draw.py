@@ -485,8 +485,7 @@ def draw_training_switch(maps: dict[str, AttentionMaps], model: str = "trained",
     """The same attention of the number translator, before or after training."""
     if model not in maps:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(maps)}")
-    title = (f"{model} model reading {maps['trained'].text!r}\n"
-             f"queries: the words of {maps['trained'].translation!r}")
+    title = f"{model} model\n{maps['trained'].text}\n→ {maps['trained'].translation}"
     return draw_attention(maps[model], part, -1, head, title=title, numbers=True)
 
 
