@@ -135,6 +135,7 @@ nn.init.xavier_uniform_(embed.lut.weight)  # make_model's initialisation (chapte
 embed = embed.to(device)  # initialised first, on the CPU: the same numbers on every device
 position = PositionalEncoding(d_model, dropout=0.0).to(device)
 w_q, w_k, w_v = (nn.Linear(d_model, d_k).to(device) for _ in range(3))
+print("W_q's weight (out, in) =", tuple(w_q.weight.shape))  # PyTorch stores it as (out, in)
 
 ids = vocab.encode(SHE).to(device)  # (B, S) = (1, 5)
 with torch.no_grad():
