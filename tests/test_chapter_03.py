@@ -102,3 +102,125 @@ def test_check_attention_accepts_right_answers_and_prompts_a_stub():
         ...
 
     assert check_attention(my_attention).message.startswith("Not attempted yet")
+
+
+# --- The teaching pass: diagrams, the trained/untrained switch, the thinking exercises ---
+
+def test_qkv_projection_shows_x_times_each_matrix():
+    from annotated.viz.draw import qkv_projection
+    from annotated.viz.measure import QKV_SENTENCE, qkv_example
+
+    fig = qkv_projection()
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert set(panels) == {"x: 5 words, d_model = 8", "W_q (8×4)", "W_k (8×4)", "W_v (8×4)",
+                           "Q = x W_q", "K = x W_k", "V = x W_v"}
+    ex = qkv_example()
+    for name in "QKV":
+        ax = panels[f"{name} = x W_{name.lower()}"]
+        assert [t.get_text() for t in ax.get_yticklabels()] == QKV_SENTENCE
+        shown = torch.tensor(ax.collections[0].get_array()).reshape(5, 4)
+        product = ex["x"] @ ex[f"W_{name.lower()}"]
+        assert torch.allclose(shown.float(), product, atol=0.051)  # one decimal, as printed
+    plt.close("all")
+
+
+def test_attention_pipeline_shows_each_step_for_she():
+    from annotated.viz.draw import attention_pipeline
+
+    fig = attention_pipeline("she")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for step in ("1. q·k", "2. ÷ √4", "3. softmax", "4. weight × value",
+                 "5. sum = output of 'she'"):
+        assert step in texts
+    # scores 6 and 5 for book and her, 3.00 and 2.50 after the division, weights 0.54 and 0.33
+    for number in ("6", "5", "3.00", "2.50", "0.54", "0.33", "1.42"):
+        assert number in texts, number
+    plt.close("all")
+    with pytest.raises(ValueError, match="not in the sentence"):
+        attention_pipeline("cat")
+
+
+def test_unscaled_attention_saturates_at_512():
+    from annotated.viz.measure import softmax_gradient_size, unscaled_peak
+
+    peak = unscaled_peak(512, n=300)
+    assert peak["unscaled"] > 0.9 and peak["scaled"] < 0.5
+    size = softmax_gradient_size(512, n=300)
+    assert size["scaled"] > 4 * size["raw"]
+
+
+@pytest.fixture(scope="module")
+def number_maps():
+    from annotated.viz.measure import trained_and_untrained
+
+    return trained_and_untrained("dreihundertvierundfünfzig")
+
+
+def test_training_sharpens_and_aligns_the_cross_attention(number_maps):
+    trained, untrained = number_maps["trained"], number_maps["untrained"]
+    assert trained.translation == "three hundred and fifty-four"
+    assert trained.weights["cross"].shape == untrained.weights["cross"].shape
+    assert untrained.cross[-1].amax(-1).mean() < 0.6 < 0.95 < trained.cross[-1].amax(-1).mean()
+    head = trained.cross[-1, 3]  # (T, S)
+    looks = {w: trained.source[row.argmax()] for w, row in zip(trained.written, head, strict=True)}
+    assert looks["fifty"] == "fünfzig" and looks["four"] == "vier"
+
+
+def test_training_switch_follows_its_controls(number_maps):
+    from annotated.viz.draw import draw_training_switch
+    from annotated.viz.widgets import training_switch
+
+    w = training_switch(number_maps, head=3)
+    assert w.result.axes[0].get_title().startswith("untrained model")
+    w.children[0].value = "trained"
+    assert w.result.axes[0].get_title().startswith("trained model")
+    assert "head 3" in w.result.axes[0].get_title()
+    w.children[1].value = "mean"
+    assert "mean of 4 heads" in w.result.axes[0].get_title()
+    assert update_seconds(w, 1, [0, 1, 2]) < 0.5
+    plt.close("all")
+    with pytest.raises(ValueError, match="unknown model"):
+        draw_training_switch(number_maps, "half-trained")
+
+
+@pytest.mark.parametrize("prediction, words", [
+    (..., "Not attempted yet"),
+    ("most", "give one number"),
+    (1.5, "between 0 and 1"),
+    (0.1, "ten equal weights"),
+    (0.3, "scaled attention"),
+    (0.7, "higher"),
+])
+def test_check_unscaled_peak_names_the_mistake(prediction, words):
+    from annotated.exercises import check_unscaled_peak
+
+    result = check_unscaled_peak(prediction)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_check_unscaled_peak_accepts_the_measured_value():
+    from annotated.exercises import check_unscaled_peak
+    from annotated.viz.measure import unscaled_peak
+
+    assert check_unscaled_peak(round(unscaled_peak(512)["unscaled"], 2)).passed
+
+
+@pytest.mark.parametrize("query, words", [
+    (..., "Not attempted yet"),
+    ("female", "list or tensor"),
+    ([1.0, 2.0], "4 entries"),
+    ([0.0, 1.0, 0.0, 0.0], "'her' gets as much"),  # female only: she and her tie
+    ([0.0, 0.0, 1.0, 0.0], "'book' gets as much or more"),
+    ([2.0, 2.0, 0.0, 0.0], "but not 0.9"),  # she wins, by too little
+])
+def test_check_query_design_names_the_mistake(query, words):
+    from annotated.exercises import check_query_design
+
+    result = check_query_design(query)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_check_query_design_accepts_a_sharp_query():
+    from annotated.exercises import check_query_design
+
+    assert check_query_design(torch.tensor([5.0, 5.0, -5.0, -5.0])).passed

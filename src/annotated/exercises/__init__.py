@@ -9,7 +9,7 @@ from .a1 import check_broadcast, check_largest_rate, check_linear
 from .ch00 import check_align, check_data_flow
 from .ch01 import check_nearest, check_scale_prediction
 from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
-from .ch03 import check_attention
+from .ch03 import check_attention, check_query_design, check_unscaled_peak
 from .ch04 import check_merge_heads, check_split_heads
 from .ch05 import check_causal_mask, check_masked_softmax
 from .ch06 import check_post_norm, check_untied_parameters
@@ -24,7 +24,7 @@ __all__ = [
     "check_align", "check_data_flow",  # chapter 0
     "check_nearest", "check_scale_prediction",  # 1
     "check_look_ahead", "check_positional_encoding", "check_wavelength",  # 2
-    "check_attention",  # 3
+    "check_attention", "check_query_design", "check_unscaled_peak",  # 3
     "check_merge_heads", "check_split_heads",  # 4
     "check_causal_mask", "check_masked_softmax",  # 5
     "check_post_norm", "check_untied_parameters",  # 6

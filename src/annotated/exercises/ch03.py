@@ -1,4 +1,4 @@
-"""Chapter 3 exercise: scaled dot-product attention, returning (output, weights)."""
+"""Chapter 3 exercises: predict the unscaled softmax, design a query, write attention."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..attention import attention
+from ..examples import she_gave_him_her_book
 from .grading import Mistake, Result, check_function, describe_difference
 
 
@@ -57,10 +58,11 @@ def check_attention(attempt: Callable) -> Result:
     """Grade `my_attention(query, key, value, mask=None)` -> (output, weights)."""
     return check_function(
         attempt, _reference, _cases(),
-        todo="Write my_attention(query, key, value, mask=None): scores = query @ key^T / "
-             "sqrt(d_k) with d_k = query.size(-1); where mask is False (0) set the score to a "
-             "very negative number (masked_fill); softmax over the last axis (the keys); "
-             "return (weights @ value, weights).",
+        todo="The idea: score every query against every key, scale the scores, give the "
+             "hidden keys the lowest score there is, turn each query's scores into weights "
+             "that sum to 1, and mix the values with them; return (output, weights). The "
+             "tools: key.transpose(-2, -1), math.sqrt, masked_fill with the dtype's minimum "
+             "(torch.finfo; chapter 5 shows why), softmax over the last axis, the keys.",
         mistakes=[
             Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, scale=lambda d: 1.0),
                     "divide the scores by sqrt(d_k): without it they grow with d_k and the "
@@ -75,7 +77,7 @@ def check_attention(attempt: Callable) -> Result:
                     "negative number before the softmax."),
             Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, invert=True),
                     "the mask is inverted: True (1) means 'may attend'; hide the places where "
-                    "it is False, e.g. scores.masked_fill(mask == 0, -1e9)."),
+                    "it is False."),
             Mistake(lambda q, k, v, m=None: _variant(q, k, v, m)[::-1],
                     "return (output, weights) in that order."),
         ],
@@ -83,3 +85,75 @@ def check_attention(attempt: Callable) -> Result:
         success="Correct! Compare with annotated.attention, which also copes with fully "
                 "masked rows and float16.",
     )
+
+
+UNSCALED_D_K = 512
+PEAK_RANGE = (0.85, 1.0)  # the measured mean largest weight, unscaled at d_k = 512, is in it
+
+
+def check_unscaled_peak(prediction) -> Result:
+    """Grade a prediction: the mean largest of 10 weights at d_k = 512 without / sqrt(d_k)."""
+    todo = ("Set my_prediction to one number between 0 and 1 before you run the next cell. "
+            "Think first: without the division, how spread out are the scores (section 4 "
+            "says their variance is d_k)? And what does softmax do to a gap of 10 between "
+            "two scores?")
+    if prediction is None or prediction is Ellipsis:
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        p = float(prediction)
+    except (TypeError, ValueError):
+        return Result(False, f"Not yet: give one number, not {type(prediction).__name__}. {todo}")
+    low, high = PEAK_RANGE
+    if not 0.0 <= p <= 1.0:
+        return Result(False, "Not yet: a softmax weight lies between 0 and 1, and so does "
+                             "their largest.")
+    if p < 0.15:
+        return Result(False, "Not yet: about 0.1 is ten equal weights, what softmax gives "
+                             "when the scores are all alike. Wide scores do the opposite.")
+    if p < 0.5:
+        return Result(False, "Not yet: that is about what the scaled attention gives. Without "
+                             "the division the scores' standard deviation is sqrt(512), "
+                             "about 23, instead of 1.")
+    if p < low:
+        return Result(False, "Not yet: higher. With a standard deviation of about 23, the "
+                             "best of 10 scores is usually many units ahead of the next, "
+                             "and e^10 is already 22,000.")
+    return Result(True, f"Right: {p:g}. Without the division one key takes almost all the "
+                        "weight. Run the next cell to measure it.")
+
+
+QUERY_TARGET, QUERY_WORD, QUERY_WEIGHT = "she", "her", 0.9
+
+
+def check_query_design(query) -> Result:
+    """Grade a hand-made query for "her" that puts at least 0.9 of its weight on "she"."""
+    tokens, _, key, value = she_gave_him_her_book()
+    todo = (f"Write a query for {QUERY_WORD!r}: 4 numbers, one per feature (person, female, "
+            f"possession, action), that puts at least {QUERY_WEIGHT} of its weight on "
+            f"{QUERY_TARGET!r}. The idea: a score is high where the query and a key share a "
+            "feature, and a negative entry lowers the score of every key that has it.")
+    if query is None or query is Ellipsis:
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        q = torch.as_tensor(query, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        return Result(False, f"Not yet: a query is a list or tensor of numbers. {todo}")
+    if q.shape != (4,):
+        return Result(False, f"Not yet: a query here has 4 entries, one per feature, not "
+                             f"shape {tuple(q.shape)}.")
+    _, weights = attention(q.view(1, 4), key, value)
+    w = dict(zip(tokens, weights[0].tolist(), strict=True))
+    rival = max((t for t in tokens if t != QUERY_TARGET), key=w.get)  # the best other word
+    got = f"{QUERY_TARGET!r} gets {w[QUERY_TARGET]:.2f}"
+    if w[QUERY_TARGET] <= w[rival] + 1e-6:
+        if w["her"] >= w[rival] - 1e-6:  # "her" itself is the top rival
+            return Result(False, f"Not yet: {got}, and 'her' gets as much: both keys are "
+                                 "female. Which feature does 'her' have that 'she' lacks?")
+        return Result(False, f"Not yet: {got}, and {rival!r} gets as much or more "
+                             f"({w[rival]:.2f}). Read the keys again: which features make "
+                             "'she' and no other word?")
+    if w[QUERY_TARGET] < QUERY_WEIGHT:
+        return Result(False, f"Not yet: {got}, the most, but not {QUERY_WEIGHT}. The winner "
+                             "must win by more: what does a longer query (section 8's "
+                             "temperature) do to the gaps between the scores?")
+    return Result(True, f"Right: {got}. A trained model finds such queries by itself.")

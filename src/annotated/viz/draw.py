@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import ConnectionPatch, FancyBboxPatch, Rectangle
 
 from .. import pretrained
 from ..attention import attention
 from ..attention_maps import AttentionMaps, describe_part
 from ..data import bucket_batches
 from ..embeddings import nearest_neighbours
-from ..examples import she_gave_him_her_book
+from ..examples import FEATURES, she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
 from ..positional import shift_matrix, sinusoidal_table
@@ -32,8 +32,10 @@ from .measure import (
     HEADS_SENTENCE,
     NUMBER_GROUPS,
     PAPER_SCHEDULE,
+    QKV_SENTENCE,
     SMOOTHING_TARGET,
     SMOOTHING_TOKENS,
+    attention_steps,
     best_line,
     corpus_lengths,
     descent_path,
@@ -45,6 +47,7 @@ from .measure import (
     number_tables,
     pair_padding,
     project_2d,
+    qkv_example,
     schedule_curves,
     schedule_steps,
     smoothing_penalty,
@@ -586,6 +589,129 @@ def draw_attention_query(tokens, query, key, value, word: str, temperature: floa
     for ax in (top, bottom):
         ax.tick_params(axis="x", labelrotation=0)
     return fig
+
+
+QKV_COLOURS = {"q": "tab:purple", "k": "tab:orange", "v": "tab:green"}
+
+
+def _matrix_panel(fig: Figure, rect_inches, data: torch.Tensor, title: str, rows=None,
+                  colour: str = "black", limit: float = 2.5) -> Axes:
+    """A matrix as coloured boxes with their numbers, at (left, bottom, w, h) in inches."""
+    W, H = fig.get_size_inches()
+    left, bottom, width, height = rect_inches
+    ax = fig.add_axes((left / W, bottom / H, width / W, height / H))
+    shown = (data * 10).round() / 10 + 0.0  # one decimal, and no "-0.0"
+    heatmap(shown, rows, None, ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit, fmt=".1f",
+            cbar=False, title=title)
+    ax.set_xticks([])
+    if rows is None:
+        ax.set_yticks([])
+    ax.title.set_color(colour)
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(colour)
+        spine.set_linewidth(2.5 if colour != "black" else 1.0)
+    return ax
+
+
+def qkv_projection() -> Figure:
+    """x (S, d_model) times three matrices W_q, W_k, W_v gives Q, K, V (S, d_k)."""
+    ex = qkv_example()
+    S, D = ex["x"].shape
+    d_k = ex["Q"].shape[1]
+    c = 0.3  # inches per box
+    band = D * c + 0.55  # one row of the figure: W (D x d_k) and its result
+    width, height = 8.0, 3 * band + 0.4
+    fig = plt.figure(figsize=(width, height))
+    top = 3 * band
+    x_ax = _matrix_panel(fig, (0.9, top / 2 - S * c / 2, D * c, S * c), ex["x"],
+                         f"x: {S} words, d_model = {D}", QKV_SENTENCE)
+    for r, name in enumerate("qkv"):
+        colour = QKV_COLOURS[name]
+        bottom = top - (r + 1) * band + 0.15
+        w_ax = _matrix_panel(fig, (4.3, bottom, d_k * c, D * c), ex[f"W_{name}"],
+                             f"W_{name} ({D}×{d_k})", colour=colour)
+        _matrix_panel(fig, (6.4, bottom + (D - S) * c / 2, d_k * c, S * c),
+                               ex[name.upper()], f"{name.upper()} = x W_{name}", QKV_SENTENCE,
+                               colour=colour)
+        fig.add_artist(ConnectionPatch((1.0, 0.5), (0.0, 0.5), "axes fraction", "axes fraction",
+                                       axesA=x_ax, axesB=w_ax, arrowstyle="-|>", color=colour,
+                                       linewidth=2, mutation_scale=15))
+        fig.text((4.3 + d_k * c + 0.2) / width, (bottom + D * c / 2) / height, "=",
+                 ha="center", va="center", fontsize=18)
+    fig.suptitle("Three learned matrices turn the same x into queries, keys and values",
+                 y=1 - 0.12 / height, fontsize=11)
+    return fig
+
+
+def attention_pipeline(word: str = "she") -> Figure:
+    """One query's attention in five steps, on the hand-made "She gave him her book"."""
+    tokens, q, k, v = she_gave_him_her_book()
+    if word not in tokens:
+        raise ValueError(f"{word!r} is not in the sentence; pick one of {tokens}")
+    i = tokens.index(word)
+    steps = attention_steps(q[i], k, v)
+    d_k = q.shape[1]
+    fig, ax = plt.subplots(figsize=(10.0, 4.8))
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)
+    ax.set_axis_off()
+    blues = plt.get_cmap("Blues")
+    greens = plt.get_cmap("Greens")
+
+    def box(x, y, value, colour, width=1.0, fmt=".2f"):
+        ax.add_patch(Rectangle((x, y), width, 0.9, facecolor=colour, edgecolor="grey"))
+        ax.text(x + width / 2, y + 0.45, f"{value:{fmt}}", ha="center", va="center",
+                fontsize=9)
+
+    def vector(x, y, values, fmt=".2f"):
+        for j, val in enumerate(values.tolist()):
+            box(x + j, y, val, blues(min(abs(val), 2.0) / 2.0 * 0.7), fmt=fmt)
+
+    cols = {"key": 0.0, "scores": 5.2, "scaled": 7.6, "weights": 10.0, "weighted": 12.6}
+    heads = {"key": "key of each word (= its value)", "scores": "1. q·k", "scaled": f"2. ÷ √{d_k}",
+             "weights": "3. softmax", "weighted": "4. weight × value"}
+    vector(cols["key"], 2.2, q[i], fmt=".0f")
+    for j, feature in enumerate(FEATURES):
+        ax.text(cols["key"] + j + 0.3, 3.15, feature, ha="left", va="bottom", fontsize=8,
+                rotation=25)
+    ax.text(-0.3, 2.65, f"query of {word!r}", ha="right", va="center", fontsize=10,
+            color=QKV_COLOURS["q"], fontweight="bold")
+    for name, x in cols.items():
+        ax.text(x + (2.0 if name in ("key", "weighted") else 0.6), 1.35, heads[name],
+                ha="center", va="center", fontsize=10, fontweight="bold")
+    for j, token in enumerate(tokens):
+        y = -j * 1.1
+        ax.text(-0.3, y + 0.45, token, ha="right", va="center", fontsize=10)
+        vector(cols["key"], y, k[j], fmt=".0f")
+        box(cols["scores"], y, steps["scores"][j].item(), "#fde0c5", width=1.2, fmt=".0f")
+        box(cols["scaled"], y, steps["scaled"][j].item(), "#fde0c5", width=1.2)
+        box(cols["weights"], y, steps["weights"][j].item(),
+            greens(0.15 + 0.7 * steps["weights"][j].item()), width=1.2)
+        vector(cols["weighted"], y, steps["weighted"][j])
+        for a, b in (("key", "scores"), ("scores", "scaled"), ("scaled", "weights"),
+                     ("weights", "weighted")):
+            start = cols[a] + (4.0 if a == "key" else 1.2)
+            ax.annotate("", (cols[b] - 0.1, y + 0.45), (start + 0.1, y + 0.45),
+                        arrowprops={"arrowstyle": "->", "color": "grey"})
+    y_sum = -len(tokens) * 1.1 - 0.5
+    ax.plot([cols["weighted"], cols["weighted"] + 4], [y_sum + 1.15] * 2, color="black", lw=2)
+    vector(cols["weighted"], y_sum, steps["output"])
+    ax.text(cols["weighted"] - 0.3, y_sum + 0.45, f"5. sum = output of {word!r}", ha="right",
+            va="center", fontsize=10, fontweight="bold")
+    ax.set_xlim(-3.2, 17.0)
+    ax.set_ylim(y_sum - 0.3, 4.4)
+    ax.set_aspect("equal")
+    ax.set_title(f"Attention for {word!r}, step by step (d_k = {d_k})", fontsize=11)
+    return fig
+
+
+def draw_training_switch(maps: dict[str, AttentionMaps], model: str = "trained",
+                         head: int | str = "mean", part: str = "cross") -> Figure:
+    """The same attention of the number translator, before or after training."""
+    if model not in maps:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(maps)}")
+    title = f"{model} model\n{maps['trained'].text}\n→ {maps['trained'].translation}"
+    return draw_attention(maps[model], part, -1, head, title=title, numbers=True)
 
 
 # --- Chapter 4 ---

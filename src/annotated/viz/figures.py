@@ -102,6 +102,12 @@ figure("03_softmax_saturation", draw.softmax_saturation,
        "by sqrt(d_k) it stays at 1. Right: the mean largest softmax weight over 10 keys. "
        "Unscaled, softmax saturates towards 1 (one key takes everything, gradients vanish); "
        "scaled, it stays near 0.3 for every d_k.")
+figure("03_qkv_projection", draw.qkv_projection,
+       "Each word's vector x is multiplied by three different learned matrices: the same "
+       "row of x becomes a query, a key and a value, three different vectors.")
+figure("03_attention_pipeline", draw.attention_pipeline,
+       "Attention for one word is five small steps: dot products, a division, a softmax, "
+       "a weighting of the values and a sum; \"book\" ends up with over half the weight.")
 figure("04_heads", draw.heads_figure,
        "One heatmap per head of an untrained 8-head attention on the same five words: each "
        "head spreads its weight differently, so one word can gather from several others at "

@@ -15,12 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attention_maps import AttentionMaps
+from .. import pretrained
+from ..attention import attention
+from ..attention_maps import AttentionMaps, record_attention
 from ..data import padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
-from ..masks import make_std_mask
-from ..model import EncoderDecoder, make_model
+from ..masks import make_std_mask, padding_mask
+from ..model import EncoderDecoder, make_model, model_from_config
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -194,6 +196,77 @@ def dot_product_stats(d_ks: list[int], n: int = 2000, keys: int = 10,
         out["max weight, q·k"].append(scores.softmax(-1).max(-1).values.mean().item())
         out["max weight, q·k / sqrt(d_k)"].append(scaled.softmax(-1).max(-1).values.mean().item())
     return out
+
+
+QKV_SENTENCE = ["she", "gave", "him", "her", "book"]
+
+
+def qkv_example(d_model: int = 8, d_k: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Small x (S, d_model) and W_q, W_k, W_v (d_model, d_k), with Q, K, V = x W (S, d_k)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(len(QKV_SENTENCE), d_model, generator=gen)
+    out = {"x": x}
+    for name in ("q", "k", "v"):
+        w = torch.randn(d_model, d_k, generator=gen) / math.sqrt(d_model)
+        out[f"W_{name}"], out[name.upper()] = w, x @ w
+    return out
+
+
+def attention_steps(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+                    ) -> dict[str, torch.Tensor]:
+    """One query's attention, step by step: q·k, / sqrt(d_k), softmax, weight x value, sum."""
+    scores = key @ query  # (Tk,)
+    scaled = scores / math.sqrt(query.size(-1))
+    weights = scaled.softmax(-1)
+    weighted = weights[:, None] * value  # (Tk, d_v)
+    return {"scores": scores, "scaled": scaled, "weights": weights, "weighted": weighted,
+            "output": weighted.sum(0)}
+
+
+def unscaled_peak(d_k: int = 512, keys: int = 10, n: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Mean largest weight of `attention` on random q, k (N(0,1) entries), with and without
+    the division by sqrt(d_k); multiplying the queries by sqrt(d_k) undoes the division."""
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, 1, d_k, generator=gen)
+    k = torch.randn(n, keys, d_k, generator=gen)
+    v = torch.randn(n, keys, 1, generator=gen)
+    _, scaled = attention(q, k, v)
+    _, unscaled = attention(q * math.sqrt(d_k), k, v)
+    return {"scaled": scaled.amax(-1).mean().item(), "unscaled": unscaled.amax(-1).mean().item()}
+
+def softmax_gradient_size(d_k: int, keys: int = 10, n: int = 1000, seed: int = 0
+                          ) -> dict[str, float]:
+    """Mean Frobenius norm of softmax's Jacobian diag(p) - p p^T on random scores q·k,
+    raw and divided by sqrt(d_k): how much the weights still move when a score is nudged."""
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, 1, d_k, generator=gen)
+    k = torch.randn(n, keys, d_k, generator=gen)
+    raw = (q @ k.transpose(-2, -1)).squeeze(1)  # (n, keys)
+    size = {}
+    for name, scores in (("raw", raw), ("scaled", raw / math.sqrt(d_k))):
+        p = scores.softmax(-1)
+        jacobian = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (n, keys, keys)
+        size[name] = jacobian.norm(dim=(-2, -1)).mean().item()
+    return size
+
+
+def trained_and_untrained(text: str = "einundzwanzig", seed: int = 0) -> dict[str, AttentionMaps]:
+    """The number translator's attention on `text`, and a fresh model's of the same shape.
+
+    The fresh (untrained) model reads the same source and the trained model's translation,
+    so both records have the same labels and differ only in what training did.
+    """
+    translator = pretrained.load("numbers")
+    trained = translator.attention(text)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        fresh = model_from_config(translator.model.config).eval()
+    src = torch.tensor([translator.src_vocab.encode(trained.source)])  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(trained.written[:-1], bos=True)])  # (1, T)
+    untrained = record_attention(fresh, src, tgt, trained.source, trained.target,
+                                 padding_mask(src, translator.src_vocab.pad),
+                                 written=trained.written, text=text)
+    return {"untrained": untrained, "trained": trained}
 
 
 # --- Chapter 4 ---

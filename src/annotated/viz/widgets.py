@@ -34,6 +34,7 @@ from .draw import (
     draw_positional,
     draw_positions_switch,
     draw_schedule,
+    draw_training_switch,
 )
 from .measure import NUMBER_EXAMPLES, number_attention, number_tables, word_group
 from .primitives import figure_png
@@ -172,6 +173,18 @@ def attention_explorer(tokens, query, key, value, features=None) -> widgets.inte
         word=widgets.Dropdown(options=list(tokens), value=tokens[0], description="query"),
         temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05,
                                            description="temperature"),
+    )
+
+
+def training_switch(maps: dict, head: int | str = "mean") -> widgets.interactive:
+    """Switch between the untrained and the trained number translator; pick a head."""
+    H = maps["trained"].weights["cross"].shape[1]
+    return interactive_figure(
+        partial(draw_training_switch, maps),
+        model=widgets.ToggleButtons(options=list(maps), value="untrained", description="model"),
+        head=widgets.Dropdown(options=[("mean of the heads", "mean")]
+                              + [(f"head {i}", i) for i in range(H)], value=head,
+                              description="head"),
     )
 
 
