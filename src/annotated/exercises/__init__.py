@@ -5,7 +5,7 @@ gets a hint of what to do; a wrong one gets a hint about the likely mistake. Nev
 One module per chapter: `ch00` ... `ch09`.
 """
 
-from .ch00 import check_align, check_data_flow
+from .ch00 import check_align, check_data_flow, check_reading
 from .ch01 import check_embed, check_nearest
 from .ch02 import check_positional_encoding
 from .ch03 import check_attention
@@ -19,7 +19,7 @@ from .grading import Mistake, Result, check_function
 
 __all__ = [
     "Mistake", "Result", "check_function",
-    "check_align", "check_data_flow",  # chapter 0
+    "check_align", "check_data_flow", "check_reading",  # chapter 0
     "check_embed", "check_nearest",  # 1
     "check_positional_encoding",  # 2
     "check_attention",  # 3
