@@ -12,8 +12,13 @@ from annotated.exercises.ch00 import READING, align, data_flow
 from annotated.exercises.solutions.ch00 import SOLUTIONS
 from annotated.tasks import number_words
 from annotated.viz import figures
-from annotated.viz.draw import RNN_SOURCE, RNN_TARGET, RNN_WEIGHTS, draw_demo
-from annotated.viz.measure import number_batch, strongest_reads
+from annotated.viz.draw import DEMO_NUMBER, RNN_SOURCE, RNN_TARGET, RNN_WEIGHTS, draw_demo
+from annotated.viz.measure import (
+    forced_attention,
+    number_batch,
+    strongest_reads,
+    untrained_twin,
+)
 from annotated.viz.widgets import demo_explorer
 
 
@@ -222,3 +227,34 @@ def test_check_align_and_data_flow_name_their_other_mistakes():
     assert "strings" in check_data_flow(letters).message
     assert "Not attempted yet" in check_data_flow(lambda *a: (_ for _ in ()).throw(
         NotImplementedError)).message
+
+
+def test_demo_explorer_switches_to_the_untrained_model_whose_attention_is_spread(translator):
+    w = demo_explorer(translator)
+    number, layer, weights = w.children[:3]
+    assert weights.options == ("trained", "untrained") and weights.value == "trained"
+    number.value = DEMO_NUMBER
+    trained = cells(w.result.axes[0])
+    weights.value = "untrained"
+    title = w.result.axes[0].get_title()
+    assert "untrained" in title and f"{DEMO_NUMBER:,}" in title
+    untrained = cells(w.result.axes[0])
+    # Same rows (the right English) and columns; no untrained weight reaches 0.5, while the
+    # trained rows' largest weights average above it: training made the alignment.
+    assert untrained.shape == trained.shape
+    assert untrained.max() < 0.5 < trained.max(-1).values.mean()
+    layer.value = 0
+    assert "layer 0 of 2" in w.result.axes[0].get_title()
+    plt.close("all")
+
+
+def test_untrained_twin_is_the_same_design_with_other_weights(translator):
+    twin = untrained_twin(translator)
+    assert twin.model is not translator.model
+    assert twin.model.config == translator.model.config
+    a, b = next(translator.model.parameters()), next(twin.model.parameters())
+    assert a.shape == b.shape and not torch.equal(a, b)
+    torch.testing.assert_close(next(untrained_twin(translator).model.parameters()), b)  # seeded
+    maps = forced_attention(twin, 21)
+    assert maps.written == ["twenty", "-", "one", "</s>"] and maps.source == ["ein", "und",
+                                                                             "zwanzig"]

@@ -35,6 +35,7 @@ from .measure import (
     corpus_lengths,
     dot_product_stats,
     embedding_scales,
+    forced_attention,
     layer_gradient_norms,
     number_attention,
     pair_padding,
@@ -42,6 +43,7 @@ from .measure import (
     schedule_steps,
     smoothing_penalty,
     untrained_heads,
+    untrained_twin,
 )
 from .primitives import (
     AXIS_INCHES,
@@ -182,10 +184,17 @@ def _turn_key_labels(ax: Axes, keys: list[str], narrow: bool) -> None:
 DEMO_NUMBER = 354_782  # German puts the ones before the tens: vierundfünfzig = "fifty-four"
 
 
-def draw_demo(translator, number: int, layer: int = -1) -> Figure:
-    """Translate `number` from German and draw the cross-attention, heads averaged."""
+def draw_demo(translator, number: int, layer: int = -1, weights: str = "trained",
+              untrained=None) -> Figure:
+    """Translate `number` from German and draw the cross-attention, heads averaged. With
+    weights="untrained", draw `untrained` (the same model before training) fed the right
+    English instead, so its rows match the trained picture's."""
     if not 0 <= number <= MAX_NUMBER:
         raise ValueError(f"pick a whole number from 0 to {MAX_NUMBER:,}, got {number:,}")
+    if weights == "untrained":
+        maps = forced_attention(untrained or untrained_twin(translator), number)
+        title = f"{number:,}, untrained: random weights, fed the right English"
+        return draw_attention(maps, "cross", layer, "mean", title=title)
     maps = number_attention(translator, str(number), "de")
     verdict = "correct" if maps.correct else "WRONG"
     title = f"{number:,} -> '{maps.translation}' ({verdict})"  # draw_attention wraps it

@@ -13,11 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attention_maps import AttentionMaps
-from ..data import pad_sequences, padding_counts
+from ..attention_maps import AttentionMaps, record_attention
+from ..checkpoint import model_from_config
+from ..data import BOS, EOS, pad_sequences, padding_counts
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import make_model
+from ..model import ModelConfig, make_model
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -41,6 +42,29 @@ def number_batch(translator, numbers: list[int], lang: str = "de"):
     device = next(translator.model.parameters()).device
     src, tgt = src.to(device), tgt.to(device)  # tgt: (B, T)
     return src, tgt, padding_mask(src, src_vocab.pad), make_std_mask(tgt, tgt_vocab.pad)
+
+
+def untrained_twin(translator, seed: int = 0):
+    """The same translator with fresh random weights: where training started from."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_from_config(ModelConfig(**translator.state["model_config"]))
+    device = next(translator.model.parameters()).device
+    return dataclasses.replace(translator, model=model.to(device).eval())
+
+
+def forced_attention(translator, number: int, lang: str = "de") -> AttentionMaps:
+    """The attention of `translator` reading `number` while it is fed the right English
+    (one forward pass), so a trained and an untrained model can be compared row by row."""
+    source = translator.task.source_tokens(number_words(number, lang))
+    english = split_english(number_words(number, "en"))
+    device = next(translator.model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(english, bos=True)], device=device)
+    return record_attention(translator.model, src, tgt, source, [BOS, *english],
+                            padding_mask(src, translator.src_vocab.pad),
+                            written=[*english, EOS], text=number_words(number, lang),
+                            reference=number_words(number, "en"))
 
 
 def strongest_reads(maps: AttentionMaps, layer: int = -1) -> list[tuple[str, str, float]]:

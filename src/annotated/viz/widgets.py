@@ -33,7 +33,7 @@ from .draw import (
     draw_positional,
     draw_schedule,
 )
-from .measure import NUMBER_EXAMPLES, number_attention
+from .measure import NUMBER_EXAMPLES, number_attention, untrained_twin
 from .primitives import figure_png
 
 STYLE = {"description_width": "initial"}
@@ -99,12 +99,15 @@ def layer_picker(L: int, value: int) -> widgets.ToggleButtons:
 # --- Chapter 0 ---
 
 def demo_explorer(translator) -> widgets.interactive:
-    """Type a number: see the German morphemes, the model's English and where it looked."""
+    """Type a number: see the German morphemes, the model's English and where it looked;
+    switch to the untrained model to see what training changed."""
     L = len(translator.model.decoder.layers)
     return interactive_figure(
-        partial(draw_demo, translator),
+        partial(draw_demo, translator, untrained=untrained_twin(translator)),
         number=widgets.BoundedIntText(value=2026, min=0, max=MAX_NUMBER, description="number"),
         layer=layer_picker(L, L - 1),
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights"),
     )
 
 
