@@ -262,8 +262,10 @@ guess = log_probs[0].argmax(-1)[:4]  # the most likely next token, position by p
 print("next-token guesses for 21:", [translator.tgt_vocab.itos[j] for j in guess.tolist()])
 
 # %% [markdown]
-# The largest **log-probability** at each position is the model's guess for the next token.
-# Fed `<s> twenty - one`, it guesses `twenty - one </s>`: every next token right.
+# The generator gives a **log-probability**, the logarithm of a probability, for every
+# vocabulary word at every position: 0 means certain, very negative means unlikely. The
+# largest one is the model's guess for the next token. Fed `<s> twenty - one`, it guesses
+# `twenty - one </s>`: every next token right.
 #
 # <details><summary>Under the hood: how the batch is built</summary>
 #
@@ -275,8 +277,8 @@ print("next-token guesses for 21:", [translator.tgt_vocab.itos[j] for j in guess
 #   the English plus `</s>`. Chapter 7 calls this teacher forcing.
 # - **eval, no_grad.** `model.eval()` turns dropout off; `torch.no_grad()` skips what only
 #   training needs.
-# - **Log-probabilities.** The generator ends with a log-softmax: 0 is certain, very
-#   negative is unlikely.
+# - **Log-probabilities.** The generator ends with a log-softmax, a softmax followed by the
+#   logarithm.
 #
 # ```python
 # sources = [translator.task.source_tokens(number_words(n, "de")) for n in numbers]
