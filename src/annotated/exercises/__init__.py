@@ -6,7 +6,7 @@ One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
 """
 
 from .a1 import check_broadcast, check_largest_rate, check_linear
-from .ch00 import check_align, check_data_flow
+from .ch00 import check_align, check_data_flow, check_reading
 from .ch01 import check_nearest, check_scale_prediction
 from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
 from .ch03 import check_attention, check_query_design, check_unscaled_peak
@@ -21,7 +21,7 @@ from .grading import Mistake, Result, check_function
 __all__ = [
     "Mistake", "Result", "check_function",
     "check_broadcast", "check_largest_rate", "check_linear",  # the PyTorch primer
-    "check_align", "check_data_flow",  # chapter 0
+    "check_align", "check_data_flow", "check_reading",  # chapter 0
     "check_nearest", "check_scale_prediction",  # 1
     "check_look_ahead", "check_positional_encoding", "check_wavelength",  # 2
     "check_attention", "check_query_design", "check_unscaled_peak",  # 3

@@ -1,4 +1,5 @@
-"""Chapter 0 exercises: the data flow in shapes; reading an alignment off cross-attention."""
+"""Chapter 0 exercises: predict where the model reads; read an alignment off cross-attention;
+the data flow in shapes."""
 
 from __future__ import annotations
 
@@ -118,3 +119,52 @@ def check_align(attempt: Callable) -> Result:
         success="Correct! That is how the demo's heatmap was read: each English word's "
                 "strongest German morpheme.",
     )
+
+
+# What the shipped translator's last layer reads hardest (heads averaged) while it writes
+# 'twenty' and 'one' for 21; tests/test_chapter_00.py checks it against the model.
+READING = {"einundzwanzig": {"twenty": "zwanzig", "one": "ein"},
+           "二十一": {"twenty": "二", "one": "一"}}
+SOURCE_TOKENS = {"einundzwanzig": ["ein", "und", "zwanzig"], "二十一": ["二", "十", "一"]}
+
+
+def check_reading(prediction: dict) -> Result:
+    """Grade a prediction {source text: {"twenty": token, "one": token}} for 21 in German
+    and Japanese: which source token the last layer's cross-attention weighs most."""
+    todo = ("For each source, name the source token you expect the model to look at hardest "
+            "while it writes 'twenty', and while it writes 'one'.")
+    if not isinstance(prediction, dict) or set(prediction) != set(READING):
+        return Result(False, f"Keep the dict's two keys, {' and '.join(READING)}. {todo}")
+    for text, words in prediction.items():
+        if not isinstance(words, dict) or set(words) != {"twenty", "one"}:
+            return Result(False, f"{text!r} needs a dict with the keys 'twenty' and 'one'.")
+        if any(v is ... or v is None for v in words.values()):
+            return Result(False, f"Not attempted yet. {todo} Commit to a guess before you "
+                                 "run the next cell: a wrong guess teaches more.")
+        for token in words.values():
+            if token not in SOURCE_TOKENS[text]:
+                return Result(False, f"Not yet: {token!r} is not a token of {text!r}; the "
+                                     f"model reads {SOURCE_TOKENS[text]}.")
+    de, ja = prediction["einundzwanzig"], prediction["二十一"]
+    if de != READING["einundzwanzig"]:
+        if de == {"twenty": "ein", "one": "und"} or de["twenty"] == "ein":
+            return Result(False, "Not yet, German: you paired the words in reading order. "
+                                 "German says the ones first, 'one-and-twenty'. Remember "
+                                 "where 'fifty' and 'four' looked in the 354,782 heatmap.")
+        if "und" in de.values():
+            return Result(False, "Not yet, German: 'und' only joins the parts; it says "
+                                 "neither 'twenty' nor 'one'. Which German piece carries "
+                                 "each meaning?")
+        return Result(False, "Not yet, German: think about which German piece means 'one' "
+                             "and which means 'twenty'.")
+    if ja != READING["二十一"]:
+        if ja["twenty"] == "十":
+            return Result(False, "Not yet, Japanese: a natural guess, since 十 means ten. But "
+                                 "十 is in every number from 10 to 99: it cannot tell twenty "
+                                 "from thirty. Which token can?")
+        return Result(False, "Not yet, Japanese: 二十一 is two, ten, one. Which token "
+                             "decides that the tens word is 'twenty', and which one is "
+                             "'one'?")
+    return Result(True, "Correct! In German the path crosses, as in 354,782; in Japanese it "
+                        "follows the order, and 'twenty' reads 二, the digit that makes it "
+                        "twenty rather than thirty. Run the next cell to see the weights.")

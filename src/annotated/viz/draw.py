@@ -41,6 +41,7 @@ from .measure import (
     descent_path,
     dot_product_stats,
     embedding_scales,
+    forced_attention,
     layer_gradient_norms,
     loss_surface,
     number_attention,
@@ -54,6 +55,7 @@ from .measure import (
     source_positions_off,
     symmetric_offsets,
     untrained_heads,
+    untrained_twin,
     word_group,
 )
 from .primitives import (
@@ -281,10 +283,17 @@ def descent_figure() -> Figure:
 DEMO_NUMBER = 354_782  # German puts the ones before the tens: vierundfünfzig = "fifty-four"
 
 
-def draw_demo(translator, number: int, layer: int = -1) -> Figure:
-    """Translate `number` from German and draw the cross-attention, heads averaged."""
+def draw_demo(translator, number: int, layer: int = -1, weights: str = "trained",
+              untrained=None) -> Figure:
+    """Translate `number` from German and draw the cross-attention, heads averaged. With
+    weights="untrained", draw `untrained` (the same model before training) fed the right
+    English instead, so its rows match the trained picture's."""
     if not 0 <= number <= MAX_NUMBER:
         raise ValueError(f"pick a whole number from 0 to {MAX_NUMBER:,}, got {number:,}")
+    if weights == "untrained":
+        maps = forced_attention(untrained or untrained_twin(translator), number)
+        title = f"{number:,}, untrained: random weights, fed the right English"
+        return draw_attention(maps, "cross", layer, "mean", title=title)
     maps = number_attention(translator, str(number), "de")
     verdict = "correct" if maps.correct else "WRONG"
     title = f"{number:,} -> '{maps.translation}' ({verdict})"  # draw_attention wraps it
@@ -294,6 +303,83 @@ def draw_demo(translator, number: int, layer: int = -1) -> Figure:
 def demo_attention(translator=None) -> Figure:
     """Chapter 0's picture: the shipped translator reading DEMO_NUMBER in German."""
     return draw_demo(translator or pretrained.load("numbers"), DEMO_NUMBER)
+
+
+# Bahdanau et al. translated English into French; their alignment figure has this phrase.
+RNN_SOURCE = ["the", "European", "Economic", "Area"]
+RNN_TARGET = ["la", "zone", "économique", "européenne"]
+RNN_WEIGHTS = [0.05, 0.15, 0.7, 0.1]  # an illustration: writing 'économique' reads 'Economic'
+ADDITIVE_SCORE = r"score$(s, h_j) = v^\top \tanh(W s + U h_j)$"
+
+
+def _state_row(ax, xs, y: float, names: list[str], color: str, chained: bool) -> None:
+    """One box per state; `chained` draws the recurrence arrow from each state to the next."""
+    for x, name in zip(xs, names, strict=True):
+        _box(ax, x, y, 1.3, 0.7, name, color, size=10)
+    if chained:
+        for a, b in zip(xs, xs[1:], strict=False):
+            _arrow(ax, (a + 0.75, y), (b - 0.75, y))
+
+
+def rnn_vs_transformer() -> Figure:
+    """Left: an RNN encoder read word by word, the decoder attending over all its states with
+    Bahdanau's additive score. Right: the Transformer's layers read all positions at once."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 6.0), layout="constrained")
+    xs = [1.4, 3.6, 5.8, 8.0]
+    for ax in (left, right):
+        ax.set_xlim(0, 9.6)
+        ax.set_ylim(-0.2, 10.4)
+        ax.axis("off")
+        for x, word in zip(xs, RNN_SOURCE, strict=True):
+            ax.text(x, 0.2, word, ha="center", va="center", fontsize=10, style="italic")
+            _arrow(ax, (x, 0.5), (x, 1.3))
+    enc, dec, att = "#cfe3f6", "#e6dcf5", "#fde3c4"
+
+    # Left: the encoder RNN, one step per word, then attention over every state h_j.
+    left.set_title("RNN with attention (Bahdanau et al., 2014):\nreads the source one word "
+                   "per step", fontsize=11)
+    _state_row(left, xs, 1.7, [f"$h_{j + 1}$" for j in range(4)], enc, chained=True)
+    for j, x in enumerate(xs):
+        left.text(x + 0.12, 0.9, f"step {j + 1}", ha="left", fontsize=8, color="0.35")
+    node = (4.7, 4.6)
+    _box(left, *node, 5.6, 1.3, ADDITIVE_SCORE + "\n" + r"weights $\alpha_j$ = softmax of "
+         r"the scores" + "\n" + r"context = $\sum_j \alpha_j h_j$", att, size=9.5)
+    for x, a in zip(xs, RNN_WEIGHTS, strict=True):
+        left.plot([x, node[0]], [2.05, node[1] - 0.75], color="tab:orange", lw=0.8 + 8 * a,
+                  alpha=0.8, solid_capstyle="round")
+        side = -1 if x < node[0] else 1  # the label away from the line
+        left.text(x + 0.68 * side, 2.25, f"{a:.2f}", fontsize=8, color="tab:orange",
+                  ha="left" if side < 0 else "right")
+    _state_row(left, xs, 7.2, [f"$s_{t + 1}$" for t in range(4)], dec, chained=True)
+    _arrow(left, (node[0] + 1.4, node[1] + 0.75), (xs[2], 6.8), color="tab:orange")
+    left.annotate("", xy=(node[0] - 1.4, node[1] + 0.75), xytext=(xs[1], 6.8),
+                  arrowprops={"arrowstyle": "-|>", "color": "0.4", "ls": "--", "lw": 1.1})
+    left.text(1.0, 6.0, "s: the decoder's\nstate so far", fontsize=8, color="0.35",
+              ha="center")
+    for x, word in zip(xs, RNN_TARGET, strict=True):
+        _arrow(left, (x, 7.6), (x, 8.4))
+        left.text(x, 8.7, word, ha="center", va="center", fontsize=10, style="italic")
+    left.text(4.7, 9.7, "decoder RNN: one French word per step", ha="center", fontsize=9)
+
+    # Right: every layer connects every position to every other, all at once.
+    right.set_title("Transformer (Vaswani et al., 2017):\nreads all positions at once",
+                    fontsize=11)
+    _state_row(right, xs, 1.7, [f"$x_{j + 1}$" for j in range(4)], enc, chained=False)
+    for bottom, top, name in ((2.05, 3.95, "layer 1"), (4.65, 6.55, "layer N")):
+        for a in xs:
+            for b in xs:
+                right.plot([a, b], [bottom, top], color="tab:blue", lw=0.7, alpha=0.45)
+        names = [f"$m_{j + 1}$" for j in range(4)] if name == "layer N" else [""] * 4
+        _state_row(right, xs, top + 0.35, names, enc, chained=False)
+        right.text(9.45, (bottom + top) / 2, f"{name}:\nself-\nattention", fontsize=8,
+                   ha="right", va="center", color="tab:blue")
+    for x in xs:
+        _arrow(right, (x, 7.25), (x, 8.05))
+    _box(right, 4.7, 8.45, 7.2, 0.8, "decoder: cross-attention over all memory vectors $m_j$;\n"
+         "still writes one French word per step", dec, size=9)
+    right.text(4.7, 9.7, "N steps in a row (one per layer), whatever the length S",
+               ha="center", fontsize=9)
+    return fig
 
 
 # --- Chapter 1 ---

@@ -68,6 +68,12 @@ figure("00_cross_attention", draw.demo_attention,
        "'fünfzig' and 'four' reads 'vier', although German says 'vier und fünfzig'. Words "
        "without a German partner ('and', '-', ',') spread their weight. Nobody told the "
        "model this alignment; it learned it from 60,000 translated numbers.")
+figure("00_rnn_vs_transformer", draw.rnn_vs_transformer,
+       "Left: an RNN encoder reads 'the European Economic Area' one word per step; the "
+       "decoder scores every encoder state h_j against its own state s with Bahdanau's "
+       "additive score v^T tanh(W s + U h_j), and a softmax turns the scores into weights "
+       "(illustrative values). Right: each Transformer layer connects every position to "
+       "every other at once, so reading the source takes N steps, not S.")
 figure("01_embedding_scale", draw.embedding_scale,
        "Typical size (RMS) of one entry of the vectors added at the model's input, for a "
        "vocabulary of 1000 words. A table that starts small (Tensor2Tensor's N(0, 1/D), or "

@@ -18,16 +18,16 @@ from torch import nn
 from .. import pretrained
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
-from ..data import padding_counts
+from ..data import BOS, EOS, pad_sequences, padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import EncoderDecoder, make_model, model_from_config
+from ..model import EncoderDecoder, ModelConfig, make_model, model_from_config
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
 from ..registry import make_data
-from ..tasks import number_words, read_number
+from ..tasks import number_words, read_number, split_english
 from ..training import rate
 
 # --- Primer ---
@@ -70,6 +70,56 @@ def loss_surface(w: tuple[float, float], b: tuple[float, float],
     """The line problem's loss on an n x n grid of (w, b): (W, B, loss), each (n, n)."""
     W, B = torch.meshgrid(torch.linspace(*w, n), torch.linspace(*b, n), indexing="xy")
     return W, B, line_loss(W, B)
+
+
+# --- Chapter 0 ---
+
+def number_batch(translator, numbers: list[int], lang: str = "de"):
+    """A training-style batch of numbers for the shipped translator: (src, tgt, src_mask,
+    tgt_mask) on its device. The source is the numbers in `lang`; the target is their English,
+    shifted right by <s> (what the decoder reads while it learns, chapter 7). Shorter
+    sequences are padded with <pad>; the masks hide the padding, and the target mask also
+    hides the words not written yet (chapter 5)."""
+    src_vocab, tgt_vocab = translator.src_vocab, translator.tgt_vocab
+    sources = [translator.task.source_tokens(number_words(n, lang)) for n in numbers]
+    targets = [split_english(number_words(n, "en")) for n in numbers]
+    src = pad_sequences([src_vocab.encode(t) for t in sources], src_vocab.pad)  # (B, S)
+    tgt = pad_sequences([tgt_vocab.encode(t, bos=True) for t in targets], tgt_vocab.pad)
+    device = next(translator.model.parameters()).device
+    src, tgt = src.to(device), tgt.to(device)  # tgt: (B, T)
+    return src, tgt, padding_mask(src, src_vocab.pad), make_std_mask(tgt, tgt_vocab.pad)
+
+
+def untrained_twin(translator, seed: int = 0):
+    """The same translator with fresh random weights: where training started from."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_from_config(ModelConfig(**translator.state["model_config"]))
+    device = next(translator.model.parameters()).device
+    return dataclasses.replace(translator, model=model.to(device).eval())
+
+
+def forced_attention(translator, number: int, lang: str = "de") -> AttentionMaps:
+    """The attention of `translator` reading `number` while it is fed the right English
+    (one forward pass), so a trained and an untrained model can be compared row by row."""
+    source = translator.task.source_tokens(number_words(number, lang))
+    english = split_english(number_words(number, "en"))
+    device = next(translator.model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(english, bos=True)], device=device)
+    return record_attention(translator.model, src, tgt, source, [BOS, *english],
+                            padding_mask(src, translator.src_vocab.pad),
+                            written=[*english, EOS], text=number_words(number, lang),
+                            reference=number_words(number, "en"))
+
+
+def strongest_reads(maps: AttentionMaps, layer: int = -1) -> list[tuple[str, str, float]]:
+    """For each written token: the source token its cross-attention weighs most in `layer`
+    (heads averaged), and that weight. Chapter 0's exercise asks the learner to write it."""
+    w = maps.cross[layer].mean(0)  # (T, S): one row per written token
+    best = w.max(dim=-1)
+    return [(word, maps.source[j], round(float(v), 4))
+            for word, j, v in zip(maps.written, best.indices.tolist(), best.values, strict=True)]
 
 
 # --- Chapter 1 ---

@@ -36,7 +36,7 @@ from .draw import (
     draw_schedule,
     draw_training_switch,
 )
-from .measure import NUMBER_EXAMPLES, number_attention, number_tables, word_group
+from .measure import NUMBER_EXAMPLES, number_attention, number_tables, untrained_twin, word_group
 from .primitives import figure_png
 
 STYLE = {"description_width": "initial"}
@@ -114,12 +114,15 @@ def descent_explorer(lr: float = 0.1, steps: int = 30) -> widgets.interactive:
 # --- Chapter 0 ---
 
 def demo_explorer(translator) -> widgets.interactive:
-    """Type a number: see the German morphemes, the model's English and where it looked."""
+    """Type a number: see the German morphemes, the model's English and where it looked;
+    switch to the untrained model to see what training changed."""
     L = len(translator.model.decoder.layers)
     return interactive_figure(
-        partial(draw_demo, translator),
+        partial(draw_demo, translator, untrained=untrained_twin(translator)),
         number=widgets.BoundedIntText(value=2026, min=0, max=MAX_NUMBER, description="number"),
         layer=layer_picker(L, L - 1),
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights"),
     )
 
 
