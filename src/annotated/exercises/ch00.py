@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, call_attempt, check_function
 
 FLOW = ("src", "src_vectors", "memory", "tgt", "tgt_vectors", "decoder_out", "log_probs")
 
@@ -35,18 +35,11 @@ def check_data_flow(attempt: Callable) -> Result:
     """Grade `data_flow(B, S, T, D, V)`: a dict from each stage in FLOW to its shape tuple."""
     todo = (f"Return a dict with the keys {', '.join(FLOW)}, each mapped to a tuple of the "
             "size variables, e.g. 'src': (B, S). Read the shapes off the architecture figure.")
-    if not callable(attempt):
-        return Result(False, f"Pass your function itself (no parentheses). {todo}")
     # Distinct sizes, so a swapped letter is caught: B=2, S=5, T=7, D=16, V=11.
     sizes = (2, 5, 7, 16, 11)
-    try:
-        out = attempt(*sizes)
-    except NotImplementedError:
-        return Result(False, f"Not attempted yet. {todo}")
-    except Exception as e:  # a learner's bug: one line, never a traceback
-        return Result(False, f"Your function raised {type(e).__name__}: {e}. {todo}")
-    if out is None:
-        return Result(False, f"Not attempted yet (your function returned None). {todo}")
+    out = call_attempt(attempt, sizes, todo)
+    if isinstance(out, Result):
+        return out
     if not isinstance(out, dict):
         return Result(False, f"Not yet: it returned a {type(out).__name__}, not a dict. {todo}")
     missing = [k for k in FLOW if k not in out]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..positional import sinusoidal_frequencies, sinusoidal_table
-from .grading import Mistake, Result, check_function, describe_difference
+from .grading import Mistake, Result, call_attempt, check_function, describe_difference
 
 
 def _table(max_len: int, d_model: int, *, swap: bool = False, concat: bool = False,
@@ -137,17 +137,10 @@ def check_look_ahead(attempt: Callable) -> Result:
             "Hint 1: PE(p)·PE(q) is largest at q = p; move PE(p) k positions forward first. "
             "Hint 2: this chapter's rotation matrix moves a position; check which side of "
             "the product it must act on.")
-    if not callable(attempt):
-        return Result(False, f"Pass your function itself (no parentheses). {todo}")
     for k, d_model in LOOK_CASES:
-        try:
-            matrix = attempt(k, d_model)
-        except NotImplementedError:
-            return Result(False, f"Not attempted yet. {todo}")
-        except Exception as e:  # a learner's bug: one line, never a traceback
-            return Result(False, f"Your function raised {type(e).__name__}: {e}. {todo}")
-        if matrix is None:
-            return Result(False, f"Not attempted yet (your function returned None). {todo}")
+        matrix = call_attempt(attempt, (k, d_model), todo)
+        if isinstance(matrix, Result):
+            return matrix
         if not isinstance(matrix, torch.Tensor) or tuple(matrix.shape) != (d_model, d_model):
             shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix)
             return Result(False, f"Not yet: for k={k}, d_model={d_model} return a "

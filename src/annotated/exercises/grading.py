@@ -75,6 +75,27 @@ def describe_difference(out, expected) -> str:
     return "the results differ"
 
 
+def call_attempt(attempt: Callable, args: tuple, todo: str) -> object:
+    """`attempt(*args)`, or the Result that says why there is nothing to grade yet.
+
+    Not a function, not written yet (NotImplementedError, or None returned), or raising:
+    each gets one line and the `todo`, never a traceback.
+    """
+    if not callable(attempt):
+        return Result(False, f"Pass your function itself (no parentheses). {todo}")
+    try:
+        out = attempt(*args)
+    except NotImplementedError:
+        return Result(False, f"Not attempted yet. {todo}")
+    except Exception as e:  # a learner's bug: report it in one line, never a traceback
+        frame = traceback.extract_tb(e.__traceback__)[-1]
+        return Result(False, f"Your function raised {type(e).__name__}: {e} "
+                             f"(line {frame.lineno}: {frame.line}). {todo}")
+    if out is None:
+        return Result(False, f"Not attempted yet (your function returned None). {todo}")
+    return out
+
+
 def check_function(
     attempt: Callable,
     reference: Callable,
@@ -92,20 +113,11 @@ def check_function(
     `rtol` defaults to `atol`. `describe(args, out, expected)`, if given, says how the first
     failing case went wrong (default: its number and how the result differs).
     """
-    if not callable(attempt):
-        return Result(False, f"Pass your function itself (no parentheses). {todo}")
     outs = []
     for args in cases:
-        try:
-            out = attempt(*args)
-        except NotImplementedError:
-            return Result(False, f"Not attempted yet. {todo}")
-        except Exception as e:  # a learner's bug: report it in one line, never a traceback
-            frame = traceback.extract_tb(e.__traceback__)[-1]
-            return Result(False, f"Your function raised {type(e).__name__}: {e} "
-                                 f"(line {frame.lineno}: {frame.line}). {todo}")
-        if out is None:
-            return Result(False, f"Not attempted yet (your function returned None). {todo}")
+        out = call_attempt(attempt, args, todo)
+        if isinstance(out, Result):
+            return out
         outs.append(out)
     expected = [reference(*args) for args in cases]
     if all(_close(o, e, atol, rtol) for o, e in zip(outs, expected, strict=True)):
