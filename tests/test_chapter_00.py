@@ -70,7 +70,7 @@ def test_demo_figure_aligns_the_reordered_german_number(translator):
 def test_draw_demo_says_whether_the_translation_is_right_and_refuses_bad_numbers(translator):
     fig = draw_demo(translator, 17, layer=0)
     title = fig.axes[0].get_title()
-    assert "'seventeen' (correct)" in title and "layer 0 of 2" in title
+    assert "'seventeen' (correct)" in title and "layer 0 (first of 2)" in title
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["siebzehn"]
     with pytest.raises(ValueError, match="0 to 999,999"):
         draw_demo(translator, 1_000_000)
@@ -89,7 +89,7 @@ def test_demo_explorer_redraws_fast_when_the_number_or_layer_changes(translator)
         assert f"{value:,} ->" in w.result.axes[0].get_title()
     assert w.result.axes[0].get_title() != first
     layer.value = 0
-    assert "layer 0 of 2" in w.result.axes[0].get_title()
+    assert "layer 0 (first of 2)" in w.result.axes[0].get_title()
     assert sorted(times)[1] < 0.5, times  # median; the notebook target is well under 0.2 s
     plt.close("all")
 
@@ -244,7 +244,7 @@ def test_demo_explorer_switches_to_the_untrained_model_whose_attention_is_spread
     assert untrained.shape == trained.shape
     assert untrained.max() < 0.5 < trained.max(-1).values.mean()
     layer.value = 0
-    assert "layer 0 of 2" in w.result.axes[0].get_title()
+    assert "layer 0 (first of 2)" in w.result.axes[0].get_title()
     plt.close("all")
 
 

@@ -40,7 +40,7 @@ def test_draw_attention_one_head_of_a_stack_of_layers():
     w = torch.rand(3, 2, 5, 5).softmax(-1)  # (L, H, S, S)
     maps = AttentionMaps.of_heads(w, TOKENS)
     fig = draw_attention(maps, "self", layer=2, head=1)
-    assert "layer 2 of 3, head 1" in fig.axes[0].get_title()
+    assert "layer 2 (last of 3), head 1" in fig.axes[0].get_title()
     # The cells show the chosen layer and head: the heatmap's data is w[2, 1].
     shown = fig.axes[0].collections[0].get_array().reshape(5, 5)
     torch.testing.assert_close(torch.tensor(shown, dtype=torch.float32), w[2, 1])
@@ -73,9 +73,9 @@ def test_head_explorer_moves_between_heads_and_layers_quickly():
     start = time.perf_counter()
     head.value = 3
     single = time.perf_counter() - start
-    assert "layer 0 of 2, head 3" in widget.result.axes[0].get_title()
+    assert "layer 0 (first of 2), head 3" in widget.result.axes[0].get_title()
     layer.value = 1
-    assert "layer 1 of 2, head 3" in widget.result.axes[0].get_title()
+    assert "layer 1 (last of 2), head 3" in widget.result.axes[0].get_title()
     assert single < 0.2, f"one update took {single:.3f} s"
     # One layer's weights give no layer control.
     assert len(head_explorer(w[0], TOKENS).children) == 2  # the dropdown and the output

@@ -76,7 +76,7 @@ def test_model_attention_explorer_switches_part_layer_head():
     part.value = "cross"
     layer.value = 1
     ax = w.result.axes[0]
-    assert "layer 1 of 2, head 2" in ax.get_title()
+    assert "layer 1 (last of 2), head 2" in ax.get_title()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["<s>", "x", "y"]  # queries
     assert [t.get_text() for t in ax.get_xticklabels()] == list("abcde")  # keys
     assert ax.collections[0].get_array().reshape(3, 5)[:, -1].max() == 0  # pad: no weight

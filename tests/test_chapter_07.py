@@ -302,7 +302,7 @@ def test_draw_attention_shows_every_head_of_the_last_layer_with_a_colour_bar():
     maps = AttentionMaps({"cross": weights}, list("abcde"), ["<s>", "a", "b"])
     fig = draw_attention(maps, "cross")
     heads, bar = fig.axes[:4], fig.axes[4]
-    assert "cross-attention, layer 1 of 2" in fig.get_suptitle()
+    assert "cross-attention, layer 1 (last of 2)" in fig.get_suptitle()
     assert heads[0].get_ylabel() == "query" and heads[-1].get_xlabel() == "key"
     assert [t.get_text() for t in heads[0].get_yticklabels()] == ["<s>", "a", "b"]
     assert bar.get_ylabel() == "attention weight"

@@ -107,7 +107,8 @@ def test_draw_attention_rows_are_queries_columns_keys(numbers):
         assert [t.get_text() for t in ax.get_yticklabels()] == queries
         assert [t.get_text() for t in ax.get_xticklabels()] == keys
         title = ax.get_title().replace("\n", " ")
-        assert f"{ATTENTION_PARTS[part].split(' (')[0]}, layer 1 of 2, head 2" in title
+        assert f"{ATTENTION_PARTS[part].split(' (')[0]}, layer 1 (last of 2)" in title
+        assert title.endswith("head 2")
         plt.close("all")
     fig = draw_attention(number_attention(numbers, "九百一"), "cross", 0, "all")
     assert len([a for a in fig.axes if a.get_title().startswith("head")]) == 4  # all heads
@@ -139,7 +140,7 @@ def test_explorer_runs_the_model_once_per_number(numbers, monkeypatch, capsys):
     assert len(w.result.axes[0].get_yticklabels()) == 15  # the new number's target
     digits.value = "ja"
     head.value = 0
-    assert "layer 1 of 2, head 0" in w.result.axes[0].get_title()
+    assert "layer 1 (last of 2), head 0" in w.result.axes[0].get_title()
     number.value = "einundzwanzig"  # seen before: no new run; the toggle follows the words
     assert digits.value == "de"
     assert calls == ["einundzwanzig", number_words(345_678, "de"), number_words(345_678, "ja")]

@@ -101,7 +101,7 @@ def test_translation_explorer_follows_its_controls_quickly(translator):
     took = time.perf_counter() - start
     assert len(w.result.axes[0].get_xticklabels()) == len(translator.task.source_tokens(texts[1]))
     layer.value, head.value = 0, 1
-    assert "layer 0 of 2, head 1" in w.result.axes[0].get_title()
+    assert "layer 0 (first of 2), head 1" in w.result.axes[0].get_title()
     assert took < 0.5, f"one update took {took:.3f} s"
     plt.close("all")
 

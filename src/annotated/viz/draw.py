@@ -75,6 +75,14 @@ PANEL_INCHES = 2.6  # one panel of the all-heads grid
 COLORBAR_INCHES = 0.9
 
 
+def layer_name(layer: int, L: int) -> str:
+    """'layer 1 (last of 2)': counted from 0 as the tensors are, with its place said in words."""
+    if L == 1:
+        return ""
+    place = "first" if layer == 0 else "last" if layer == L - 1 else f"{layer + 1}th"
+    return f"layer {layer} ({place} of {L})"
+
+
 def heading(maps: AttentionMaps) -> list[str]:
     """What was translated and how well: the title lines a translation's pictures share."""
     lines = [maps.text] if maps.text else []
@@ -111,7 +119,7 @@ def draw_attention(maps: AttentionMaps, part: str = "cross", layer: int = -1,
                          "with ax, or leave ax out")
     layer %= L
     rows, keys = maps.labels(part, arrows)
-    where = f"layer {layer} of {L}" if L > 1 else ""
+    where = layer_name(layer, L)
     lines = heading(maps) if title is None else title.split("\n")
     with with_kanji():
         if head == "all":
