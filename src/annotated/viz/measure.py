@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attention_maps import AttentionMaps
+from ..attention_maps import AttentionMaps, record_attention
 from ..data import padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
-from ..masks import make_std_mask
-from ..model import EncoderDecoder, make_model
+from ..masks import make_std_mask, padding_mask
+from ..model import EncoderDecoder, make_model, model_from_config
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -212,6 +212,35 @@ def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
         with torch.no_grad():
             mha(x, x, x)
     return mha.attn[0]  # (H, S, S)
+
+
+# --- Chapter 5 ---
+
+MASK_EXAMPLES = ("einundzwanzig", "dreihundertfünfundvierzig", "neunhunderteins")
+
+
+def trained_and_untrained(translator, texts=MASK_EXAMPLES, seed: int = 0
+                          ) -> dict[str, dict[str, AttentionMaps]]:
+    """The attention of the numbers model on each text, and of the same model before training.
+
+    The untrained model has the trained one's sizes and fresh random weights (drawn from
+    `seed`, leaving the global generator as it was). Both read the same source and the same
+    target (the trained model's own translation), so each pair of records differs only in
+    the weights: {text: {"trained": maps, "untrained": maps}}.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = model_from_config(translator.model.config).eval()
+    found = {}
+    for text in texts:
+        trained = translator.attention(text)
+        src = torch.tensor([translator.src_vocab.encode(trained.source)])  # (1, S)
+        tgt = torch.tensor([translator.tgt_vocab.encode(trained.target[1:], bos=True)])  # (1, T)
+        untrained = record_attention(fresh, src, tgt, trained.source, trained.target,
+                                     padding_mask(src, translator.src_vocab.pad),
+                                     written=trained.written, text=text)
+        found[text] = {"trained": trained, "untrained": untrained}
+    return found
 
 
 # --- Chapter 6 ---
