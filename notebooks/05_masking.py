@@ -89,7 +89,8 @@ x_other = x.clone()
 x_other[1, 2:] = torch.randn(2, 8).to(device)  # change only what sits at the pads
 out_a, _ = attention(x, x, x)
 out_b, _ = attention(x_other, x_other, x_other)
-print("outputs of 'I', 'sleep' changed by the pads:", not torch.allclose(out_a[1, :2], out_b[1, :2]))
+changed = not torch.allclose(out_a[1, :2], out_b[1, :2])
+print("outputs of 'I', 'sleep' changed by the pads:", changed)
 
 # %% [markdown]
 # ## The source mask: hide the pads
@@ -257,10 +258,10 @@ assert w16[:, 2:].eq(0).all() and torch.isfinite(w16).all()
 # ## A row with every key masked: zeros, not NaN
 #
 # Sometimes a query may look at nothing: you will meet such rows in the exercises. With
-# `-inf`, softmax then computes 0 / 0 = NaN. And one NaN spreads: the NaN output is a value
-# for the next layer, and even a weight of 0 on it gives 0 × NaN = NaN. With a finite fill
-# value the row is not NaN but uniform, so it quietly averages the hidden keys' values. Our
-# `attention` returns zeros for such a row instead, as PyTorch's
+# `-inf`, softmax then computes 0 / 0 = NaN, "not a number". And one NaN spreads: the NaN
+# output is a value for the next layer, and even a weight of 0 on it gives 0 × NaN = NaN.
+# With a finite fill value the row is not NaN but uniform, so it quietly averages the hidden
+# keys' values. Our `attention` returns zeros for such a row instead, as PyTorch's
 # `scaled_dot_product_attention` does.
 
 # %%
@@ -355,7 +356,11 @@ decoder_mask_explorer(translator)
 # its attention output is all zeros. Here are three padded targets:
 
 # %%
-from annotated.exercises import check_fixed_mask, check_masked_softmax, check_zero_rows  # noqa: E402
+from annotated.exercises import (  # noqa: E402
+    check_fixed_mask,
+    check_masked_softmax,
+    check_zero_rows,
+)
 from annotated.exercises.ch05 import buggy_std_mask, zero_rows, zero_rows_batch  # noqa: E402
 
 targets, batch = zero_rows_batch()
@@ -454,8 +459,9 @@ check_masked_softmax(masked_softmax)
 #   `subsequent_mask` and the `Batch` class this chapter's masks grew from.
 # - [Generating Long Sequences with Sparse Transformers](https://arxiv.org/abs/1904.10509),
 #   Child et al., 2019, and [Longformer](https://arxiv.org/abs/2004.05150), Beltagy et al.,
-#   2020: masks that hide most of the past too, so attention costs less on long texts.
-# - [FlashAttention](https://arxiv.org/abs/2205.14135), Dao et al., 2022: causal attention
-#   computed block by block, skipping the hidden blocks instead of filling them.
+#   2020: masks that also hide most far-away words, so attention costs less on long texts.
+# - [FlashAttention](https://arxiv.org/abs/2205.14135), Dao et al., 2022: attention computed
+#   block by block without storing the weight matrix; its block-sparse variant skips the
+#   blocks a mask hides entirely.
 # - [BERT](https://arxiv.org/abs/1810.04805), Devlin et al., 2018: a different "mask". It hides
 #   input words from an encoder that must guess them, not keys from attention.
