@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 import annotated
-from annotated import Embeddings, PositionalEncoding, attention, show
+from annotated import Embeddings, PositionalEncoding, attention, pretrained, show
 from annotated.examples import FEATURES, SHE, WordVocab, she_gave_him_her_book
 from annotated.viz.figures import FIGURES
 from annotated.viz.measure import (
@@ -327,7 +327,8 @@ print("rows still sum to", (masked.sum(-1).cpu().round(decimals=4) + 0.0).tolist
 # layer. A fresh, untrained copy of the same model reads the same words for comparison.
 
 # %%
-maps = trained_and_untrained("dreihundertvierundfünfzig")  # 354
+text = "dreihundertvierundfünfzig"  # 354
+maps = trained_and_untrained(pretrained.load("numbers"), [text])[text]
 print("German words (keys):  ", maps["trained"].source)
 print("English words (queries):", maps["trained"].written)
 print("cross-attention weights (layers, heads, T, S) =", tuple(maps["trained"].cross.shape))

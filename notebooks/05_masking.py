@@ -10,30 +10,40 @@
 # # Chapter 5: Padding and masking
 #
 # Real sentences have different lengths, but a batch is one rectangular tensor. And a
-# translator that is learning to write the next word must not peek at it. Both problems have the same cure: a
-# mask that tells attention which keys it may look at. By the end of this chapter you will be
-# able to:
+# translator that is learning to write the next word must not peek at it. Both problems have
+# the same cure: a **mask** that tells attention which keys it may look at. By the end of this
+# chapter you will be able to:
 #
-# - pad a batch of sentences with a pad token, and build the source (padding) mask;
-# - build the target (causal, look-ahead) mask, and the decoder's combination of both;
-# - explain the softmax trick: masked scores become a huge negative number, so their weight
+# - pad a batch of sentences and build the source mask that hides the pads;
+# - build the target mask that hides the future, and say which attention gets which mask;
+# - explain the softmax trick: a hidden score becomes a huge negative number, so its weight
 #   is exactly 0;
-# - see the article's `-1e9` break in float16, fix it with the dtype's own limit, and keep a
-#   query that may see nothing from turning into NaN.
+# - see the article's `-1e9` break in float16, fix it, and keep a query that may see nothing
+#   from turning into NaN;
+# - read the causal mask in the attention of a trained translator.
 #
-# Letters used for shapes: B batch, S source length, T target length.
+# Letters used for shapes: B batch, S source length, T target length, H heads.
 
 # %%
+import math
 import re
 
 import torch
 import torch.nn.functional as F
 
 import annotated
-from annotated import attention, make_std_mask, padding_mask, show, subsequent_mask
+from annotated import (
+    attention,
+    make_std_mask,
+    padding_mask,
+    pretrained,
+    show,
+    subsequent_mask,
+)
 from annotated.attention import masked_fill_value
-from annotated.viz.draw import masked_softmax_figure, masks_figure
-from annotated.viz.widgets import masking_explorer
+from annotated.viz.draw import masked_softmax_figure, masks_figure, where_masks_go_figure
+from annotated.viz.measure import MASK_EXAMPLES, trained_and_untrained
+from annotated.viz.widgets import decoder_mask_explorer, masking_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -42,8 +52,8 @@ device = annotated.default_device()
 # %% [markdown]
 # ## Padding and the pad token
 #
-# The model eats a (B, S) tensor of token ids: every sentence in a batch needs the same
-# length. We make short sentences longer with a special **pad token**, `<pad>`, given id 0
+# The model eats a `(B, S)` tensor of token ids, so every sentence in a batch needs the same
+# length. We lengthen the short ones with a special **pad token**, `<pad>`, which has id 0
 # here. Two sentences of 4 and 2 words:
 
 # %%
@@ -59,21 +69,19 @@ for words, ids in zip(padded, src.tolist(), strict=True):
 print("batch:", tuple(src.shape), "(B, S);  pad tokens:", (src == PAD).sum().item())
 
 # %% [markdown]
-# The article mentions `max_len = 5000`: that is the longest sequence the model can take at
-# all (the size of its positional-encoding table, chapter 2). Padding is a different, local
-# thing: each batch is padded only to its own longest sentence, so short batches stay cheap.
+# Each batch is padded only to its own longest sentence, so a batch of short sentences stays
+# cheap.
 #
 # ## Why the pads must be hidden
 #
 # A pad is not a word. Yet plain attention lets *I* and *sleep* put weight on it, and then
-# whatever vector stands at the pad leaks into their outputs. Watch the weights of sentence 2,
-# with random stand-in vectors (D = 8) for its four tokens:
+# whatever vector stands at the pad leaks into their outputs. Here are the weights of
+# sentence 2, with random stand-in vectors of size D = 8 for its four tokens:
 
 # %%
 x = torch.randn(2, S, 8).to(device)  # (B, S, D): stand-in token vectors
 _, w_plain = attention(x, x, x)  # (B, S, S), no mask
 # w_plain[1, :2, 2:]: sentence 2, queries 'I' and 'sleep' (rows 0-1), keys = the two pads
-# (+ 0.0 turns a printed -0. into 0.)
 print("weight that 'I' and 'sleep' give to the two pads:",
       w_plain[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
 
@@ -81,16 +89,15 @@ x_other = x.clone()
 x_other[1, 2:] = torch.randn(2, 8).to(device)  # change only what sits at the pads
 out_a, _ = attention(x, x, x)
 out_b, _ = attention(x_other, x_other, x_other)
-print("outputs of 'I', 'sleep' changed by the pads:", not torch.allclose(out_a[1, :2], out_b[1, :2]))
+changed = not torch.allclose(out_a[1, :2], out_b[1, :2])
+print("outputs of 'I', 'sleep' changed by the pads:", changed)
 
 # %% [markdown]
 # ## The source mask: hide the pads
 #
-# `padding_mask` marks real tokens True and pads False, with shape (B, 1, S): one row per
-# sentence, which broadcasting copies to every query of the (B, S, S) scores. In this course
-# **True means "may attend"**, as in PyTorch's `scaled_dot_product_attention`. Careful when you
-# reach for `nn.MultiheadAttention` or `nn.Transformer`: their bool masks mean the opposite
-# (True = hidden), so a mask from here must be inverted (`~mask`) before it goes there.
+# `padding_mask` marks real tokens True and pads False. Its shape is `(B, 1, S)`: one row per
+# sentence, which broadcasting copies to every query of the `(B, S, S)` scores. In this
+# course **True means "may attend"**, as in PyTorch's `scaled_dot_product_attention`.
 
 # %%
 src_mask = padding_mask(src, PAD)  # (B, 1, S)
@@ -106,13 +113,13 @@ print("outputs of 'I', 'sleep' unchanged by the pads:", True)
 # %% [markdown]
 # ## The target mask: no looking ahead
 #
-# The decoder writes the translation one word at a time. While training, we feed it the
-# whole target sentence at once, shifted right by one: the input starts with `<s>`, and the
-# word it must predict at position i is the input's word at position i + 1 (`Batch` builds
-# the pair, `tgt[:, :-1]` in and `tgt[:, 1:]` out, chapter 7). So position i may look at
-# positions 0..i, itself included (words already written), but not at i + 1 and beyond: the
-# first of those is the very answer it must predict. `subsequent_mask` (the causal or
-# look-ahead mask) is True on and below the diagonal. Positions count from 0.
+# The decoder writes the translation one word at a time. In training we feed it the whole
+# target at once, shifted right by one: the input starts with `<s>`, and position i must
+# predict the word at position i + 1. So position i may look at positions 0 to i, itself
+# included. It may not look at i + 1: that is the very answer it must predict.
+#
+# `subsequent_mask` builds this **causal mask**, also called the look-ahead mask. It is True
+# on and below the diagonal. Positions count from 0.
 
 # %%
 causal = subsequent_mask(6)  # (1, T, T)
@@ -125,8 +132,8 @@ print("position 4 may see itself:", causal[0, 4, 4].item(),
 assert causal[0, 4, :5].all() and not causal[0, 4, 5:].any()
 
 # %% [markdown]
-# A padded target batch needs both masks at once: `make_std_mask` is their logical AND.
-# The padding mask (B, 1, T) and the causal mask (1, T, T) broadcast to (B, T, T). Here the
+# A padded target needs both masks at once. `make_std_mask` is their logical AND: the padding
+# mask `(B, 1, T)` and the causal mask `(1, T, T)` broadcast to `(B, T, T)`. Here is the
 # target "<s> ich schlafe </s>" padded to T = 5:
 
 # %%
@@ -145,29 +152,31 @@ show(make_std_mask)
 _ = masks_figure(padded[1], tgt_tokens)
 
 # %% [markdown]
-# *Dark blue cells (1) may be attended, light blue cells (0) are hidden. Left: the source
-# mask, stored as (B, 1, S) and drawn broadcast to one row per query: the pad columns are
-# hidden for every query. Middle: everything right of the diagonal is hidden. Right: the
-# decoder's mask hides both the future and the pad.* (The pad's own *row* may still attend:
-# its output is computed and then ignored. In the encoder nothing reads it, since every
-# mask hides pads as keys; in the decoder the loss skips pad positions. Chapter 7's `Batch`
-# goes further and hides padded target rows entirely.)
+# *The decoder's mask, on the right, hides two things at once: everything right of the
+# diagonal, which is the future, and the pad's column.*
 #
-# Where the masks go: the encoder's self-attention uses `src_mask`, (B, 1, S) broadcast over
-# the (B, S, S) scores; the decoder's cross-attention uses the same `src_mask`, broadcast
-# over its (B, T, S) scores (every target position may read every real source word); the
-# decoder's self-attention uses `tgt_mask`, (B, T, T). With heads (chapter 4) the scores are
-# (B, H, T, S): `MultiHeadedAttention` calls `mask.unsqueeze(1)`, so every head gets the same
-# mask.
+# ## Where each mask goes
+#
+# The Transformer has three kinds of attention, and each one gets one of these two masks.
+
+# %%
+_ = where_masks_go_figure(padded[1], tgt_tokens)
+
+# %% [markdown]
+# *The source mask hides source pads wherever the source is read, in the encoder and in the
+# cross-attention; only the decoder's own self-attention also hides the future.*
+#
+# The same `src_mask` of shape `(B, 1, S)` broadcasts over the encoder's `(B, S, S)` scores and
+# over the cross-attention's `(B, T, S)` scores. Every target position may read every real
+# source word: the source is fully known before the decoder starts.
 
 # %% [markdown]
 # ## Softmax with masked scores
 #
-# How does a mask act inside attention? Not by zeroing weights after the softmax, which
-# would leave rows that no longer sum to 1 (dividing by the new sum would repair that, but
-# gives 0 / 0 on a row whose keys are all hidden). The trick: before the softmax, replace each
-# hidden score by a huge negative number. exp() of it is 0, so the hidden keys get exactly
-# zero weight and the others share all of it.
+# How does a mask act inside attention? Not by zeroing weights after the softmax: the rows
+# would then no longer sum to 1. The trick is to replace each hidden score by a huge negative
+# number *before* the softmax. Its exp() is 0, so the hidden keys get exactly zero weight and
+# the others share all of it.
 
 # %%
 scores = torch.tensor([2.0, 1.0, 0.5, 3.0])  # one query's scores for: I, sleep, <pad>, <pad>
@@ -182,20 +191,34 @@ print("masked scores (-inf): ", trick, " sum", trick.sum().item())
 assert trick[2:].eq(0).all() and torch.isclose(trick.sum(), torch.tensor(1.0))
 
 # %% [markdown]
-# With the trick, *I* and *sleep* share the whole weight in the same ratio as before
-# (e^2 : e^1); zeroing afterwards leaves only 0.32 in total. The same on a whole sentence:
+# With the trick, *I* and *sleep* share the whole weight in the same ratio as before, e^2 to
+# e^1. Zeroing afterwards leaves only 0.32 in total. The same on a whole sentence:
 
 # %%
 _ = masked_softmax_figure(padded[1])
 
 # %% [markdown]
-# *Left, without the mask, every row gives part of its weight to the two `<pad>` columns.
-# Right, with the mask, those columns are exactly 0 and each row still sums to 1. (The figure
-# draws new random vectors, so its numbers differ from the cell above. The `<pad>` rows keep
-# their weights: the source mask hides pad keys, not pad queries.)*
+# *With the mask, the two `<pad>` columns get exactly 0 and every row still sums to 1.*
 #
-# The package's `attention` (chapter 3) does this in two lines, with one difference from the
-# article that the next two sections explain: the fill value.
+# At the article's size, masked attention is five lines. The mask enters in one of them:
+
+# %%
+def sketch_attention(query, key, value, mask=None):
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.size(-1))  # (B, S, S)
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, -1e9)  # hidden keys: a huge negative score
+    weights = scores.softmax(dim=-1)
+    return weights @ value, weights
+
+
+out_sketch, _ = sketch_attention(x, x, x, mask=src_mask.to(device))
+out_pkg, _ = attention(x, x, x, mask=src_mask.to(device))
+torch.testing.assert_close(out_sketch, out_pkg)
+print("sketch == package attention on the padded batch:", True)
+
+# %% [markdown]
+# The package's `attention` from chapter 3 is the same, hardened against the two failures the
+# next sections show: a fill value that float16 cannot hold, and a query that may see nothing.
 
 # %%
 show(attention)
@@ -203,9 +226,9 @@ show(attention)
 # %% [markdown]
 # ## Correction: -1e9 overflows in float16
 #
-# The article fills masked scores with `-1e9`. In float32 that is fine. But on a GPU we
-# often compute in float16 to go faster (mixed precision, chapter 7), and float16 cannot hold
-# -1e9: its most negative finite number is -65504. PyTorch refuses:
+# The article fills masked scores with `-1e9`. In float32 that is fine. But on a GPU we often
+# compute in float16 to go faster, which chapter 7 calls mixed precision. Float16 cannot
+# hold -1e9: its most negative finite number is -65504. PyTorch refuses:
 
 # %%
 scores16 = torch.randn(2, 4).half().to(device)  # float16 scores, as under fp16 autocast
@@ -219,8 +242,8 @@ except RuntimeError as e:
 
 # %% [markdown]
 # The fix is to ask the dtype for its own limit. `masked_fill_value(dtype)` returns the most
-# negative finite number the dtype can hold, which is far enough below any real score that
-# its exp() is 0:
+# negative finite number the dtype can hold, far enough below any real score that its exp()
+# is 0:
 
 # %%
 show(masked_fill_value)
@@ -232,19 +255,14 @@ print(w16.cpu())
 assert w16[:, 2:].eq(0).all() and torch.isfinite(w16).all()
 
 # %% [markdown]
-# (bfloat16 reaches about -3.4e38, so -1e9 happens to fit there; only float16, the format of
-# older GPUs such as Colab's T4, breaks. The dtype's own limit is right for all of them.)
-#
 # ## A row with every key masked: zeros, not NaN
 #
-# Sometimes a query may look at nothing. In chapter 7 it happens in every padded batch:
-# `Batch` hides a padded target row entirely, so that query sees no key at all. With `-inf`,
-# softmax then computes 0 / 0 = NaN. And one NaN spreads: the NaN output row is a value for
-# the next layer, and a weight of 0 on it still gives 0 x NaN = NaN. With a finite fill value
-# the row is not NaN but uniform: it quietly averages the *values* of the hidden keys. Our
-# `attention` instead returns zeros for such a row, as PyTorch's
-# `scaled_dot_product_attention` does (since PyTorch 2.5, the course's oldest supported
-# version).
+# Sometimes a query may look at nothing: you will meet such rows in the exercises. With
+# `-inf`, softmax then computes 0 / 0 = NaN, "not a number". And one NaN spreads: the NaN
+# output is a value for the next layer, and even a weight of 0 on it gives 0 × NaN = NaN.
+# With a finite fill value the row is not NaN but uniform, so it quietly averages the hidden
+# keys' values. Our `attention` returns zeros for such a row instead, as PyTorch's
+# `scaled_dot_product_attention` does.
 
 # %%
 q = torch.randn(1, 3, 4).to(device)  # (B, queries, d_k)
@@ -273,54 +291,132 @@ print("equal to PyTorch's scaled_dot_product_attention:", True)
 # %% [markdown]
 # ## Widget: sentence lengths and padding
 #
-# Two sentences go into one batch. Change their lengths and add extra padding: the left
-# panel shows the batch and its padding mask, one row per sentence (the (B, 1, S) mask
-# without its middle axis), the middle one the full mask of sentence 2 (switch on the causal
-# mask to see the target side), and the right one the attention weights of sentence 2 with
-# that mask applied. Dark blue means a real word, or a key that may be attended.
+# Two sentences go into one batch. Change their lengths and add extra padding. Left: the
+# batch and its padding mask, one row per sentence. Middle: the full mask of sentence 2; switch
+# on the causal mask to see the target side. Right: sentence 2's attention weights with that
+# mask applied, from random stand-in vectors.
 #
-# Try this: add extra padding, and the weights among the real words of sentence 2 stay
-# exactly the same (each word keeps its vectors; the mask hides the new pads). Then set
-# extra padding back to 0 and sentence 2 to the length of sentence 1: its pad columns
-# vanish.
+# Try this: add extra padding. The weights among the real words of sentence 2 stay exactly
+# the same, because the mask hides the new pads.
 
 # %% tags=["nbval-ignore-output"]
 masking_explorer()
 
 # %% [markdown]
+# ## The causal mask in a trained translator
+#
+# So far the weights came from random vectors. The course's number translator was trained to
+# turn German number words into English, such as *einundzwanzig* into *twenty-one*. Its decoder
+# self-attention ran under the causal mask at every training step. Beside it we put the same
+# model with fresh random weights, reading the same words.
+
+# %%
+translator = pretrained.load("numbers")
+records = trained_and_untrained(translator, MASK_EXAMPLES)
+for text, pair in records.items():
+    trained, untrained = pair["trained"].decoder, pair["untrained"].decoder  # (L, H, T, T)
+    T = trained.shape[-1]
+    future = ~subsequent_mask(T)[0]  # (T, T): the keys each query must not see
+    print(f"{text} -> {pair['trained'].translation}")
+    print(f"  weight on the future, trained: {trained[..., future].sum().item():.3f}"
+          f"   untrained: {untrained[..., future].sum().item():.3f}")
+    print(f"  average largest weight in a row, trained: {trained.amax(-1).mean().item():.2f}"
+          f"   untrained: {untrained.amax(-1).mean().item():.2f}")
+
+# %% [markdown]
+# Both models put exactly 0 on the future: the mask guarantees it, training or not. What
+# training changed is where the weight goes inside the allowed triangle. The trained rows
+# are more focused: their largest weight is bigger on average. Explore it: switch between
+# trained and untrained, and across layers and heads; the row labels read "word read → word
+# written". Which head of the trained model has the sharpest rows?
+
+# %% tags=["nbval-ignore-output"]
+decoder_mask_explorer(translator)
+
+# %% [markdown]
 # ## Recap
 #
 # - A batch is rectangular: short sentences are filled with a pad token up to the longest.
-# - The source mask (B, 1, S) hides pads; the causal mask (1, T, T) hides the future;
-#   the decoder's target mask (B, T, T) is both. True means "may attend".
-# - Masked scores are replaced before softmax by a huge negative number, so their weight is
-#   exactly 0 and each row still sums to 1.
-# - Correction: the article's -1e9 overflows float16; use the dtype's own minimum
-#   (`masked_fill_value`). A query that may see nothing gets zeros, never NaN.
+# - The source mask `(B, 1, S)` hides pads; the causal mask `(1, T, T)` hides the future; the
+#   decoder's target mask `(B, T, T)` is both. True means "may attend".
+# - The source mask goes to the encoder's self-attention and to the cross-attention; the
+#   target mask goes to the decoder's self-attention.
+# - Hidden scores are replaced before the softmax by a huge negative number, so their weight
+#   is exactly 0 and each row still sums to 1.
+# - Correction: the article's -1e9 overflows float16; use the dtype's own minimum. A query
+#   that may see nothing gets zeros, never NaN.
 #
-# Next, chapter 6: all the parts so far assembled into the encoder-decoder Transformer.
+# Next, chapter 6 assembles all the parts so far into the encoder-decoder Transformer.
 #
 # ## Your turn
 #
-# **1.** Write `causal_mask(size)`: a (1, size, size) bool tensor, True where query i may
-# look at key j (j <= i).
+# **1. Predict, then run.** Chapter 7 trains on batches built by `Batch`. It feeds the
+# decoder the target without its last position, `tgt[:, :-1]`, and it hides one thing more
+# than `make_std_mask`: the whole row of every query that is a pad. Such a row sees no key, so
+# its attention output is all zeros. Here are three padded targets:
 
 # %%
-from annotated.exercises import check_causal_mask, check_masked_softmax  # noqa: E402
+from annotated.exercises import (  # noqa: E402
+    check_fixed_mask,
+    check_masked_softmax,
+    check_zero_rows,
+)
+from annotated.exercises.ch05 import buggy_std_mask, zero_rows, zero_rows_batch  # noqa: E402
 
+targets, batch = zero_rows_batch()
+for i, words in enumerate(targets):
+    print(f"sentence {i}:", " ".join(words))
 
-def causal_mask(size):
+# %% [markdown]
+# Without running anything, write down for each sentence which query positions of
+# `batch.tgt_mask` see no key at all. Count from 0.
+
+# %%
+my_zero_rows = ...  # one list of positions per sentence, e.g. [[1, 2], [], [0]]
+
+check_zero_rows(my_zero_rows)
+
+# %% [markdown]
+# Now run it and see why:
+
+# %%
+print("what the decoder reads:", tuple(batch.tgt.shape), "(B, T)")
+for i, row in enumerate(zero_rows(batch.tgt_mask)):
+    print(f"sentence {i}: reads {' '.join(targets[i][:-1]):<30} rows that see nothing: {row}")
+
+# %% [markdown]
+# **2. Find the bug.** This decoder mask has one bug, and a model trained with it could
+# cheat without any error to warn you. Find the bug by running
+# `buggy_std_mask` on a short target and comparing it with the pictures above. Then write a
+# fixed version.
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# During training the decoder sees the whole target. Ask of each row: which key holds the word
+# this position must predict, and may the row see it?
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# Print `buggy_std_mask(tgt, PAD)[0].int()` for the target `tgt` from above, next to
+# `make_std_mask(tgt, PAD)[0].int()`, and compare them cell by cell.
+# </details>
+
+# %%
+show(buggy_std_mask)
+
+# %%
+def fixed_std_mask(tgt, pad):
     ...
 
 
-check_causal_mask(causal_mask)
+check_fixed_mask(fixed_std_mask)
 
 # %% [markdown]
-# **2.** Write `masked_softmax(scores, mask)`: softmax over the last axis (the keys) where
-# `mask` is True, exactly 0 where it is False. `mask` is a bool tensor that broadcasts to
-# `scores`, for example (B, 1, keys) for padding or (1, queries, keys) for the causal mask.
-# A row whose keys are all hidden must come out as zeros, not NaN. The grader also tries
-# float16 scores.
+# **3.** Write `masked_softmax(scores, mask)`: softmax over the last axis, the keys, where
+# `mask` is True, and exactly 0 where it is False. `mask` is a bool tensor that broadcasts to
+# `scores`. A row whose keys are all hidden must come out as zeros, not NaN. The grader also
+# tries float16 scores.
 
 # %%
 def masked_softmax(scores, mask):
@@ -328,3 +424,44 @@ def masked_softmax(scores, mask):
 
 
 check_masked_softmax(masked_softmax)
+
+# %% [markdown]
+# Stuck after trying? `annotated.exercises.solutions.solution("check_fixed_mask")` returns a
+# solution; `show()` prints it.
+#
+# <details><summary>Under the hood: details for the curious</summary>
+#
+# - **Other libraries flip the meaning.** The bool masks of `nn.MultiheadAttention` and
+#   `nn.Transformer` mean True = hidden. A mask from this course must be inverted with `~mask`
+#   before it goes there.
+# - **Heads.** With H heads the scores are `(B, H, T, S)`. `MultiHeadedAttention` calls
+#   `mask.unsqueeze(1)`, so every head gets the same mask.
+# - **Pad rows.** `make_std_mask` hides pads as keys, not as queries: a pad's own row is
+#   computed and then ignored, since the loss skips pad positions. `Batch` hides those rows
+#   too, which keeps attention pictures clean.
+# - **bfloat16** reaches about -3.4e38, so -1e9 happens to fit there. Only float16, the format
+#   of older GPUs such as Colab's T4, breaks. The dtype's own limit is right for all of them.
+# - **Zeros for a blind row** match `scaled_dot_product_attention` from PyTorch 2.5 on, the
+#   course's oldest supported version.
+# - **`max_len`.** The article's `max_len = 5000` is the longest sequence the model can take
+#   at all: the size of the positional table of chapter 2. Padding is per batch.
+# </details>
+#
+# ## Further reading
+#
+# - [Attention Is All You Need](https://arxiv.org/abs/1706.03762), section 3.2.3: masking
+#   "illegal connections" in the decoder by setting them to -inf before the softmax.
+# - François Porcher's article "The A-Z of Transformers: Everything You Need to Know", the
+#   English original of this course's seed, and its
+#   [code](https://github.com/FrancoisPorcher/awesome-ai-tutorials): the `-1e9` fill this
+#   chapter corrects.
+# - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/):
+#   `subsequent_mask` and the `Batch` class this chapter's masks grew from.
+# - [Generating Long Sequences with Sparse Transformers](https://arxiv.org/abs/1904.10509),
+#   Child et al., 2019, and [Longformer](https://arxiv.org/abs/2004.05150), Beltagy et al.,
+#   2020: masks that also hide most far-away words, so attention costs less on long texts.
+# - [FlashAttention](https://arxiv.org/abs/2205.14135), Dao et al., 2022: attention computed
+#   block by block without storing the weight matrix; its block-sparse variant skips the
+#   blocks a mask hides entirely.
+# - [BERT](https://arxiv.org/abs/1810.04805), Devlin et al., 2018: a different "mask". It hides
+#   input words from an encoder that must guess them, not keys from attention.

@@ -7,7 +7,7 @@ import pytest
 import torch
 from timing import update_seconds
 
-from annotated import attention
+from annotated import attention, pretrained
 from annotated.examples import FEATURES, she_gave_him_her_book
 from annotated.exercises import check_attention
 from annotated.viz.draw import draw_attention_query
@@ -153,7 +153,8 @@ def test_unscaled_attention_saturates_at_512():
 def number_maps():
     from annotated.viz.measure import trained_and_untrained
 
-    return trained_and_untrained("dreihundertvierundfünfzig")
+    text = "dreihundertvierundfünfzig"
+    return trained_and_untrained(pretrained.load("numbers"), [text])[text]
 
 
 def test_training_sharpens_and_aligns_the_cross_attention(number_maps):

@@ -1,4 +1,4 @@
-"""Chapter 5: the mask figures, the masking widget and the causal-mask/masked-softmax graders."""
+"""Chapter 5: the mask figures, the masking widgets and the chapter's graders."""
 
 import time
 
@@ -8,10 +8,15 @@ import torch
 
 from annotated import subsequent_mask
 from annotated.attention import masked_fill_value
-from annotated.exercises import check_causal_mask, check_masked_softmax
+from annotated.exercises import (
+    check_causal_mask,
+    check_fixed_mask,
+    check_masked_softmax,
+    check_zero_rows,
+)
 from annotated.viz import figures
-from annotated.viz.draw import draw_masking, pad_tokens
-from annotated.viz.widgets import masking_explorer
+from annotated.viz.draw import draw_decoder_masked, draw_masking, pad_tokens
+from annotated.viz.widgets import decoder_mask_explorer, masking_explorer
 
 
 def cells(ax) -> torch.Tensor:
@@ -146,3 +151,127 @@ def test_masked_softmax_grader():
     assert not r.passed and "before the softmax" in r.message
     r = check_masked_softmax(unwritten)
     assert not r.passed and r.message.startswith("Not attempted yet")
+
+
+# --- The teaching pass: where the masks go, the trained decoder, two new exercises ---
+
+def test_where_masks_go_figure_connects_each_mask_to_its_attentions():
+    fig = figures.FIGURES["05_where_masks_go"].make()
+    ax = fig.axes[0]
+    arrows = {a.get_gid() for a in ax.texts if a.get_gid()}
+    assert arrows == {"src_mask->encoder self-attention", "src_mask->cross-attention",
+                      "tgt_mask->masked self-attention"}
+    words = " ".join(t.get_text() for t in ax.texts)
+    for label in ("Encoder", "Decoder", "src_mask (B, 1, S)", "tgt_mask (B, T, T)",
+                  "feed-forward", "encoder output"):
+        assert label in words
+    src_icon, tgt_icon = [torch.tensor(a.images[0].get_array()) for a in ax.child_axes]
+    assert src_icon[:, :2].eq(1).all() and src_icon[:, 2:].eq(0).all()  # I sleep <pad> <pad>
+    real = torch.tensor([1, 1, 1, 1, 0]).bool()  # <s> ich schlafe </s> <pad>
+    assert torch.equal(tgt_icon.bool(), subsequent_mask(5)[0] & real)
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def records():
+    from annotated import pretrained
+    from annotated.viz.measure import trained_and_untrained
+    return trained_and_untrained(pretrained.load("numbers"), ("einundzwanzig", "neunhunderteins"))
+
+
+def test_trained_and_untrained_differ_only_in_weights_and_both_hide_the_future(records):
+    for pair in records.values():
+        trained, untrained = pair["trained"], pair["untrained"]
+        assert trained.target == untrained.target and trained.source == untrained.source
+        T = trained.decoder.shape[-1]
+        future = ~subsequent_mask(T)[0]
+        assert trained.decoder[..., future].eq(0).all()
+        assert untrained.decoder[..., future].eq(0).all()
+        assert not torch.allclose(trained.decoder, untrained.decoder)
+    assert records["einundzwanzig"]["trained"].translation == "twenty-one"
+
+
+def test_trained_and_untrained_leaves_the_global_generator_alone():
+    from annotated import pretrained
+    from annotated.viz.measure import trained_and_untrained
+    translator = pretrained.load("numbers")
+    torch.manual_seed(3)
+    expected = torch.rand(2)
+    torch.manual_seed(3)
+    trained_and_untrained(translator, ("einundzwanzig",))
+    torch.testing.assert_close(torch.rand(2), expected)
+
+
+def test_draw_decoder_masked_draws_the_chosen_model(records):
+    fig = draw_decoder_masked(records, "einundzwanzig", "untrained", layer=1, head=2)
+    shown = cells(fig.axes[0])
+    torch.testing.assert_close(shown, records["einundzwanzig"]["untrained"].decoder[1, 2])
+    assert "untrained model" in fig.axes[0].get_title() and "twenty-one" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="trained"):
+        draw_decoder_masked(records, "einundzwanzig", "half")
+    with pytest.raises(ValueError, match="no record"):
+        draw_decoder_masked(records, "zwei")
+    plt.close("all")
+
+
+def test_decoder_mask_explorer_follows_its_controls():
+    from annotated import pretrained
+    w = decoder_mask_explorer(pretrained.load("numbers"), ("einundzwanzig", "neunhunderteins"))
+    text, weights, layer, head = w.children[:4]
+    w.update()
+    first = cells(w.result.axes[0])
+    weights.value = "untrained"
+    second = cells(w.result.axes[0])
+    assert not torch.allclose(first, second)
+    assert second.triu(1).eq(0).all()  # the mask holds for random weights too
+    text.value = "neunhunderteins"
+    assert cells(w.result.axes[0]).shape == (5, 5)
+    layer.value, head.value = 1, 3
+    assert "layer 1" in " ".join(a.get_title() for a in w.result.axes)
+    plt.close("all")
+
+
+def test_zero_rows_grader():
+    from annotated.exercises.ch05 import zero_rows, zero_rows_batch
+    _, batch = zero_rows_batch()
+    right = zero_rows(batch.tgt_mask)
+    assert right == [[4], [], [3, 4]]
+    assert check_zero_rows(right).passed
+    assert check_zero_rows([(4,), [], [4, 3]]).passed  # any iterables, any order
+    for wrong, named in (([[4, 5], [], [3, 4, 5]], "full target"),
+                         ([[3, 4], [], [2, 3, 4]], "each sentence's </s>"),
+                         ([[], [], []], "make_std_mask alone"),
+                         ([[5], [], [4, 5]], "count from 0")):
+        r = check_zero_rows(wrong)
+        assert not r.passed and named in r.message, r.message
+    r = check_zero_rows(...)
+    assert not r.passed and r.message.startswith("Not attempted yet")
+    assert "[4]" not in r.message and "[3, 4]" not in r.message  # the hint, not the answer
+    assert "one list per sentence" in check_zero_rows([[4]]).message
+    assert "Give a list" in check_zero_rows(5).message
+    assert not check_zero_rows([[1], [], []]).passed
+
+
+def test_fixed_mask_grader():
+    from annotated import make_std_mask
+    from annotated.exercises.ch05 import buggy_std_mask
+
+    def tril(T, diagonal=0):
+        return torch.tril(torch.ones(1, T, T, dtype=torch.bool), diagonal=diagonal)
+
+    assert check_fixed_mask(make_std_mask).passed
+    for attempt, named in (
+            (buggy_std_mask, "still the buggy mask"),
+            (lambda t, p: (t != p).unsqueeze(-2) & tril(t.size(-1), -1), "look at itself"),
+            (lambda t, p: tril(t.size(-1)).expand(t.size(0), -1, -1), "pads are not"),
+            (lambda t, p: (t != p).unsqueeze(-1) & tril(t.size(-1)), "pad queries (rows)"),
+            (lambda t, p: (t != p).unsqueeze(-2) & ~tril(t.size(-1)), "wrong one")):
+        r = check_fixed_mask(attempt)
+        assert not r.passed and named in r.message, r.message
+
+    def unwritten(tgt, pad):
+        ...
+
+    r = check_fixed_mask(unwritten)
+    assert not r.passed and r.message.startswith("Not attempted yet")
+    assert "diagonal" not in r.message  # the hint names the idea, not the fix

@@ -860,6 +860,111 @@ def masked_softmax_figure(tokens: list[str] = MASK_SOURCE, pad: str = "<pad>",
     return fig
 
 
+WHERE_MASKS_GO = {  # which mask each attention of the encoder-decoder receives
+    "encoder self-attention": "src_mask",
+    "cross-attention": "src_mask",
+    "masked self-attention": "tgt_mask",
+}
+
+
+def where_masks_go_figure(source: list[str] = MASK_SOURCE,
+                          target: list[str] = MASK_TARGET) -> Figure:
+    """The encoder and decoder as boxes, with an arrow from each mask to each attention it enters.
+
+    Each arrow is an annotation whose gid reads 'mask->attention'; the two small pictures are
+    the masks themselves for `source` and `target` (drawn as in masks_figure).
+    """
+    def ids(tokens):  # pad -> 0, any other word -> 1
+        return torch.tensor([[0 if t == "<pad>" else 1 for t in tokens]])
+
+    S = len(source)
+    fig, ax = plt.subplots(figsize=(11, 5.6))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
+    ax.set(xlim=(0, 14), ylim=(-0.2, 6.6))
+    ax.axis("off")
+
+    def box(x, y, w, h, text, color, fontsize=10, weight="normal"):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", facecolor=color,
+                                    edgecolor="black", linewidth=1.2))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize,
+                weight=weight)
+
+    # The two stacks, each with its sublayers bottom-up, and the sentences they read.
+    ax.add_patch(FancyBboxPatch((0.3, 1.3), 3.6, 3.6, boxstyle="round,pad=0.1",
+                                facecolor="#f2f2f2", edgecolor="gray"))
+    ax.text(2.1, 5.25, "Encoder (× N)", ha="center", fontsize=12, weight="bold")
+    ax.add_patch(FancyBboxPatch((10.1, 0.7), 3.6, 5.0, boxstyle="round,pad=0.1",
+                                facecolor="#f2f2f2", edgecolor="gray"))
+    ax.text(11.9, 6.05, "Decoder (× N)", ha="center", fontsize=12, weight="bold")
+    centers = {}
+    for name, x, y in (("encoder self-attention", 0.6, 2.1), ("masked self-attention", 10.4, 1.2),
+                       ("cross-attention", 10.4, 2.9)):
+        box(x, y, 3.0, 0.9, name, "#fde9c8" if "masked" in name else "#d6e6f5")
+        centers[name] = (x, y)
+    box(0.6, 3.7, 3.0, 0.8, "feed-forward", "white")
+    box(10.4, 4.6, 3.0, 0.8, "feed-forward", "white")
+    ax.text(2.1, 0.55, "source: " + " ".join(source), ha="center", fontsize=9.5)
+    ax.text(11.9, 0.0, "target: " + " ".join(target), ha="center", fontsize=9.5)
+    ax.annotate("", xy=(2.1, 2.05), xytext=(2.1, 0.85),
+                arrowprops={"arrowstyle": "-|>", "color": "black"})
+    ax.annotate("", xy=(11.9, 1.15), xytext=(11.9, 0.3),
+                arrowprops={"arrowstyle": "-|>", "color": "black"})
+    # The encoder's output (memory) gives the cross-attention its keys and values.
+    ax.annotate("", xy=(10.35, 3.35), xytext=(4.05, 4.1),
+                arrowprops={"arrowstyle": "-|>", "color": "gray", "linestyle": "--",
+                            "connectionstyle": "arc3,rad=-0.25"})
+    ax.text(7.0, 3.85, "encoder output: keys and values", ha="center", fontsize=9,
+            color="gray", style="italic")
+
+    # The two masks: a tag with its name and shape, and the mask itself as a small picture.
+    tags = {
+        "src_mask": (5.0, 5.4, "#1f77b4", "src_mask (B, 1, S): hide source pads",
+                     padding_mask(ids(source), 0)[0].expand(S, S)),
+        "tgt_mask": (5.0, 1.25, "#d62728", "tgt_mask (B, T, T): hide the future and target pads",
+                     make_std_mask(ids(target), 0)[0]),
+    }
+    anchors = {}
+    for mask_name, (x, y, color, label, mask) in tags.items():
+        ax.text(x + 2.0, y + 0.85, label, ha="center", fontsize=9.5, color=color, weight="bold")
+        inset = ax.inset_axes([x + 1.45, y - 0.55, 1.1, 1.25], transform=ax.transData)
+        inset.imshow(mask.int().numpy(), cmap="Blues", vmin=-0.5, vmax=1.5)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        for spine in inset.spines.values():
+            spine.set_color(color)
+            spine.set_linewidth(2)
+        anchors[mask_name] = (x + 2.0, y + 0.05, color)
+    for attention_name, mask_name in WHERE_MASKS_GO.items():
+        mx, my, color = anchors[mask_name]
+        bx, by = centers[attention_name]
+        left_side = bx < mx
+        start = (mx - 0.6 if left_side else mx + 0.6, my)
+        end = (bx + 3.05 if left_side else bx - 0.05, by + 0.45)
+        ax.annotate("", xy=end, xytext=start, gid=f"{mask_name}->{attention_name}",
+                    arrowprops={"arrowstyle": "-|>", "color": color, "linewidth": 2.2,
+                                "shrinkA": 2, "shrinkB": 2})
+    ax.text(7.0, 2.75, "every head of every layer\ngets the same mask",
+            ha="center", fontsize=9, color="dimgray")
+    return fig
+
+
+def draw_decoder_masked(records: dict[str, dict[str, AttentionMaps]], text: str,
+                        weights: str = "trained", layer: int = 0, head: int | str = 0) -> Figure:
+    """The decoder self-attention of the numbers model on `text`, trained or untrained.
+
+    `records` is measure.trained_and_untrained's; both models read the same target under the
+    same causal mask, so only the weights differ.
+    """
+    if text not in records:
+        raise ValueError(f"no record of {text!r}; pick one of {list(records)}")
+    if weights not in ("trained", "untrained"):
+        raise ValueError(f"weights must be 'trained' or 'untrained', got {weights!r}")
+    title = f"{text} → {records[text]['trained'].translation}\n{weights} model"
+    maps = records[text][weights]
+    return draw_attention(maps, "decoder", layer, head, arrows=True, title=title,
+                          numbers=maps.decoder.shape[-1] <= 5)
+
+
 MASK_SENTENCES = (["the", "cat", "drinks", "milk", "every", "morning"],
                   ["I", "sleep", "late", "on", "long", "Sundays"])
 

@@ -122,6 +122,10 @@ figure("05_masked_softmax", draw.masked_softmax_figure,
        "Softmax over the same scores, without and with the mask. Without it, the real words "
        "give a share of their weight to <pad>; with the pad scores set to the dtype's "
        "minimum, the pad columns get exactly 0 and every row still sums to 1.")
+figure("05_where_masks_go", draw.where_masks_go_figure,
+       "Where each mask enters: the source mask goes to both attentions that read the source "
+       "(the encoder's self-attention and the decoder's cross-attention); only the decoder's "
+       "own self-attention gets the causal mask, joined with the target's padding.")
 figure("05_masks", draw.masks_figure,
        "The three masks as images (blue 1 = may attend, white 0 = hidden). The source mask "
        "hides the pad columns for every query; the causal mask hides everything right of the"

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import pretrained
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, pad_sequences, padding_counts
@@ -99,18 +98,40 @@ def untrained_twin(translator, seed: int = 0):
     return dataclasses.replace(translator, model=model.to(device).eval())
 
 
+def read_along(translator, source: list[str], written: list[str], **about) -> AttentionMaps:
+    """The attention of `translator` reading `source` while it is fed `written` (ending in
+    </s>) in one pass, as in training: each decoder position reads the words before it."""
+    device = next(translator.model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(written[:-1], bos=True)], device=device)
+    return record_attention(translator.model, src, tgt, source, [BOS, *written[:-1]],
+                            padding_mask(src, translator.src_vocab.pad), written=written,
+                            **about)
+
+
 def forced_attention(translator, number: int, lang: str = "de") -> AttentionMaps:
     """The attention of `translator` reading `number` while it is fed the right English
     (one forward pass), so a trained and an untrained model can be compared row by row."""
     source = translator.task.source_tokens(number_words(number, lang))
     english = split_english(number_words(number, "en"))
-    device = next(translator.model.parameters()).device
-    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
-    tgt = torch.tensor([translator.tgt_vocab.encode(english, bos=True)], device=device)
-    return record_attention(translator.model, src, tgt, source, [BOS, *english],
-                            padding_mask(src, translator.src_vocab.pad),
-                            written=[*english, EOS], text=number_words(number, lang),
-                            reference=number_words(number, "en"))
+    return read_along(translator, source, [*english, EOS], text=number_words(number, lang),
+                      reference=number_words(number, "en"))
+
+
+def trained_and_untrained(translator, texts, seed: int = 0
+                          ) -> dict[str, dict[str, AttentionMaps]]:
+    """The attention of the trained translator on each text, and of its untrained twin.
+
+    Both read the same source and the same target (the trained model's own translation), so
+    each pair of records differs only in the weights: {text: {"untrained": .., "trained": ..}}.
+    """
+    twin = untrained_twin(translator, seed)
+    found = {}
+    for text in texts:
+        trained = translator.attention(text)
+        found[text] = {"untrained": read_along(twin, trained.source, trained.written, text=text),
+                       "trained": trained}
+    return found
 
 
 def strongest_reads(maps: AttentionMaps, layer: int = -1) -> list[tuple[str, str, float]]:
@@ -300,25 +321,6 @@ def softmax_gradient_size(d_k: int, keys: int = 10, n: int = 1000, seed: int = 0
     return size
 
 
-def trained_and_untrained(text: str = "einundzwanzig", seed: int = 0) -> dict[str, AttentionMaps]:
-    """The number translator's attention on `text`, and a fresh model's of the same shape.
-
-    The fresh (untrained) model reads the same source and the trained model's translation,
-    so both records have the same labels and differ only in what training did.
-    """
-    translator = pretrained.load("numbers")
-    trained = translator.attention(text)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        fresh = model_from_config(translator.model.config).eval()
-    src = torch.tensor([translator.src_vocab.encode(trained.source)])  # (1, S)
-    tgt = torch.tensor([translator.tgt_vocab.encode(trained.written[:-1], bos=True)])  # (1, T)
-    untrained = record_attention(fresh, src, tgt, trained.source, trained.target,
-                                 padding_mask(src, translator.src_vocab.pad),
-                                 written=trained.written, text=text)
-    return {"untrained": untrained, "trained": trained}
-
-
 # --- Chapter 4 ---
 
 HEADS_SENTENCE = ["She", "gave", "him", "her", "book"]
@@ -335,6 +337,11 @@ def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
         with torch.no_grad():
             mha(x, x, x)
     return mha.attn[0]  # (H, S, S)
+
+
+# --- Chapter 5 ---
+
+MASK_EXAMPLES = ("einundzwanzig", "dreihundertfünfundvierzig", "neunhunderteins")
 
 
 # --- Chapter 6 ---

@@ -26,6 +26,7 @@ from .draw import (
     MASK_SENTENCES,
     draw_attention,
     draw_attention_query,
+    draw_decoder_masked,
     draw_demo,
     draw_descent,
     draw_history,
@@ -36,7 +37,15 @@ from .draw import (
     draw_schedule,
     draw_training_switch,
 )
-from .measure import NUMBER_EXAMPLES, number_attention, number_tables, untrained_twin, word_group
+from .measure import (
+    MASK_EXAMPLES,
+    NUMBER_EXAMPLES,
+    number_attention,
+    number_tables,
+    trained_and_untrained,
+    untrained_twin,
+    word_group,
+)
 from .primitives import figure_png
 
 STYLE = {"description_width": "initial"}
@@ -227,6 +236,25 @@ def masking_explorer() -> widgets.interactive:
         len_b=widgets.IntSlider(value=2, min=1, max=n, description="sentence 2 length"),
         extra=widgets.IntSlider(value=0, min=0, max=3, description="extra padding"),
         causal=widgets.Checkbox(value=False, description="causal (target) mask"),
+    )
+
+
+def decoder_mask_explorer(translator, texts=MASK_EXAMPLES) -> widgets.interactive:
+    """The numbers model's decoder self-attention, trained or untrained, per layer and head.
+
+    Every record is computed once, up front: moving a control only redraws.
+    """
+    records = trained_and_untrained(translator, texts)
+    maps = next(iter(records.values()))["trained"]
+    L, H = maps.decoder.shape[:2]
+    return interactive_figure(
+        partial(draw_decoder_masked, records),
+        text=widgets.Dropdown(options=list(records), value=next(iter(records)),
+                              description="number", layout=widgets.Layout(width="60%")),
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights"),
+        layer=layer_picker(L, 0),
+        head=head_picker(H, 0),
     )
 
 
