@@ -68,7 +68,8 @@ print("an unknown word:", vocab.tokenize("The zebra drinks milk"), "->",
 # %%
 V, D = len(vocab), 8  # a tiny table, small enough to print
 table = torch.randn(V, D)  # one row of D numbers per word, random for now
-vectors = table[ids.cpu()] * math.sqrt(D)  # the small table lives on the CPU  # (B, S) -> (B, S, D): read rows, scale them
+# .cpu(): this small table lives on the CPU, so the ids must too
+vectors = table[ids.cpu()] * math.sqrt(D)  # (B, S) -> (B, S, D): read rows, scale them
 print("table (V, D) =", tuple(table.shape), "-> vectors (B, S, D) =", tuple(vectors.shape))
 cat_row = table[vocab.index["cat"]] * math.sqrt(D)  # (D,)
 # round to 4 decimals; adding 0.0 prints -0.0 as 0.0
@@ -183,8 +184,9 @@ for kind in SCALE_INITS:
 #
 # Why start small at all? In Tensor2Tensor the same table also scores the output. The
 # **decoder**, the half of the model that writes the translation (chapter 6), ends with one
-# vector per position; each is multiplied by every row of `E` to give one score per word. Small entries
-# keep those first scores near 1; entries of size 1 would make them about sqrt(512):
+# vector per position; each is multiplied by every row of `E` to give one score per word.
+# Small entries keep those first scores near 1; entries of size 1 would make them about
+# sqrt(512):
 
 # %%
 decoder_out = torch.randn(1000, d_model)  # vectors with entries of typical size 1
@@ -194,10 +196,10 @@ for kind in ("Tensor2Tensor", "N(0,1)"):
 
 # %% [markdown]
 # Scores that large make the softmax, which turns scores into probabilities, almost certain
-# of one random word before any training, so the first losses and gradients are huge; chapter 3
-# shows softmax saturating. So the start is small for the output's sake, and sqrt(d_model)
-# brings the input side back up. This is our reading of Tensor2Tensor's code; the paper states no reason. The picture
-# repeats the measurement for widths from 64 to 2048:
+# of one random word before any training, so the first losses and gradients are huge;
+# chapter 3 shows softmax saturating. So the start is small for the output's sake, and
+# sqrt(d_model) brings the input side back up. This is our reading of Tensor2Tensor's code;
+# the paper states no reason. The picture repeats the measurement for widths from 64 to 2048:
 
 # %%
 _ = FIGURES["01_embedding_scale"].make()
