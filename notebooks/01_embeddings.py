@@ -1,8 +1,10 @@
 # %% [markdown]
 # # Chapter 1: Embeddings, from words to vectors
 #
-# A Transformer computes with vectors, not words. This chapter turns the article's running
-# example, "The cat drinks milk", into numbers the model can use. By the end you will be able to:
+# A Transformer computes with vectors, not words. This course grew from François Porcher's
+# article "The A-Z of Transformers: Everything You Need to Know"; "the article" below means
+# it. This chapter turns its running example, "The cat drinks milk", into numbers the model
+# can use. By the end you will be able to:
 #
 # - turn a sentence into tokens, token ids and vectors, and name the shape at each step;
 # - explain the lookup table `E` of shape `(V, D)` and why a lookup is a matrix product;
@@ -20,11 +22,10 @@ import torch.nn.functional as F
 
 import annotated
 from annotated import Embeddings, pretrained, show
-from annotated.embeddings import nearest_neighbours
 from annotated.examples import CAT, WordVocab
 from annotated.positional import sinusoidal_table
 from annotated.viz.figures import FIGURES
-from annotated.viz.measure import SCALE_INITS, group_cosines, init_table, number_tables, rms
+from annotated.viz.measure import SCALE_INITS, group_cosines, init_table, number_tables
 from annotated.viz.primitives import heatmap
 
 torch.manual_seed(0)
@@ -67,9 +68,11 @@ print("an unknown word:", vocab.tokenize("The zebra drinks milk"), "->",
 # %%
 V, D = len(vocab), 8  # a tiny table, small enough to print
 table = torch.randn(V, D)  # one row of D numbers per word, random for now
+# .cpu(): this small table lives on the CPU, so the ids must too
 vectors = table[ids.cpu()] * math.sqrt(D)  # (B, S) -> (B, S, D): read rows, scale them
 print("table (V, D) =", tuple(table.shape), "-> vectors (B, S, D) =", tuple(vectors.shape))
 cat_row = table[vocab.index["cat"]] * math.sqrt(D)  # (D,)
+# round to 4 decimals; adding 0.0 prints -0.0 as 0.0
 print("the row of 'cat', scaled:", cat_row.round(decimals=4) + 0.0)
 print("the sentence's second vector:", vectors[0, 1].round(decimals=4) + 0.0)
 
@@ -104,7 +107,9 @@ _ = heatmap(x[0, :, :24], tokens, [str(i) for i in range(24)], cmap="RdBu_r", vm
             "numbers", xlabel="dimension", ylabel="token")
 
 # %% [markdown]
-# *Four rows, four unrelated patterns: before training, a word's vector is random noise.*
+# *Four rows, four unrelated patterns: before training, a word's vector is random noise. The
+# scale runs to ±60 because this table starts at `nn.Embedding`'s `N(0, 1)`, not at a small
+# start; section 4 shows why that is too big.*
 #
 # ## 3. A lookup is a one-hot matrix product
 #
@@ -120,8 +125,8 @@ by_matmul = one_hot @ E  # (B, S, V) @ (V, D) -> (B, S, D)
 by_lookup = E[ids]  # (B, S, D)
 assert torch.equal(by_matmul, by_lookup)
 assert torch.allclose(emb(ids), by_matmul * math.sqrt(d_model))
-print("one_hot @ E == E[ids]: True; multiply-adds the matmul spends:",
-      one_hot.numel() * d_model, "| the lookup: none")
+print("one_hot @ E == E[ids]:", torch.equal(by_matmul, by_lookup),
+      "| multiply-adds the matmul spends:", one_hot.numel() * d_model, "| the lookup: none")
 
 # %%
 _ = heatmap(one_hot[0], tokens, list(vocab.words), cmap="Greys", annot=False, cbar=False,
@@ -136,16 +141,26 @@ _ = heatmap(one_hot[0], tokens, list(vocab.words), cmap="Greys", annot=False, cb
 #
 # The paper only says that the embedding is multiplied by sqrt(d_model). The article promises
 # to explain it later and never does. The authors' own code, Tensor2Tensor, gives the clue:
-# it starts the table with random entries of mean 0 and standard deviation `1/sqrt(d_model)`,
-# written `N(0, 1/D)` for mean and variance. The lookup multiplies them by sqrt(d_model).
+# it draws the table's entries from `N(0, 1/D)`: a normal, bell-curve distribution with mean 0
+# and variance 1/D, that is, standard deviation `1/sqrt(D)`. The lookup multiplies them by
+# sqrt(d_model).
 # The two cancel. **A small start times sqrt(d_model) gives every embedding entry a typical
 # size of about 1, whatever d_model is.**
 #
 # Why does that size matter? In chapter 2 the embedding is added to a positional encoding, a
 # vector of sines and cosines whose entries have a fixed size. Neither should drown the other.
-# We measure the typical size of one entry as its root mean square, RMS.
+# We measure the typical size of one entry as its root mean square, RMS. A sine or cosine wave
+# has RMS 1/sqrt(2), about 0.71. Our tables have 1000 rows, a stand-in for a real vocabulary;
+# `init_table` builds each start:
 
 # %%
+show(init_table)
+
+
+def rms(t):  # root mean square: the typical size of one entry
+    return t.pow(2).mean().sqrt().item()
+
+
 pe = sinusoidal_table(100, d_model)  # (positions, D)
 pe_rms = rms(pe)
 print(f"positional encoding: RMS of one entry = {pe_rms:.4f}")
@@ -161,14 +176,17 @@ for kind in SCALE_INITS:
 #
 # - **Tensor2Tensor's start**, `N(0, 1/D)`: 1.42. The two sit side by side.
 # - **Xavier**, the start `make_model` gives every weight matrix in chapter 6: 1.16. It draws
-#   numbers evenly between `±sqrt(6 / (V + D))`, another small start, so the factor works the
-#   same way.
+#   numbers evenly between `±sqrt(6 / (V + D))`, so its size depends on V as well as D. Here
+#   it lands near the encoding, but with the factor it grows with the width. Only the
+#   `N(0, 1/D)` start gives the same size at every width.
 # - **`N(0, 1)`**, what `nn.Embedding` does on its own: 32. This start does not suit the factor;
 #   the word would drown its position. That is why the 512-number vectors of section 2 reach ±60.
 #
-# Why start small at all? In Tensor2Tensor the same table also scores the output: each
-# decoder vector is multiplied by every row of `E` to give one score per word. Small entries
-# keep those first scores near 1; entries of size 1 would make them about sqrt(512):
+# Why start small at all? In Tensor2Tensor the same table also scores the output. The
+# **decoder**, the half of the model that writes the translation (chapter 6), ends with one
+# vector per position; each is multiplied by every row of `E` to give one score per word.
+# Small entries keep those first scores near 1; entries of size 1 would make them about
+# sqrt(512):
 
 # %%
 decoder_out = torch.randn(1000, d_model)  # vectors with entries of typical size 1
@@ -177,16 +195,18 @@ for kind in ("Tensor2Tensor", "N(0,1)"):
     print(f"output scores with the {kind} start: standard deviation {scores.std().item():.1f}")
 
 # %% [markdown]
-# So the start is small for the output's sake, and sqrt(d_model) brings the input side back
-# up. This is our reading of Tensor2Tensor's code; the paper states no reason. The picture
-# repeats the measurement for widths from 64 to 2048:
+# Scores that large make the softmax, which turns scores into probabilities, almost certain
+# of one random word before any training, so the first losses and gradients are huge;
+# chapter 3 shows softmax saturating. So the start is small for the output's sake, and
+# sqrt(d_model) brings the input side back up. This is our reading of Tensor2Tensor's code;
+# the paper states no reason. The picture repeats the measurement for widths from 64 to 2048:
 
 # %%
 _ = FIGURES["01_embedding_scale"].make()
 
 # %% [markdown]
-# *Only a small start times sqrt(d_model) stays beside the positional encoding at every
-# width; unscaled, it sinks as d_model grows.*
+# *Only the green line, the `N(0, 1/D)` start times sqrt(d_model), keeps one size at every
+# width; Xavier's orange line grows with d_model, and the unscaled start sinks.*
 #
 # <details><summary>Under the hood: Xavier depends on the vocabulary too</summary>
 #
@@ -215,6 +235,11 @@ print("rows with a gradient:", rows_with_gradient, "=", vocab.decode(rows_with_g
 assert sorted(rows_with_gradient) == sorted(ids[0].tolist())
 
 # %% [markdown]
+# This is **autograd**: `zero_grad` clears old gradients, `backward` computes the gradient of
+# the loss for every trainable number, and `.grad` holds it. The
+# [PyTorch primer](A1_pytorch_primer.ipynb) walks through it.
+
+# %% [markdown]
 # Before training, no word is closer to another. We compare two vectors by their **cosine
 # similarity**: 1 for the same direction, 0 for perpendicular. Random vectors in 512
 # dimensions are almost perpendicular:
@@ -232,7 +257,10 @@ print("cosine(cat, dog) =", round(cos[vocab.index["cat"], vocab.index["dog"]].it
 # directions along which the words differ most, a projection called **PCA**, and compare with a
 # random table of the same shape, as `make_model` would start it. The colours mark four
 # groups: units "one" to "nine", teens "ten" to "nineteen", tens "twenty" to "ninety", and the
-# **joiners** "hundred", "thousand", "and", "-" and "," that hold a number together.
+# **joiners** "hundred", "thousand", "and", "-" and "," that hold a number together. Grey
+# marks the rest: "zero" and the special tokens `<s>` and `</s>` that start and end a
+# sentence, `<unk>`, and `<pad>`, filler for short sentences. Each title gives the share of
+# the spread, the variance of all 128 numbers, that the 2-D view keeps.
 
 # %%
 numbers = pretrained.load("numbers")
@@ -243,7 +271,8 @@ _ = FIGURES["01_trained_embeddings"].make()
 
 # %% [markdown]
 # *After training the tens form one tight cluster, and the units and the teens two
-# neighbouring ones; the random table has no groups.*
+# neighbouring ones; the random table has no groups. "ten" does not join the teens: why
+# might that be?*
 #
 # A 2-D view keeps only part of the spread, so we check the claim in all 128 numbers: the mean
 # cosine between two words of one group, and between a word of the group and the other words.
@@ -253,10 +282,6 @@ for name in ("random", "trained"):
     found = group_cosines(tables[name], words)
     print(f"{name:>7}:", " | ".join(f"{group} {inside:.2f} vs {outside:.2f}"
                                     for group, (inside, outside) in found.items()))
-for word in ("twenty", "three"):
-    near, sims = nearest_neighbours(tables["trained"], words.index(word), k=4)
-    print(f"trained, nearest to {word!r}:", [words[i] for i in near.tolist()],
-          [round(s, 2) for s in sims.tolist()])
 
 # %% [markdown]
 # In the trained table, two tens have a mean cosine of 0.63, two units 0.42, two teens 0.52,
@@ -267,9 +292,9 @@ for word in ("twenty", "three"):
 #
 # ## 6. Explore the table
 #
-# Pick a word: the left panel marks it and its four nearest neighbours, ranked by cosine in
-# all 128 numbers; the right panel lists their cosines. Switch to the random table to see
-# what training changed.
+# Run the cell and pick a word: the left panel marks it and its four nearest neighbours, by
+# cosine in all 128 numbers; the right panel lists their cosines. Switch to the random table
+# to see what training changed.
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import number_embedding_explorer  # noqa: E402
@@ -283,22 +308,28 @@ number_embedding_explorer(numbers)
 #   `(B, S, D)`; for "The cat drinks milk", `(1, 4)` becomes `(1, 4, 512)`.
 # - The table `E` has one row per word, shape `(V, D)`. A lookup equals a one-hot matrix
 #   product; indexing is the fast way to do it.
-# - The factor sqrt(d_model) pairs with a small start: together they give entries of size
-#   about 1, beside the positional encoding's 0.71, at any width.
+# - The factor sqrt(d_model) pairs with the `N(0, 1/D)` start: together they give entries of
+#   size about 1, beside the positional encoding's 0.71, at any width. The start is small
+#   because the same table also scores the output words.
 # - The table starts random and is learned; trained, words used alike sit together.
 #
 # ## Your turn
 #
-# **Exercise 1: predict, then check.** A model starts its table like Tensor2Tensor, with
-# standard deviation `1/sqrt(d_model)`, and you double d_model from 512 to 1024. By what
-# factor does the typical size of one embedding entry change, with the factor sqrt(d_model)
-# and without it? Write each answer as new size / old size. Decide before you compute
-# anything; the checker then shows the measured ratios.
+# **Exercise 1: predict, then check.** A table of V = 1000 words starts like `make_model`'s,
+# with Xavier, and you double d_model from 512 to 1024. By what factor does the typical size
+# of one embedding entry change, with the factor sqrt(d_model) and without it? Write each
+# answer as new size / old size. Work it out first; the checker then shows the measured ratios.
+#
+# <details><summary>Hint 1</summary>
+#
+# Xavier's spread depends on V + D, not on D alone, and V stays the same.
+#
+# </details>
 #
 # <details><summary>Hint 2</summary>
 #
-# Write the typical size of one entry as a formula in d_model, once for the table as it
-# starts and once after the lookup's factor. Then compare d_model = 1024 with 512.
+# The box "Under the hood" in section 4 gives the spread as a formula. Evaluate it at both
+# widths with `math.sqrt`, then divide; the factor sqrt(d_model) changes by its own ratio.
 #
 # </details>
 
@@ -315,10 +346,16 @@ check_scale_prediction(prediction)
 # think: rank by the plain dot product instead. Which word becomes the nearest to "ten", and
 # why? Print the length of each row to find out.
 #
+# <details><summary>Hint 1</summary>
+#
+# Compare directions, not lengths: two rows pointing the same way should score 1, however
+# long they are. And a word is not its own neighbour.
+#
+# </details>
+#
 # <details><summary>Hint 2</summary>
 #
-# `torch.nn.functional.normalize` gives every row length 1. One matrix-vector product then
-# gives all the cosines at once, and a tensor's `topk` picks the largest.
+# Look up `torch.nn.functional.normalize` and a tensor's `topk` method.
 #
 # </details>
 
@@ -339,9 +376,10 @@ else:
 #
 # - Vaswani et al., [Attention Is All You Need](https://arxiv.org/abs/1706.03762), 2017:
 #   section 3.4 states the factor sqrt(d_model) and the table shared with the output.
+# - François Porcher's article "The A-Z of Transformers: Everything You Need to Know", this
+#   course's seed, and its [code](https://github.com/FrancoisPorcher/awesome-ai-tutorials).
 # - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/), Harvard
-#   NLP: the line-by-line PyTorch code that the course's article builds on, `Embeddings`
-#   included.
+#   NLP: the paper as line-by-line PyTorch code, `Embeddings` included.
 # - [Tensor2Tensor](https://github.com/tensorflow/tensor2tensor), the authors' code: in
 #   `tensor2tensor/layers/modalities.py` the table starts at `N(0, 1/d_model)` and the lookup
 #   multiplies by d_model ** 0.5.

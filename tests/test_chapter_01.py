@@ -149,26 +149,29 @@ def test_widget_switches_between_trained_and_random(numbers):
 def test_check_scale_prediction():
     right = solution("check_scale_prediction")
     assert check_scale_prediction(right).passed
-    assert check_scale_prediction({"scaled": 1, "unscaled": 0.71}).passed  # rounded is fine
+    assert check_scale_prediction({"scaled": 1.22, "unscaled": 0.86}).passed  # rounded is fine
     assert check_scale_prediction({"scaled": ..., "unscaled": ...}).message.startswith(
         "Not attempted yet")
     message = check_scale_prediction({"scaled": ..., "unscaled": ...}).message
-    assert "0.7" not in message and "1/sqrt(2)" not in message  # a hint, not the answer
+    assert "0.86" not in message and "1.22" not in message  # a hint, not the answer
     r2 = math.sqrt(2)
+    u = math.sqrt(1512 / 2024)  # Xavier, V = 1000: std sqrt(2 / (V + D)), D 512 -> 1024
 
     def says(scaled, unscaled):
         return check_scale_prediction({"scaled": scaled, "unscaled": unscaled}).message
 
-    assert "swapped" in says(1 / r2, 1.0)
-    assert "not 1/d_model" in says(1.0, 0.5)
-    assert "its start depends on d_model" in says(1.0, 1.0)
+    assert "swapped" in says(u, u * r2)
+    assert "Tensor2Tensor" in says(1.0, 1 / r2)
+    assert "how much does V + d_model grow" in says(1.2, 1 / r2)
+    assert "square root of your ratio" in says(1.2, 1512 / 2024)
+    assert "d_model is part of V + d_model" in says(1.0, 1.0)
     assert "smaller start" in says(1.0, r2)
-    assert "shrinks by sqrt(2) too" in says(r2, 1 / r2)
-    assert "square root of d_model" in says(2.0, 1 / r2)
-    assert "without the factor" in says(1 / r2 * 1.0, 1 / r2)
+    assert "shrinks by less" in says(1.0, u)
+    assert "without the factor" in says(u, u)
+    assert "not by 2" in says(2 * u, u)
     assert "give a dict" in check_scale_prediction(1.0).message
     assert "no 'unscaled'" in check_scale_prediction({"scaled": 1.0}).message
-    assert "must be a number" in says("one", 1 / r2)
+    assert "must be a number" in says("one", u)
 
 
 def test_check_nearest():

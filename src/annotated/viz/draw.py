@@ -440,6 +440,33 @@ def clusters(points: torch.Tensor, words: list[str]) -> dict[str, list[int]]:
     return found
 
 
+LABEL_SPOTS = ((3, 2, "left"), (3, -9, "left"), (-3, 2, "right"), (-3, -9, "right"),
+               (3, 9, "left"), (3, -16, "left"), (-3, 9, "right"), (-3, -16, "right"))
+
+
+def _label_apart(ax: Axes, labelled: list[tuple[str, list[float]]]) -> None:
+    """Name each (word, point) beside its dot, at the first of LABEL_SPOTS (offsets in
+    points) where the text overlaps no label placed before it."""
+    ax.margins(0.12)
+    ax.autoscale_view()  # fix the data-to-pixel transform before measuring the labels
+    renderer = ax.figure.canvas.get_renderer()
+    placed = []
+    for word, (x, y) in labelled:
+        for dx, dy, ha in LABEL_SPOTS:
+            text = ax.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points",
+                               ha=ha, fontsize=7, color=GROUP_COLOURS[word_group(word)])
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            text.remove()
+        else:  # every spot taken: keep the first
+            text = ax.annotate(word, (x, y), xytext=LABEL_SPOTS[0][:2],
+                               textcoords="offset points", fontsize=7,
+                               color=GROUP_COLOURS[word_group(word)])
+            box = text.get_window_extent(renderer)
+        placed.append(box)
+
+
 def _scatter_words(ax: Axes, points: torch.Tensor, words: list[str], title: str,
                    marked: tuple[str, list[str]] | None = None) -> None:
     """Each word as a dot at its 2-D point, coloured by its group. A tight cluster of one group
@@ -472,10 +499,7 @@ def _scatter_words(ax: Axes, points: torch.Tensor, words: list[str], title: str,
                     f"{group}: {len(rows)} words", ha="center", va="bottom" if up else "top",
                     color=GROUP_COLOURS[group], fontsize=8, fontweight="bold")
         in_cluster = {words[r] for rows in grouped.values() for r in rows}
-        for word, (x, y) in zip(words, xy, strict=True):
-            if word not in in_cluster:
-                ax.annotate(word, (x, y), xytext=(3, 2), textcoords="offset points",
-                            fontsize=7, color=GROUP_COLOURS[word_group(word)])
+        _label_apart(ax, [(w, p) for w, p in zip(words, xy, strict=True) if w not in in_cluster])
     ax.set_title(title, fontsize="medium")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -76,14 +76,15 @@ figure("00_rnn_vs_transformer", draw.rnn_vs_transformer,
        "every other at once, so reading the source takes N steps, not S.")
 figure("01_embedding_scale", draw.embedding_scale,
        "Typical size (RMS) of one entry of the vectors added at the model's input, for a "
-       "vocabulary of 1000 words. A table that starts small (Tensor2Tensor's N(0, 1/D), or "
-       "make_model's Xavier) and is multiplied by sqrt(d_model) stays beside the positional "
-       "encoding at every d_model; unscaled, the small start sinks as d_model grows, and a "
-       "N(0, 1) start times sqrt(d_model) towers over it.")
+       "vocabulary of 1000 words. Only Tensor2Tensor's N(0, 1/D) start times sqrt(d_model) "
+       "(green) keeps one size, beside the positional encoding, at every d_model; make_model's "
+       "Xavier start (orange) depends on V and grows with d_model; unscaled, the small start "
+       "sinks, and a N(0, 1) start times sqrt(d_model) towers over it.")
 figure("01_trained_embeddings", draw.trained_embeddings,
        "The shipped number translator's English word vectors on their two main directions "
        "(PCA). Before training the words are scattered at random; after training the tens "
-       "form one tight cluster, and the units and the teens two neighbouring ones.")
+       "form one tight cluster, and the units and the teens two neighbouring ones; 'ten' "
+       "does not join the teens.")
 figure("02_pe_heatmap", draw.pe_heatmap,
        "The sinusoidal positional encoding for 100 positions and d_model = 128. Each row is "
        "one position's vector. Left columns change quickly with the position (high "

@@ -14,7 +14,9 @@ def my_nearest(table: torch.Tensor, index: int, k: int) -> torch.Tensor:
 
 
 SOLUTIONS = {
-    # N(0, 1/D) start: sqrt(D) x 1/sqrt(D) = 1 at any D; unscaled, 1/sqrt(2) per doubling.
-    "check_scale_prediction": {"scaled": 1.0, "unscaled": 2**-0.5},
+    # Xavier start, std sqrt(2 / (V + D)) with V = 1000: unscaled sqrt(1512 / 2024);
+    # the factor sqrt(D) adds sqrt(2).
+    "check_scale_prediction": {"scaled": (2 * 1512 / 2024) ** 0.5,
+                               "unscaled": (1512 / 2024) ** 0.5},
     "check_nearest": my_nearest,
 }
