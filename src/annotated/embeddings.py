@@ -52,9 +52,10 @@ class Embeddings(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         validate_token_ids(x, self.vocab)
-        # make_model's Xavier init gives entries of std sqrt(2 / (vocab + d_model)); times
-        # sqrt(d_model) they start near the size of the positional encodings (RMS 0.71) they
-        # are added to. Chapter 1 measures it.
+        # Tensor2Tensor starts the table at std d_model^-0.5, so times sqrt(d_model) the
+        # entries start at size 1, beside the positional encodings (RMS 0.71) they are added
+        # to; make_model's Xavier start (std sqrt(2 / (vocab + d_model))) is near that only
+        # when the vocabulary is near the width. Chapter 1 measures both.
         return self.lut(x) * math.sqrt(self.d_model)  # (B, S) -> (B, S, D)
 
 
