@@ -22,7 +22,8 @@ import annotated
 from annotated import show
 from annotated.examples import LINE_START, LINE_X, LINE_Y, line_loss
 from annotated.viz.figures import FIGURES
-from annotated.viz.measure import descent_path
+from annotated.viz.draw import draw_rates
+from annotated.viz.measure import best_line, descent_path
 from annotated.viz.widgets import descent_explorer
 
 torch.manual_seed(0)
@@ -42,9 +43,13 @@ print(x.shape, x.dtype)
 print(x[0])  # the first sentence: (S, D)
 
 # %% [markdown]
-# The shape is the first thing to check in every line of model code. The matrix product `@`
-# follows one rule: `(S, D) @ (D, E)` gives `(S, E)`. The inner sizes must agree and
-# disappear. With more axes in front, `@` works on the last two and keeps the rest.
+# The **dtype** is the kind of number stored: `float32`, a decimal number in 32 bits, the
+# default for weights.
+#
+# The shape is the first thing to check in every line of model code. `(S, D) @ (D, E)` gives
+# `(S, E)`, for any output length E: the inner sizes must agree and disappear. With more axes
+# in front, `@` works on the last two and keeps the rest; a 2-D matrix is reused for every
+# sentence, by broadcasting, which section 3 explains.
 
 # %%
 W = torch.ones(4, 5)  # (D, E)
@@ -87,7 +92,8 @@ _ = FIGURES["A1_broadcasting"].make()
 # the faded copies are never stored.*
 #
 # The masks of chapter 5 rely on exactly this stretch. When the sizes do not match, PyTorch
-# refuses, and the message names the axis:
+# refuses, and the message names the axis. It counts axes from 0, so "dimension 2" is the
+# third axis:
 
 # %%
 try:
@@ -107,12 +113,23 @@ B, S, D, H = 2, 3, 4, 2
 heads = x.view(B, S, H, D // H).transpose(1, 2)  # (B, H, S, D/H)
 print(heads.shape)
 print(heads[0, 1])  # head 1 of sentence 0: the last two numbers of each word
+print("strides: x", x.stride(), " heads", heads.stride())
+print("contiguous: x", x.is_contiguous(), " heads", heads.is_contiguous())
 
 # %% [markdown]
-# Attention then computes a fresh tensor in this `(B, H, S, D/H)` order. To merge the heads
-# back, the head axis moves behind S again. After that transpose the numbers are no longer
-# in reading order in memory, so `view` refuses. `reshape` does the same job and copies when
-# it must:
+# Neither line moved a number. Memory holds a tensor's numbers in one long row. Its
+# **strides** say how far to jump along that row for one step on each axis: for x, 12 to the
+# next sentence, 4 to the next word, 1 to the next number. `transpose` only swaps two
+# strides: the same numbers, read in another order.
+#
+# A tensor is **contiguous** when reading it in order walks its memory in order: x is, heads
+# is not. `view` only relabels memory, so it needs a contiguous tensor; `.contiguous()`
+# copies the numbers into their new reading order.
+#
+# Attention's output is a fresh, contiguous `(B, H, S, D/H)` tensor, made here with
+# `.contiguous()`. Merging the heads moves the head axis behind S again, which breaks the
+# reading order, so `view` refuses. Chapter 4 calls `.contiguous()` first; `reshape` does the
+# same and copies only when it must:
 
 # %%
 per_head = heads.contiguous()  # a fresh copy in reading order, like attention's output
@@ -122,6 +139,7 @@ except RuntimeError as e:
     print(str(e).split(" (")[0])
 merged = per_head.transpose(1, 2).reshape(B, S, D)  # (B, S, D) again
 assert torch.equal(merged, x)
+assert torch.equal(per_head.transpose(1, 2).contiguous().view(B, S, D), x)
 print(merged.shape, "equal to x:", torch.equal(merged, x))
 
 # %% [markdown]
@@ -150,8 +168,10 @@ print(f"by hand {by_hand.item():.4f}, nn.Linear {from_layer.item():.4f}")
 
 # %% [markdown]
 # A small model of two layers with a ReLU between them. The ReLU sets negative numbers to
-# zero; without something like it, two linear layers would collapse into one. Every learned
-# tensor is a **parameter**, listed by name:
+# zero. Without something like it, two linear layers would collapse into one:
+# W2(W1x + b1) + b2 = (W2W1)x + (W2b1 + b2), a single matrix and a single bias.
+#
+# Every learned tensor is a **parameter**, listed by name:
 
 # %%
 class TwoLayers(nn.Module):
@@ -204,12 +224,19 @@ print("y:", ys)
 show(line_loss)
 
 # %% [markdown]
-# The loss uses broadcasting: give it a whole grid of w and b values and it scores every line
-# at once, which is how the contour picture below is drawn.
+# The loss uses broadcasting. `w.unsqueeze(-1)` adds a size-1 axis at the end, so each w
+# meets all four points of x, and `.mean(-1)` averages over that last axis, the points. Give
+# it several values of w and b and it scores every line at once. Two lines, two losses:
+
+# %%
+print(line_loss(torch.tensor([-1.0, 2.0]), torch.tensor([-2.0, 1.0])))  # (2,): one per line
+
+# %% [markdown]
+# The start (w, b) = (-1, -2) is far off; the line y = 2x + 1 is close.
 #
 # A **step of gradient descent** moves each parameter a little against its gradient: the new
 # value is the old one minus lr times the gradient. The **learning rate** lr sets the step's
-# length. By hand, from the start (w, b) = (-1, -2):
+# length. By hand, from the start:
 
 # %%
 lr = 0.1
@@ -241,30 +268,71 @@ for step in range(3):
 
 # %% [markdown]
 # Step 0 lands on the same w and b as the update by hand: `torch.optim.SGD` is that update,
-# applied to every parameter it was given. The course's own training step is the same
-# four calls, hardened for real models:
+# applied to every parameter it was given.
+#
+# A real model's step adds two calls. Clipping caps the gradients' total size, so one bad
+# batch cannot throw the weights. A **scheduler** sets lr for the next step. The plain
+# step, on a new model of section 5's kind:
+
+# %%
+def plain_train_step(model, inputs, targets, loss_fn, optimizer, scheduler, clip=1.0):
+    loss = loss_fn(model(inputs), targets)  # the loss
+    loss.backward()  # the gradients
+    nn.utils.clip_grad_norm_(model.parameters(), clip)  # cap their total size
+    optimizer.step()  # the update
+    optimizer.zero_grad()  # forget the gradients before the next backward
+    scheduler.step()  # lr for the next step
+    return loss.item()
+
+
+net = TwoLayers(4, 8, 2)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # lr kept as is
+targets = torch.ones(B, S, 2)
+for step in range(3):
+    loss = plain_train_step(net, x, targets, nn.functional.mse_loss, optimizer, scheduler)
+    print(f"step {step}: loss {loss:.4f}")
+
+# %% [markdown]
+# Here `zero_grad` comes last; above it came first. Either works if it runs once per step,
+# between one `backward` and the next.
+#
+# The course's own step is the same calls, hardened: `loss_sum(...) / ntokens` is the loss,
+# `scaler.scale(loss).backward()` is backward, `clip_grad_norm_` clips,
+# `scaler.step(optimizer)` is the update, then come `zero_grad` and `scheduler.step()`.
 
 # %%
 show(annotated.training.train_step)
 
 # %% [markdown]
-# The extras are taught where they matter. Chapter 7 explains the gradient scaler, which
-# guards 16-bit precision, clipping of too-large gradients, and the scheduler that changes lr
-# at every step. Summing over several batches before one step and the multi-GPU wrapper are
-# covered there too. Under them sit the four calls you just wrote.
+# Skip the rest for now. Chapter 7 teaches `Batch`, sentences with their masks, and
+# `LabelSmoothing`, its loss, and names the others. `Precision` and the gradient scaler guard
+# 16-bit numbers. The loop sums several micro-batches into one step, hence the division by
+# `ntokens`, the target words of all of them. `no_sync` serves the multi-GPU wrapper.
 #
-# Thirty steps with lr = 0.2 trace a path over the loss, drawn here as contour lines like a
-# hiking map:
+# Thirty steps with lr = 0.2 trace a path over the loss, drawn as contour lines like a hiking
+# map. No line passes through all four points, so even the best keeps a small loss:
 
 # %%
+print(f"lowest possible loss: {line_loss(*best_line()).item():.4f}")
 _ = FIGURES["A1_descent"].make()
 
 # %% [markdown]
 # *The path zig-zags across the narrow valley while it creeps along it: each step goes
-# straight downhill, which is mostly across.*
+# straight downhill, which is mostly across. The loss levels off at the lowest possible,
+# 0.0045, the dashed line. Darker shading means higher loss.*
 #
-# Move the sliders. Try a very small rate, then the largest on the slider, and watch the loss
-# curve on the right:
+# Predict first: at lr = 0.25, will the loss fall faster, or not at all? And at 0.05? Then
+# run:
+
+# %%
+_ = draw_rates((0.05, 0.25), steps=12)
+
+# %% [markdown]
+# *The small rate heads down the steep wall, then creeps along the gentle floor. The larger
+# one jumps across the valley, lands higher on the other wall each time, and the loss grows.*
+#
+# Now move the sliders to try rates between these two.
 
 # %% tags=["nbval-ignore-output"]
 descent_explorer()
@@ -286,20 +354,29 @@ dropout.eval()
 print("eval: ", dropout(ones))
 
 # %% [markdown]
-# The Transformer uses dropout in many places, so a forgotten `eval()` makes its translations
-# random. The package switches to evaluation for a block and back afterwards, even after an
-# error. Add `torch.no_grad()` while evaluating: nothing is recorded, which saves memory.
+# The Transformer uses dropout in many places: forget `eval()` and its translations change
+# from run to run, usually for the worse. `evaluating` switches a model to evaluation for a
+# block, and back afterwards:
 
 # %%
 show(annotated.evaluating)
+
+# %% [markdown]
+# Pair it with `torch.no_grad()` while evaluating: nothing is recorded for `backward`, which
+# saves memory.
+
+# %%
+with annotated.evaluating(model), torch.no_grad():
+    print("inside, training mode:", model.training)
+    print(model(x)[0])  # sentence 0: (S, 2)
+print("after, training mode:", model.training)
 
 # %% [markdown]
 # ## 9. Devices
 #
 # A tensor lives on a **device**: the CPU, or a GPU's own memory. Operations need all their
 # tensors on the same device. `annotated.default_device()` picks a GPU when there is one and
-# the CPU otherwise. `.to(device)` moves a tensor, or every parameter of a model. The course
-# draws random numbers on the CPU first, so a GPU gives the same numbers.
+# the CPU otherwise. `.to(device)` moves a tensor, or every parameter of a model.
 
 # %%
 model = model.to(device)
@@ -345,16 +422,25 @@ predictions = [..., ..., ..., ...]
 check_broadcast(predictions)
 
 # %% [markdown]
-# **Exercise 2: discover.** Find the largest learning rate for which gradient descent on the
-# line problem still brings the loss down. Use the sliders or `descent_path(lr, steps)`,
-# which returns the path's w, b and loss lists. Then think: why does the narrow valley of the
-# picture force a small rate, even along its gentle direction?
+# **Exercise 2: discover.** Find the largest learning rate for which the loss after 200
+# steps of gradient descent is below the starting loss. Two decimals are enough, and a rate
+# up to 10% below the limit counts. Use the sliders or `descent_path(lr, steps)`, which
+# returns the path's w, b and loss lists. Then think: why does the narrow valley force a
+# small rate, even along its gentle direction?
 
 # %%
 from annotated.exercises import check_largest_rate  # noqa: E402
 
 largest_lr = ...
 check_largest_rate(largest_lr)
+
+# %% [markdown]
+# <details><summary>After you have thought: why the narrow valley forces a small rate</summary>
+#
+# One lr is shared by both directions. Across the valley the walls are steep, so a long step
+# overshoots to a higher point on the other wall, further each time. The steep direction sets
+# the limit, and along the gentle floor the same small rate can only creep.
+# </details>
 
 # %% [markdown]
 # **Exercise 3: nn.Linear by hand.** Write `my_linear(x, weight, bias)` that returns what an
@@ -372,8 +458,9 @@ def my_linear(x, weight, bias):
 check_linear(my_linear)
 
 # %% [markdown]
-# Stuck after trying? `annotated.exercises.solutions.solution("check_linear")` holds a worked
-# answer, and the same works for the other two graders.
+# Stuck after trying? After `from annotated.exercises.solutions import solution`, run
+# `show(solution("check_linear"))` for a worked answer. `solution("check_broadcast")` and
+# `solution("check_largest_rate")` return the other two.
 #
 # ## Further reading
 #

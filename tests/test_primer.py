@@ -10,7 +10,7 @@ from annotated.exercises import check_broadcast, check_largest_rate, check_linea
 from annotated.exercises.a1 import BROADCAST_PAIRS
 from annotated.exercises.solutions import solution
 from annotated.viz import figures
-from annotated.viz.draw import broadcasting_figure, draw_descent
+from annotated.viz.draw import broadcasting_figure, draw_descent, draw_rates
 from annotated.viz.measure import best_line, descent_path, loss_surface
 from annotated.viz.widgets import descent_explorer
 
@@ -91,6 +91,25 @@ def test_descent_figure_draws_the_path_that_descent_path_computes():
     assert right.get_title().startswith("loss 67.7 ->")
     assert "lr = 0.2" in left.get_title()
     assert draw_descent(0.3, 30).axes[1].get_title().startswith("loss grows")
+
+
+def test_descent_figure_marks_the_lowest_possible_loss():
+    right = draw_descent(0.2, 30).axes[1]
+    lowest = right.get_lines()[1]
+    assert lowest.get_label() == "lowest possible loss"
+    assert lowest.get_ydata()[0] == pytest.approx(line_loss(*best_line()).item())
+    assert lowest.get_ydata()[0] == pytest.approx(0.0045, abs=1e-4)  # the caption's number
+
+
+def test_rates_figure_compares_a_falling_and_a_growing_loss():
+    fig = draw_rates((0.05, 0.25), steps=30)
+    left, right = fig.axes[:2]
+    paths = [ln for ln in left.get_lines() if ln.get_label().startswith("lr = ")]
+    assert [ln.get_label() for ln in paths] == ["lr = 0.05", "lr = 0.25"]
+    slow, fast = (list(ln.get_ydata()) for ln in right.get_lines()[:2])
+    assert slow == pytest.approx(descent_path(0.05, 30)["loss"])
+    assert slow[-1] < slow[0] < fast[-1]  # 0.05 falls, 0.25 grows
+    assert right.get_yscale() == "log"
 
 
 def test_primer_figures_are_registered_with_captions():
@@ -175,6 +194,9 @@ def test_largest_rate_unwritten_gets_the_concept_not_the_number():
     result = check_largest_rate(...)
     assert result.message.startswith("Not attempted yet") and "valley" in result.message
     assert f"{largest_stable_rate():.2f}" not in result.message
+    assert "opposite wall" not in result.message  # the overshoot comes after a wrong answer
+    assert "opposite wall" in check_largest_rate(1.05 * largest_stable_rate()).message
+    assert "200 steps" in result.message and "10%" in result.message
     assert "one number" in check_largest_rate("0.2").message
 
 

@@ -86,10 +86,14 @@ def check_broadcast(predictions) -> Result:
 # --- The largest learning rate that still works: discover it ---
 
 RATE_TODO = (
-    "Set `largest_lr` to a number: the largest learning rate for which gradient descent on "
-    "the line problem still brings the loss down, to within 10%. Think of a ball in a narrow "
-    "valley: a step that is too long lands higher on the opposite slope than where it "
-    "started, and every later step makes it worse.")
+    "Set `largest_lr` to one number: the largest learning rate for which the loss after 200 "
+    "steps of gradient descent on the line problem is below the starting loss. Two decimals "
+    "are enough; a rate up to 10% below the limit counts. Think of the loss as a narrow "
+    "valley: steep across, gentle along, and each step is lr times the slope.")
+
+OVERSHOOT = (
+    "Think of a ball in the narrow valley: a step that is too long lands higher on the "
+    "opposite wall than where it started, and every later step makes it worse.")
 
 
 def check_largest_rate(largest_lr) -> Result:
@@ -106,18 +110,21 @@ def check_largest_rate(largest_lr) -> Result:
             "its start and its end for a few values of lr.")
     if lr > limit * 1.001:
         return Result(False, f"Not yet: at {lr:g} the loss grows: each step overshoots the "
-                             f"bottom of the valley by more than it gained. {tool}")
+                             f"bottom of the valley by more than it gained. {OVERSHOOT} "
+                             f"{tool}")
     if abs(lr - limit / 2) <= 0.03 * limit:
         return Result(False, f"Not yet: {lr:g} is the rate that crosses the steep direction "
                              "of the valley in a single step. Larger rates still work there: "
                              "they overshoot, but by less each time. Go higher.")
     if lr < 0.9 * limit:
         return Result(False, f"Not yet: at {lr:g} the loss still falls, and so it does at "
-                             f"somewhat larger rates. Raise it until the loss stops falling. "
-                             f"{tool}")
+                             f"somewhat larger rates. Raise it until the loss stops falling; "
+                             f"the limit is where a step starts to overshoot. {tool}")
     return Result(True, f"Correct! The loss falls for every rate below about {limit:.3f} and "
-                        "grows above it. The limit is 2 divided by the valley's steepest "
-                        "curvature: a narrow valley forces small steps everywhere.")
+                        "grows above it. One lr is shared by both directions of the valley, "
+                        "so the steep direction, across it, sets the limit: 2 divided by its "
+                        "curvature, how fast the slope grows as you move across. Along the "
+                        "gentle floor the same small rate can only creep.")
 
 
 # --- nn.Linear from its weight and bias ---

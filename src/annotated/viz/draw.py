@@ -22,7 +22,7 @@ from ..attention import attention
 from ..attention_maps import AttentionMaps, describe_part
 from ..data import bucket_batches
 from ..embeddings import nearest_neighbours
-from ..examples import FEATURES, she_gave_him_her_book
+from ..examples import FEATURES, line_loss, she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
 from ..positional import shift_matrix, sinusoidal_table
@@ -250,9 +250,9 @@ def broadcasting_figure() -> Figure:
 DESCENT_VIEW = ((-2.0, 6.5), (-3.0, 4.5))  # the (w, b) window of the descent pictures
 
 
-def draw_descent(lr: float = 0.1, steps: int = 30) -> Figure:
-    """Gradient descent on the line problem: the path over the loss (left), the loss per step."""
-    path = descent_path(lr, steps)
+def _descent_axes() -> tuple[Figure, tuple[Axes, Axes]]:
+    """A figure for descent pictures: the loss's contour lines on the left (darker = higher),
+    an empty panel on the right for the loss per step."""
     (w0, w1), (b0, b1) = DESCENT_VIEW
     W, B, loss = loss_surface((w0, w1), (b0, b1))
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0),
@@ -262,15 +262,25 @@ def draw_descent(lr: float = 0.1, steps: int = 30) -> Figure:
     left.contourf(W.numpy(), B.numpy(), loss.numpy(), levels=levels, cmap="Blues", alpha=0.4)
     left.contour(W.numpy(), B.numpy(), loss.numpy(), levels=levels, colors="0.55",
                  linewidths=0.8)
+    left.set(xlim=(w0, w1), ylim=(b0, b1), xlabel="w (slope)", ylabel="b (intercept)")
+    left.plot(*best_line(), "*", color="black", markersize=13, label="lowest loss")
+    return fig, (left, right)
+
+
+def draw_descent(lr: float = 0.1, steps: int = 30) -> Figure:
+    """Gradient descent on the line problem: the path over the loss (left), the loss per step."""
+    path = descent_path(lr, steps)
+    fig, (left, right) = _descent_axes()
     left.plot(path["w"], path["b"], "o-", color="tab:red", markersize=3.5, linewidth=1.2,
               label="descent path")
-    left.plot(*best_line(), "*", color="black", markersize=13, label="lowest loss")
     left.plot(path["w"][0], path["b"][0], "s", color="tab:red", markersize=7, label="start")
-    left.set(xlim=(w0, w1), ylim=(b0, b1), xlabel="w (slope)", ylabel="b (intercept)")
     left.legend(fontsize="small", loc="upper right")
     left.set_title(f"lr = {lr:g}: the path over the loss's contour lines", fontsize=10)
     taken = len(path["loss"]) - 1
     right.plot(range(taken + 1), path["loss"], "o-", markersize=3)
+    right.axhline(line_loss(*best_line()).item(), color="black", linestyle="--", linewidth=1,
+                  label="lowest possible loss")
+    right.legend(fontsize="small", loc="upper right")
     right.set_yscale("log")
     right.set(xlim=(0, max(steps, 1)), xlabel="step", ylabel="loss (log scale)")
     right.grid(alpha=0.3)
@@ -284,6 +294,26 @@ def draw_descent(lr: float = 0.1, steps: int = 30) -> Figure:
 def descent_figure() -> Figure:
     """The descent with a learning rate that works: a zig-zag down the narrow valley."""
     return draw_descent(lr=0.2, steps=30)
+
+
+def draw_rates(rates: tuple[float, ...] = (0.05, 0.25), steps: int = 12) -> Figure:
+    """Descent with several learning rates side by side: the paths (left), the losses (right)."""
+    fig, (left, right) = _descent_axes()
+    for lr, color in zip(rates, ("tab:green", "tab:red", "tab:purple", "tab:orange"),
+                         strict=False):
+        path = descent_path(lr, steps)
+        left.plot(path["w"], path["b"], "o-", color=color, markersize=3, linewidth=1.1,
+                  label=f"lr = {lr:g}")
+        right.plot(range(len(path["loss"])), path["loss"], "o-", color=color, markersize=3,
+                   label=f"lr = {lr:g}: {path['loss'][0]:.3g} -> {path['loss'][-1]:.3g}")
+    left.legend(fontsize="small", loc="upper right")
+    left.set_title("the paths over the loss's contour lines", fontsize=10)
+    right.set_yscale("log")
+    right.set(xlim=(0, max(steps, 1)), xlabel="step", ylabel="loss (log scale)")
+    right.legend(fontsize="small", loc="upper left")
+    right.grid(alpha=0.3)
+    right.set_title(f"the loss over {steps} steps", fontsize=10)
+    return fig
 
 
 # --- Chapter 0 ---
