@@ -35,7 +35,13 @@ from .draw import (
     draw_positions_switch,
     draw_schedule,
 )
-from .measure import NUMBER_EXAMPLES, number_attention, number_tables, word_group
+from .measure import (
+    NUMBER_EXAMPLES,
+    number_attention,
+    number_tables,
+    untrained_like,
+    word_group,
+)
 from .primitives import figure_png
 
 STYLE = {"description_width": "initial"}
@@ -199,6 +205,25 @@ def head_explorer(weights: torch.Tensor, tokens, query_tokens=None) -> widgets.i
     """The heads (and layers) of attention weights (H, Tq, Tk) or (L, H, Tq, Tk)."""
     return maps_explorer(AttentionMaps.of_heads(weights, tokens, query_tokens))
 
+
+
+def trained_heads_explorer(translator, text: str = "einundzwanzig", seed: int = 0
+                           ) -> widgets.interactive:
+    """The number translator's heads on `text`, with a switch to the same model untrained."""
+    maps = {"trained": translator.attention(text),
+            "untrained": untrained_like(translator, text, seed)}
+    parts = list(maps["trained"].weights)
+    L, H = maps["trained"].weights[parts[0]].shape[:2]
+
+    def draw(weights: str = "trained", part: str = parts[0], layer: int = 0,
+             head: int | str = "all") -> Figure:
+        return draw_attention(maps[weights], part, layer, head)
+
+    return interactive_figure(
+        draw,
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights"),
+        part=part_picker(parts, parts[0]), layer=layer_picker(L, 0), head=head_picker(H, "all"))
 
 # --- Chapter 5 ---
 
