@@ -48,7 +48,8 @@ device = annotated.default_device()
 # Here is a task that needs two lookups. A sequence holds 6 random symbols from A to H, then
 # a question mark. The question mark must name the **first** and the **last** symbol. We
 # train the smallest model that can try: embeddings plus positions, one attention layer in
-# which only "?" asks, and a linear readout. The width is D = 16 in both runs. One model has
+# which only "?" asks, and a **readout**: one linear layer that turns the output of "?" into
+# a score for each possible answer. The width is D = 16 in both runs. One model has
 # one head of 16 numbers; the other has two heads of 8. Each trains for 300 steps, twice,
 # with seeds 0 and 1, then answers 2,000 new sequences. The percentages can differ by a
 # point or so on another computer; the assert checks the claim that matters.
@@ -328,10 +329,6 @@ answer = (..., ...)
 check_reading_head(answer)
 
 # %% [markdown]
-# **3. Break it.** In the lookup task, train a model with 2 heads but D = 2, so each head has
-# one number: `train_lookup(2, d_model=2)`. Before you run it, write down what you expect.
-# What does it tell you about how many numbers a head needs to carry one symbol out of 8?
-#
 # ## Further reading
 #
 # - Vaswani et al., 2017, [Attention Is All You Need](https://arxiv.org/abs/1706.03762):

@@ -153,7 +153,9 @@ def check_reading_head(layer_head) -> Result:
         return Result(False, "Not yet: that head looks at the query word itself (the main "
                              "diagonal). Shift by one: key t - 1 for query t.")
     return Result(False, f"Not yet: that head gives the previous word {stats[layer, head]:.2f} "
-                         f"of its weight on average; one head gives more. {todo}")
+                         "of its weight on average; one head gives more. A tool that helps: "
+                         "a tensor's .diagonal(offset=..., dim1=..., dim2=...) picks one "
+                         "diagonal of every (T, T) table at once.")
 
 
 PREVIOUS_WORD_TEXTS = ("einundzwanzig", "dreihundertvierundfünfzig", "siebentausendzwölf",
