@@ -281,8 +281,8 @@ _ = draw_attention_cost(timings)
 # *Past a few hundred words attention, not the feed-forward block, dominates both time and
 # memory.*
 #
-# The paper's Table 1 states the trade-off for a sequence of n words of width d, a
-# convolution of kernel size k:
+# The paper's Table 1 states the trade-off for n words, each a vector of d numbers; k is the
+# width of a convolution's window:
 #
 # | Layer type | Work per layer | Sequential steps | Longest path between two words |
 # |---|---|---|---|
@@ -291,13 +291,13 @@ _ = draw_attention_cost(timings)
 # | Convolutional | `O(k · n · d²)` | `O(1)` | `O(log_k n)` |
 #
 # Self-attention pays n² but needs no step-by-step loop, and any two words are one step
-# apart. When the sentence is shorter than the width, n < d, it even does less work than a recurrent
-# layer.
+# apart. When the sentence is shorter than the width, n < d, it even does less work than a
+# recurrent layer.
 #
 # ## Recap
 #
 # - One head writes everything it gathers into one average. On a task that needs two
-#   lookups, two heads of width 8 succeeded where one head of width 16 did not.
+#   lookups, two heads of width 8 succeeded where one head of width 16 fell short.
 # - h heads of d_k = d_model / h: split with `view` and `transpose`, attend per head,
 #   concatenate with `transpose` and `reshape`, mix with W_o. No extra parameters.
 # - The package's `MultiHeadedAttention` is the sketch plus a mask, a cache and a fast
