@@ -10,13 +10,13 @@
 # # Chapter 4: Multi-head attention
 #
 # In chapter 3 one attention head let every word take a weighted average of the other words.
-# Here we run eight of them side by side. By the end of this chapter you will be able to:
+# Here we run several heads side by side. By the end of this chapter you will be able to:
 #
-# - say why one head is not enough, with a measurement;
-# - follow every tensor shape inside `MultiHeadedAttention`, from (B, S, D) to (B, H, S, d_k),
-#   to the (B, H, S, S) weights and back to (B, S, D);
-# - check our module against PyTorch's own `nn.MultiheadAttention`, weight for weight;
-# - read one attention heatmap per head, and pick heads in a widget.
+# - show, with a small trained model, a job that one head cannot do and two heads can;
+# - write multi-head attention in about 20 lines, and follow every tensor shape in it;
+# - read the package's `MultiHeadedAttention` as the same code, hardened;
+# - say what attention costs as sentences get longer, with measured numbers;
+# - explore the heads of the trained number translator, and find one by code.
 #
 # Letters used for shapes: B batch, S sequence length, D = d_model, H heads, d_k = D / H.
 
@@ -27,313 +27,326 @@ import torch
 from torch import nn
 
 import annotated
-from annotated import AttentionMaps, MultiHeadedAttention, count_parameters, show
-from annotated.viz.draw import draw_attention
-from annotated.viz.widgets import head_explorer
+from annotated import MultiHeadedAttention, pretrained, show
+from annotated.viz.draw import COST_LENGTHS, COST_SIZES, draw_attention, draw_attention_cost
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import (
+    attention_cost,
+    time_attention_cost,
+    train_lookup,
+    trained_and_untrained,
+)
+from annotated.viz.widgets import trained_heads_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
 device = annotated.default_device()
 
 # %% [markdown]
-# ## The single-head limit
+# ## One head, one average
 #
-# One head gives each word one set of weights over the other words, and softmax makes that
-# set lopsided: exp() turns a small lead in score into a large lead in weight. How lopsided?
-# Take random scores for 5 keys with a growing **spread** (the standard deviation of the
-# scores). Spread 1 is an untrained model's: chapter 3 divided by sqrt(d_k) to get exactly
-# that. Trained models often spread their scores wider, once they prefer some words
-# (chapter 8 shows trained heads that put most of their weight on one word). We count how
-# much weight the top key gets, and how many keys get more than 0.1.
+# A head gives each query word one set of weights, and its output is one weighted average of
+# the value vectors. Suppose a word needs two facts from two places. Both facts arrive
+# through the same average, written into the same D numbers. Whatever reads the output sees
+# their sum and has to untangle which fact came from where.
+#
+# Here is a task that needs two lookups. A sequence holds 6 random symbols from A to H, then
+# a question mark. The question mark must name the **first** and the **last** symbol. We
+# train the smallest model that can try: embeddings plus positions, one attention layer in
+# which only "?" asks, and a **readout**: one linear layer that turns the output of "?" into
+# a score for each possible answer. The width is D = 16 in both runs. One model has
+# one head of 16 numbers; the other has two heads of 8. Each trains for 300 steps, twice,
+# with seeds 0 and 1, then answers 2,000 new sequences. The percentages can differ by a
+# point or so on another computer; the assert checks the claim that matters.
 
-# %%
-for spread in (0.5, 1.0, 2.0, 4.0):
-    weights = (torch.randn(10_000, 5) * spread).softmax(dim=-1)  # 10,000 queries x 5 keys
-    top = weights.max(dim=-1).values.mean().item()
-    above = (weights > 0.1).sum(dim=-1).float().mean().item()
-    print(f"scores spread {spread}: top key gets {top:.2f} of the weight, "
-          f"keys above 0.1: {above:.1f} of 5")
-assert top > 0.75 and above < 2  # the last line, spread 4
-
-# %% [markdown]
-# With scores spread by 4, the top key takes about 0.8 of the weight and fewer than two keys
-# get more than 0.1: **softmax tends to pick one token**. But a word usually relates to
-# several. In "She gave him her book", *gave* needs *She* (who gives) and *book* (what is
-# given). Give those two words tiny values of D = 2 numbers, one slot for "who", one for
-# "what", and compare what *gave* receives from one head of width 2 and from two heads of
-# width 1 each (the same total width D, as in the real model): head 1's value map reads the
-# "who" slot, head 2's the "what" slot.
-
-# %%
-v_she, v_book = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])  # values: [who, what]
-
-sharp = 0.9 * v_she + 0.1 * v_book  # one head that picked "She"
-even = 0.5 * v_she + 0.5 * v_book   # one head that split its weight
-head_1 = 1.0 * v_she[:1]  # head 1 attends to She only, its value map keeps "who": (1,)
-head_2 = 1.0 * v_book[1:]  # head 2 attends to book only, its value map keeps "what": (1,)
-two_heads = torch.cat([head_1, head_2])  # concatenated: (2,), the same width as one head
-print("one head, sharp:", sharp)
-print("one head, even: ", even)
-print("two heads:      ", two_heads)
-assert even.max() == 0.5 and two_heads.tolist() == [1.0, 1.0]
+# %% tags=["nbval-ignore-output"]
+runs = {(h, seed): train_lookup(h, seed=seed) for h in (1, 2) for seed in (0, 1)}
+for (h, seed), r in runs.items():
+    print(f"{h} head(s), seed {seed}: first right {r['first']:.0%}, last right "
+          f"{r['last']:.0%}, both right {r['both']:.0%}")
+assert all(runs[2, s]["both"] > 0.95 > runs[1, s]["both"] for s in (0, 1))
 
 # %% [markdown]
-# One head must choose with one set of weights: keep *She* and lose most of *book*, or keep
-# half of each, and how much of each arrives depends on a softmax that also has to serve
-# every other purpose of that head. Two heads each put their full weight on their own word
-# and fill their own slice of the output: *She* as the giver, *book* as the thing given,
-# both at full strength, in the same D numbers. The paper says it in one line: "With a
-# single attention head, averaging inhibits this", this being attending to different kinds
-# of information at different positions.
-# That is multi-head attention: several attentions in parallel, each free to ask its own
-# question, their answers concatenated.
+# With two heads the model gets both symbols right almost every time. With one head of the
+# same width, "both right" stays well below that in both runs. Where does "?" look? Each row
+# below is one head: the average weight it gives to each position.
+
+# %% tags=["nbval-ignore-output"]
+positions = [f"pos {i}" for i in range(6)] + ["?"]
+for h in (1, 2):
+    print(f"{h} head(s), seed 1:", " ".join(f"{p:>6}" for p in positions))
+    for i, row in enumerate(runs[h, 1]["weights"]):
+        print(f"  head {i}:       ", " ".join(f"{w:6.2f}" for w in row.tolist()))
+ends = runs[2, 1]["weights"][:, [0, 5]]  # (2 heads, first and last position)
+assert ends.max() > 0.8 and set(ends.argmax(dim=-1).tolist()) == {0, 1}  # one end each
 
 # %% [markdown]
+# In the two-head model each head settled on one end of the sequence: one reads the first
+# symbol, the other the last, and each writes into its own 8 numbers. The single head has to
+# spread its weight over both ends, so the two symbols land in the same 16 numbers. The
+# readout can still guess from the mix, which is why it scores well above chance, but not
+# always. That is what we measured on this task; the paper puts the general point in one
+# line: "with a single attention head, averaging inhibits" attending to different things at
+# different positions.
+#
 # ## h heads, each of size d_k = d_model / h
 #
-# The paper uses h = 8 heads with d_model = 512, so each head works in d_k = 512 / 8 = 64
-# dimensions: exactly the (64, 512) head of chapter 3, eight times. In the paper's notation,
+# The paper uses h = 8 heads with d_model = 512, so each head works in d_k = 64 dimensions:
 #
-# $$\text{MultiHead}(Q, K, V) = \text{Concat}(\text{head}_1, \dots, \text{head}_h)\,W^O,
-# \qquad \text{head}_i = \text{Attention}(Q W_i^Q, K W_i^K, V W_i^V)$$
+# $\text{MultiHead}(Q, K, V) = \text{Concat}(\text{head}_1, \dots, \text{head}_h)\,W^O,
+# \quad \text{head}_i = \text{Attention}(Q W_i^Q, K W_i^K, V W_i^V)$
 #
-# with each W_i^Q, W_i^K, W_i^V of size 512 x 64 (d_v = d_k = 64 for the values too) and W^O
-# of size 512 x 512. The code stacks the eight W_i^Q into one 512 x 512 map W_q: head i uses
-# rows 64 i to 64 i + 63 of `W_q.weight`, so one matrix product computes all eight heads'
-# queries. The heads therefore add no parameters. The fourth map, W_o, mixes the concatenated
-# heads back together: without it, each output number would come from one head only.
+# Each W_i^Q is 512 x 64. The code stacks the eight of them into one 512 x 512 map W_q, so
+# one matrix product computes every head's queries, and the same holds for W_k and W_v. The
+# fourth map, W_o, mixes the heads' outputs back together. Here is the whole idea at the
+# size of the article's code:
+
+
+# %%
+class SketchMultiHead(nn.Module):
+    """Multi-head attention, the idea only: no mask, no dropout, no cache."""
+
+    def __init__(self, h, d_model):
+        super().__init__()
+        self.h, self.d_k = h, d_model // h
+        self.W_q, self.W_k, self.W_v, self.W_o = [nn.Linear(d_model, d_model) for _ in range(4)]
+
+    def forward(self, query, key, value):
+        B = query.size(0)
+
+        def split(x):  # (B, S, D) -> (B, S, H, d_k) -> (B, H, S, d_k)
+            return x.view(B, -1, self.h, self.d_k).transpose(1, 2)
+
+        q, k, v = split(self.W_q(query)), split(self.W_k(key)), split(self.W_v(value))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_k)  # (B, H, Sq, Sk)
+        heads = scores.softmax(dim=-1) @ v  # (B, H, Sq, d_k): one answer per head
+        concat = heads.transpose(1, 2).reshape(B, -1, self.h * self.d_k)  # (B, Sq, D)
+        return self.W_o(concat)
+
+
+# %% [markdown]
+# The only new moves are `split` and the line that builds `concat`. The picture shows them
+# on a tiny example:
+
+# %%
+_ = FIGURES["04_heads_split_concat"].make()
+
+# %% [markdown]
+# *Each colour is one head: it owns a slice of every word's numbers until W_o mixes them.*
+#
+# Now the real sizes, one step at a time, for a batch of 2 sentences of 5 words. `@` on
+# 4-axis tensors does one ordinary matrix product per (batch, head) pair: that is how all
+# eight heads run at once.
 
 # %%
 B, S, D, H = 2, 5, 512, 8
-mha = MultiHeadedAttention(h=H, d_model=D, dropout=0.0, backend="naive")
-print("d_k =", mha.d_k, "  heads x d_k =", mha.h * mha.d_k)
-print("linear maps:", len(mha.linears), "each", tuple(mha.linears[0].weight.shape))
-print("parameters:", count_parameters(mha), "= 4 x (512 x 512 + 512)")
-assert count_parameters(mha) == 4 * (D * D + D)
-print("with one head instead of 8:", count_parameters(MultiHeadedAttention(h=1, d_model=D)))
-assert count_parameters(MultiHeadedAttention(h=1, d_model=D)) == count_parameters(mha)
+sketch = SketchMultiHead(H, D).to(device)
+x = torch.randn(B, S, D).to(device)
+q = sketch.W_q(x).view(B, S, H, D // H).transpose(1, 2)
+k = sketch.W_k(x).view(B, S, H, D // H).transpose(1, 2)
+scores = q @ k.transpose(-2, -1)
+print("x      ", tuple(x.shape), "(B, S, D)")
+print("q, k   ", tuple(q.shape), "(B, H, S, d_k)")
+print("scores ", tuple(scores.shape), "(B, H, S, S): one S x S table per head")
+print("output ", tuple(sketch(x, x, x).shape), "(B, S, D)")
+# Head 3 is an ordinary (512 -> 64) attention head: rows 192..255 of W_q are its own map.
+torch.testing.assert_close(q[:, 3], x @ sketch.W_q.weight[192:256].T + sketch.W_q.bias[192:256])
 
 # %% [markdown]
-# One detail of the article's code: `linears` is made by `clones`, which deep-copies *one*
-# `nn.Linear` four times, so W_q, W_k, W_v and W_o start out equal. In a full model
-# `make_model` re-draws every weight (chapter 6); used alone, we re-draw them here the same
-# way, or every query would start out most similar to its own key: with W_q = W_k, the score
-# of a word against itself is |W x|^2, which is usually the largest in its row. We count the
-# (head, query) rows whose largest weight is on the word itself, before and after.
-
+# Splitting costs no parameters: eight heads of 64 use the same four 512 x 512 maps as one
+# head of 512.
 
 # %%
-def self_favourite(m: MultiHeadedAttention) -> float:
-    """The fraction of (head, query) rows whose largest weight is on the query's own word."""
-    x = torch.randn(1, 20, D, generator=torch.Generator().manual_seed(1))  # 20 random words
-    with torch.no_grad():
-        m(x, x, x)
-    return (m.attn[0].argmax(dim=-1) == torch.arange(20)).float().mean().item()
-
-
-print("W_q == W_k at construction:", torch.equal(mha.linears[0].weight, mha.linears[1].weight),
-      f"| rows that favour their own word: {self_favourite(mha):.0%}")
-for lin in mha.linears:
-    nn.init.xavier_uniform_(lin.weight)  # what make_model does to every weight matrix
-print("W_q == W_k after re-drawing:", torch.equal(mha.linears[0].weight, mha.linears[1].weight),
-      f"| rows that favour their own word: {self_favourite(mha):.0%}")
-mha = mha.to(device).eval()
+n_params = sum(p.numel() for p in sketch.parameters())
+print("parameters, 8 heads:", n_params, "| 1 head:",
+      sum(p.numel() for p in SketchMultiHead(1, D).parameters()))
+assert n_params == 4 * (D * D + D)
 
 # %% [markdown]
-# (Only the weight matrices are re-drawn; the four biases stay equal, as in `make_model`,
-# which re-draws every tensor with more than one axis. Equal small biases do no harm.)
-
-# %% [markdown]
-# ## The shapes, step by step
+# <details><summary>Under the hood: why view, then transpose, and reshape on the way back</summary>
 #
-# We follow a batch of B = 2 sentences of S = 5 words through the module by hand. The trick
-# that makes eight heads cost one matrix product: project once to (B, S, D), then *view* the
-# D numbers of each word as H slices of d_k, and move the head axis forward so that each head
-# sees a plain (S, d_k) matrix. `@` on 4-axis tensors does one ordinary matrix product for
-# each (batch, head) pair: that is how eight heads run at once.
+# `view` re-reads numbers in their memory order, word after word. Viewing (B, S, D) straight
+# as (B, H, S, d_k) would hand each "head" 320 consecutive numbers, a run from one or two
+# words, instead of a slice of every word. So we view as (B, S, H, d_k), which cuts each word
+# into H slices, and then swap S and H. After `transpose` the numbers are no longer in
+# memory order for the merged shape, so `view` refuses; `reshape` copies when it must. The
+# package writes `.contiguous().view(...)`, which does the same.
+#
+# </details>
 
 # %%
-x = torch.randn(B, S, D).to(device)  # (B, S, D): five word vectors per sentence
-print("x                 ", tuple(x.shape), "(B, S, D)")
-
-q = mha.linears[0](x)
-print("W_q x             ", tuple(q.shape), "(B, S, D)")
-q = q.view(B, S, H, mha.d_k)
-print(".view             ", tuple(q.shape), "(B, S, H, d_k)")
-q = q.transpose(1, 2)
-print(".transpose(1, 2)  ", tuple(q.shape), "(B, H, S, d_k)")
-k, v = [lin(x).view(B, S, H, mha.d_k).transpose(1, 2) for lin in mha.linears[1:3]]
-W = mha.linears[0]  # head 3's queries come from rows 192..255 of W_q: its own 512 -> 64 map
-torch.testing.assert_close(q[:, 3], x @ W.weight[192:256].T + W.bias[192:256])
-
-print("K^T               ", tuple(k.transpose(-2, -1).shape), "(B, H, d_k, S)")
-scores = q @ k.transpose(-2, -1) / math.sqrt(mha.d_k)
-print("scores Q K^T/√d_k ", tuple(scores.shape), "(B, H, S, S): one S x S table per head")
-weights = scores.softmax(dim=-1)
-heads = weights @ v
-print("weights @ V       ", tuple(heads.shape), "(B, H, S, d_k)")
-print(".transpose(1, 2)  ", tuple(heads.transpose(1, 2).shape), "(B, S, H, d_k)")
-concat = heads.transpose(1, 2).reshape(B, S, D)
-print("concatenate heads ", tuple(concat.shape), "(B, S, D)")
-# the reshape IS the concatenation: head 0's d_k numbers, then head 1's, ...
-assert torch.equal(concat, torch.cat([heads[:, i] for i in range(H)], dim=-1))
-out = mha.linears[3](concat)
-print("W_o               ", tuple(out.shape), "(B, S, D)")
-
-# %% [markdown]
-# Two questions a careful reader asks here. Why not view (B, S, D) straight as
-# (B, H, S, d_k)? Because `view` only re-reads the numbers in their memory order, word after
-# word: cut that way, each "head" would get S x d_k = 320 consecutive numbers, a run from
-# one or two words, not a slice of every word. And why
-# `reshape` on the way back? After `transpose`, the numbers are no longer in memory order
-# for the new shape, and `view` refuses; `reshape` copies when it must (the module writes
-# `.contiguous().view(...)`, which does the same).
-
-# %%
-straight = mha.linears[0](x).view(B, H, S, mha.d_k)
-print("viewed straight to (B, H, S, d_k) equals the real split:", torch.equal(straight, q))
+straight = sketch.W_q(x).view(B, H, S, D // H)
+print("viewed straight to (B, H, S, d_k) gives the same heads:", torch.equal(straight, q))
+heads = torch.randn(B, H, S, D // H)  # the layout attention returns: (B, H, S, d_k)
 try:
     heads.transpose(1, 2).view(B, S, D)
 except RuntimeError as e:
     print("view after transpose:", str(e).split(".")[0])
 
 # %% [markdown]
-# The module does exactly these steps (plus an optional mask, chapter 5). `mha(x, x, x)`
-# passes x three times because this is self-attention: queries, keys and values all come
-# from the same sentence, and the module applies W_q, W_k and W_v itself. Same input, same
-# output:
-
-# %%
-torch.testing.assert_close(out, mha(x, x, x), atol=1e-5, rtol=1e-5)
-torch.testing.assert_close(weights, mha.attn)  # the module keeps the weights in .attn
-print("by hand == MultiHeadedAttention:", True)
-
-# %% [markdown]
-# ## `MultiHeadedAttention`: the code
+# ## The package's version: the same, hardened
 #
-# Here is the package's real source. `linears` is [W_q, W_k, W_v, W_o]. The
-# `backend` switch picks between computing the softmax ourselves ("naive", which keeps the
-# weights in `.attn` for pictures) and PyTorch's fused `scaled_dot_product_attention`
-# ("sdpa", faster, same numbers up to rounding: checked below). The default, "auto", runs
-# sdpa unless `keep_attn` is set (chapter 6's `keep_attention(model)` sets it). `view(B, -1,
-# ...)` lets PyTorch work out the length, because in cross-attention (chapter 6) the queries
-# (Tq of them) and the keys (Tk) come from sentences of different lengths. The `cache`
-# argument serves decoding one word at a time (chapter 8); without it, as here, the layer
-# computes every key and value from its inputs.
+# The model uses `MultiHeadedAttention`. It keeps the four maps in a list, `linears` =
+# [W_q, W_k, W_v, W_o], as the article does. Its extra branches are for later chapters:
+#
+# - `mask` hides padding and future words: chapter 5.
+# - `cache` keeps keys and values between decoding steps: chapter 8.
+# - `backend` picks our explicit softmax ("naive") or PyTorch's fused
+#   `scaled_dot_product_attention` ("sdpa"), which is faster but keeps no weights to draw;
+#   "auto" uses sdpa unless `keep_attn` asks for the weights, as chapter 6 does.
 
 # %%
 show(MultiHeadedAttention)
-mha.backend = "sdpa"
-fused = mha(x, x, x)
-print("sdpa vs naive, largest difference:", f"{(fused - out).abs().max().item():.1e}",
-      "| weights kept:", mha.attn is not None)
-torch.testing.assert_close(fused, out, atol=1e-5, rtol=1e-5)
-mha.backend = "naive"
 
 # %% [markdown]
-# ## Equal to PyTorch's `nn.MultiheadAttention`
-#
-# PyTorch ships the same layer. It stores W_q, W_k and W_v stacked in one (3D, D) matrix
-# `in_proj_weight`, and W_o as `out_proj`. Copy our weights in and the two must agree on
-# both the output and the per-head weights. Two settings make it speak our shapes:
-# `batch_first=True` (its default order is (S, B, D)), and `average_attn_weights=False`
-# (by default it returns the heads' average, (B, S, S), instead of every head's weights).
+# Copy the sketch's weights into it, and both backends give the sketch's output:
+
+# %%
+mha = MultiHeadedAttention(H, D, dropout=0.0).to(device).eval()
+with torch.no_grad():
+    for ours, theirs in zip(mha.linears, [sketch.W_q, sketch.W_k, sketch.W_v, sketch.W_o]):
+        ours.load_state_dict(theirs.state_dict())
+    expected = sketch(x, x, x)
+    for backend in ("naive", "sdpa"):
+        mha.backend = backend
+        torch.testing.assert_close(mha(x, x, x), expected, atol=1e-5, rtol=1e-5)
+        print(f"{backend}: equal to the sketch | weights kept: {mha.attn is not None}")
+
+# %% [markdown]
+# PyTorch ships the same layer as `nn.MultiheadAttention`. It stores W_q, W_k and W_v stacked
+# in one (3D, D) matrix and W_o as `out_proj`. With our weights copied in, it agrees on the
+# output and on every head's weights.
 
 # %%
 ref = nn.MultiheadAttention(D, H, dropout=0.0, batch_first=True).to(device).eval()
+mha.backend = "naive"
 with torch.no_grad():
     ref.in_proj_weight.copy_(torch.cat([lin.weight for lin in mha.linears[:3]]))  # (3D, D)
     ref.in_proj_bias.copy_(torch.cat([lin.bias for lin in mha.linears[:3]]))  # (3D,)
-    ref.out_proj.weight.copy_(mha.linears[3].weight)  # (D, D)
-    ref.out_proj.bias.copy_(mha.linears[3].bias)  # (D,)
-
-ours = mha(x, x, x)  # (B, S, D)
-theirs, their_weights = ref(x, x, x, need_weights=True, average_attn_weights=False)
-print("outputs  ", tuple(ours.shape), tuple(theirs.shape))
-print("weights  ", tuple(mha.attn.shape), tuple(their_weights.shape))
-torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
-torch.testing.assert_close(mha.attn, their_weights, atol=1e-5, rtol=1e-5)
-print(f"largest difference: {(ours - theirs).abs().max().item():.1e}")
+    ref.out_proj.load_state_dict(mha.linears[3].state_dict())
+    theirs, their_weights = ref(x, x, x, need_weights=True, average_attn_weights=False)
+    torch.testing.assert_close(mha(x, x, x), theirs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(mha.attn, their_weights, atol=1e-5, rtol=1e-5)
+print("equal to nn.MultiheadAttention, weights", tuple(their_weights.shape), "(B, H, S, S)")
 
 # %% [markdown]
-# ## One heatmap per head
+# ## The heads of a trained model
 #
-# Now the sentence from the start, "She gave him her book". The model is untrained, so we
-# stand in random vectors for the five words; what matters is how differently the eight heads
-# spread their weight over the same words.
+# Random weights show nothing worth reading. The shipped number translator has 2 layers of 4
+# heads in each of its three kinds of attention. Here is its last layer of cross-attention
+# while it writes "three hundred and fifty-four" from German:
 
 # %%
-tokens = ["She", "gave", "him", "her", "book"]
-words = torch.randn(1, len(tokens), D).to(device)  # (1, S, D)
-_ = mha(words, words, words)
-head_weights = mha.attn[0]  # (H, S, S): batch element 0
-print("weights per head:", tuple(head_weights.shape), "(H, S, S)")
-_ = draw_attention(AttentionMaps.of_heads(head_weights, tokens), "self", numbers=True)
+translator = pretrained.load("numbers")
+maps = translator.attention("dreihundertvierundfünfzig")
+print(maps.translation)
+_ = draw_attention(maps, "cross", layer=-1, head="all")
 
 # %% [markdown]
-# *Each panel is one head: a row is a query word, a column a key word, and each row sums to 1.
-# Look along the row for* gave *: the heads put their largest weight on different words.*
+# *Each head is almost one-hot, and the heads differ: for "and", heads 0, 1 and 3 read
+# "hundert", "und" and "drei". One English word gathers from several German ones.*
 #
-# How many different words does each word reach through its eight heads? Count each head's
-# favourite key:
-
-# %%
-for i, word in enumerate(tokens):
-    favourites = [tokens[j] for j in head_weights[:, i].argmax(dim=-1).tolist()]
-    print(f"{word:>5}: favourite per head {favourites} -> {len(set(favourites))} different words")
-distinct = [len(set(head_weights[:, i].argmax(dim=-1).tolist())) for i in range(len(tokens))]
-assert min(distinct) > 1  # one head could only ever give one favourite
-
-# %% [markdown]
-# Even before training, each word's eight heads favour several different words, where one
-# head would give exactly one. This variety is accidental here, the work of random weights;
-# training makes each head's choice mean something (chapter 8 shows trained heads).
-#
-# ## Widget: pick a head
-#
-# Choose "all heads" or one head to see its weights with the numbers. Given a whole model's
-# stack of weights, shape (L, H, S, S), the same widget adds layer buttons: chapter 6 uses it
-# that way.
+# In the widget, switch between the trained model and the same model with fresh random
+# weights. Training made the heads decisive: the cell below the widget measures it as the
+# average largest weight in a row.
 
 # %% tags=["nbval-ignore-output"]
-head_explorer(head_weights, tokens)
+trained_heads_explorer(translator, "dreihundertvierundfünfzig")
+
+# %%
+text = "dreihundertvierundfünfzig"
+untrained = trained_and_untrained(translator, [text])[text]["untrained"]
+for part in maps.weights:
+    sharp = [m.weights[part].max(dim=-1).values.mean().item() for m in (maps, untrained)]
+    print(f"{part:>8}: largest weight per row, trained {sharp[0]:.2f}, untrained {sharp[1]:.2f}")
 
 # %% [markdown]
+# ## What attention costs
+#
+# Chapter 0 promised a measurement. Every word compares itself with every word, so one head
+# keeps an S x S table of weights: the memory grows with S squared. The feed-forward block
+# of chapter 6 works on each word alone: its hidden layer grows with S. Here are the exact
+# byte counts in float32, for a small model with D = 128, h = 8 and d_ff = 512:
+
+# %%
+cost = attention_cost(COST_LENGTHS, **COST_SIZES)
+for S, att, ffn in zip(COST_LENGTHS, cost["attention bytes"], cost["feed-forward bytes"]):
+    print(f"S = {S:>4}: attention weights {att:>10,} bytes, feed-forward hidden {ffn:>9,} "
+          f"bytes, ratio {att / ffn:5.2f}")
+
+# %% [markdown]
+# The ratio doubles each time S doubles. Time follows the same shape. The cell below times
+# one layer of each on this computer, so your numbers will differ; the shape of the curves
+# should not.
+
+# %% tags=["nbval-ignore-output"]
+timings = time_attention_cost(COST_LENGTHS, **COST_SIZES)
+_ = draw_attention_cost(timings)
+
+# %% [markdown]
+# *Past a few hundred words attention, not the feed-forward block, dominates both time and
+# memory.*
+#
+# The paper's Table 1 states the trade-off for n words, each a vector of d numbers; k is the
+# width of a convolution's window:
+#
+# | Layer type | Work per layer | Sequential steps | Longest path between two words |
+# |---|---|---|---|
+# | Self-attention | `O(n² · d)` | `O(1)` | `O(1)` |
+# | Recurrent | `O(n · d²)` | `O(n)` | `O(n)` |
+# | Convolutional | `O(k · n · d²)` | `O(1)` | `O(log_k n)` |
+#
+# Self-attention pays n² but needs no step-by-step loop, and any two words are one step
+# apart. When the sentence is shorter than the width, n < d, it even does less work than a
+# recurrent layer.
+#
 # ## Recap
 #
-# - One head gives each word one softmax-weighted average, and softmax tends to pick one
-#   word; several heads let a word gather from several words at full strength.
-# - h = 8 heads of d_k = d_model / h = 64: eight of chapter 3's 512 -> 64 maps stacked into
-#   each of W_q, W_k, W_v, plus W_o to mix the heads; the same parameters as one 512-wide
-#   head.
-# - Shapes: (B, S, D) -> view (B, S, H, d_k) -> transpose (B, H, S, d_k) -> scores
-#   (B, H, S, S) -> (B, H, S, d_k) -> transpose and reshape (B, S, D) -> W_o.
-# - Our `MultiHeadedAttention` equals `nn.MultiheadAttention` with the same weights.
+# - One head writes everything it gathers into one average. On a task that needs two
+#   lookups, two heads of width 8 succeeded where one head of width 16 fell short.
+# - h heads of d_k = d_model / h: split with `view` and `transpose`, attend per head,
+#   concatenate with `transpose` and `reshape`, mix with W_o. No extra parameters.
+# - The package's `MultiHeadedAttention` is the sketch plus a mask, a cache and a fast
+#   backend; it equals `nn.MultiheadAttention` with the same weights.
+# - Attention's weights grow with S squared, the feed-forward block's with S.
 #
 # Next, chapter 5: sentences of different lengths in one batch, and masks that hide padding
 # and the future.
 #
 # ## Your turn
 #
-# **1.** Write `split_heads(x, h)`: (B, S, D) -> (B, H, S, d_k), where h is the number of
-# heads and d_k = D // h. Replace the `...`.
+# **1. Predict, then run.** A sentence gets 4 times longer: S goes from 512 to 2048. By what
+# factor does the memory of the attention weights grow? And the feed-forward hidden layer's?
+# Commit to numbers before you run the cost cell again.
 
 # %%
-from annotated.exercises import check_merge_heads, check_split_heads  # noqa: E402
+from annotated.exercises import check_cost_prediction, check_reading_head  # noqa: E402
 
-
-def split_heads(x, h):
-    ...
-
-
-check_split_heads(split_heads)
+prediction = {"attention": ..., "feed_forward": ...}
+check_cost_prediction(prediction)
 
 # %% [markdown]
-# **2.** Write `merge_heads(x)`, the way back: (B, H, S, d_k) -> (B, S, H * d_k).
+# **2. Discover.** One decoder self-attention head of the translator mostly looks at the word
+# just before the one being written. Find it by code, not by eye: `maps.weights["decoder"]`
+# is (L, H, T, T). Answer with a pair: layer, then head.
 
 # %%
-def merge_heads(x):
-    ...
+answer = (..., ...)
+check_reading_head(answer)
 
-
-check_merge_heads(merge_heads)
+# %% [markdown]
+# ## Further reading
+#
+# - Vaswani et al., 2017, [Attention Is All You Need](https://arxiv.org/abs/1706.03762):
+#   section 3.2.2 defines multi-head attention, section 4 and Table 1 compare its cost.
+# - The Annotated Transformer, [Harvard NLP](https://nlp.seas.harvard.edu/annotated-transformer/):
+#   the article-sized `MultiHeadedAttention` our sketch follows, beside the paper's text.
+# - J. Alammar, [The Illustrated Transformer](https://jalammar.github.io/illustrated-transformer/):
+#   multi-head attention drawn step by step.
+# - What it grew into. Michel et al., [Are Sixteen Heads Really Better than
+#   One?](https://arxiv.org/abs/1905.10650): many trained heads can be removed afterwards.
+# - Shazeer, [multi-query attention](https://arxiv.org/abs/1911.02150), and Ainslie et al.,
+#   [grouped-query attention](https://arxiv.org/abs/2305.13245): heads share keys and
+#   values, so the decoding cache of chapter 8 shrinks.
+# - Dao et al., [FlashAttention](https://arxiv.org/abs/2205.14135): the S² attention,
+#   computed without ever storing the whole table.

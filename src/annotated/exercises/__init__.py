@@ -10,7 +10,12 @@ from .ch00 import check_align, check_data_flow, check_reading
 from .ch01 import check_nearest, check_scale_prediction
 from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
 from .ch03 import check_attention, check_query_design, check_unscaled_peak
-from .ch04 import check_merge_heads, check_split_heads
+from .ch04 import (
+    check_cost_prediction,
+    check_merge_heads,
+    check_reading_head,
+    check_split_heads,
+)
 from .ch05 import check_causal_mask, check_fixed_mask, check_masked_softmax, check_zero_rows
 from .ch06 import check_post_norm, check_untied_parameters
 from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets
@@ -25,7 +30,8 @@ __all__ = [
     "check_nearest", "check_scale_prediction",  # 1
     "check_look_ahead", "check_positional_encoding", "check_wavelength",  # 2
     "check_attention", "check_query_design", "check_unscaled_peak",  # 3
-    "check_merge_heads", "check_split_heads",  # 4
+    "check_cost_prediction", "check_merge_heads", "check_reading_head",  # 4
+    "check_split_heads",
     "check_causal_mask", "check_fixed_mask", "check_masked_softmax", "check_zero_rows",  # 5
     "check_post_norm", "check_untied_parameters",  # 6
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7

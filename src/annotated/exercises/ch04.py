@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
 
+from .. import pretrained
 from .grading import Mistake, Result, check_function
 
 
@@ -67,3 +69,112 @@ def check_merge_heads(attempt: Callable) -> Result:
         ],
         success="Correct! This is the 'concatenate the heads' step, done with one reshape.",
     )
+
+
+COST_KEYS = ("attention", "feed_forward")
+
+
+def check_cost_prediction(prediction) -> Result:
+    """Grade a prediction {"attention": r1, "feed_forward": r2}: by what factor the memory of
+    self-attention's weights (B, H, S, S) and of the feed-forward hidden layer (B, S, d_ff)
+    grows when the sentence gets 4 times longer (S from 512 to 2048)."""
+    todo = ("Predict before you run. Write down the shape of what each block keeps: the "
+            "attention weights and the feed-forward block's hidden layer. Which letters of "
+            "each shape change when S is multiplied by 4? Fill in prediction = "
+            "{'attention': ..., 'feed_forward': ...}, each as new size / old size.")
+    if not isinstance(prediction, dict):
+        return Result(False, f"Not yet: give a dict, not a {type(prediction).__name__}. {todo}")
+    missing = [k for k in COST_KEYS if k not in prediction]
+    if missing:
+        return Result(False, f"Not yet: the dict has no {', '.join(map(repr, missing))}. {todo}")
+    values = [prediction[k] for k in COST_KEYS]
+    if any(v is ... or v is None for v in values):
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        att, ffn = (float(v) for v in values)
+    except (TypeError, ValueError):
+        return Result(False, f"Not yet: each answer must be a number. {todo}")
+    if att == 4 and ffn == 16:
+        return Result(False, "Not yet: the two answers are swapped. Which shape holds S twice?")
+    if att != 16:
+        why = {
+            4.0: "the weights hold one number for every (query, key) pair, and both the "
+                 "queries and the keys are the S words. S appears twice in their shape.",
+            8.0: "the number of heads H does not change with S; count only the axes that "
+                 "grow with the sentence.",
+            64.0: "S appears twice in the shape, not three times: (B, H, S, S).",
+            1.0: "the weights are an S x S table per head: a longer sentence gives a bigger "
+                 "table.",
+        }
+        hint = why.get(att, "count how many axes of (B, H, S, S) grow with S.")
+        return Result(False, f"Not yet (attention): {hint}")
+    if ffn != 4:
+        why = {
+            1.0: "the feed-forward block works on each word alone, but it does so for every "
+                 "word: the hidden layer holds d_ff numbers per word.",
+            16.0: "the feed-forward block never compares two words: its hidden layer is "
+                  "(B, S, d_ff), with S once.",
+        }
+        hint = why.get(ffn, "count how many axes of (B, S, d_ff) grow with S.")
+        return Result(False, f"Not yet (feed-forward): {hint}")
+    return Result(True, "Correct! S x 4 gives (4 S)^2 = 16 S^2 attention weights per head, "
+                        "but only 4 times as many hidden numbers in the feed-forward block. "
+                        "Run the cell below to see it on exact byte counts.")
+
+
+def check_reading_head(layer_head) -> Result:
+    """Grade (layer, head): the decoder self-attention head of the number translator that
+    puts the most weight, on average, on the word just before the query word."""
+    todo = ("Look for it in the weights, not in a picture. For every decoder layer and head, "
+            "take the weight each query position t gives to key position t - 1: that is the "
+            "diagonal just below the main one. Average it per head and keep the largest. "
+            "Answer with a pair (layer, head), both counted from 0.")
+    if layer_head is ... or layer_head is None or layer_head == (..., ...):
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        layer, head = (int(v) for v in layer_head)
+    except (TypeError, ValueError):
+        return Result(False, f"Not yet: answer with two whole numbers, (layer, head). {todo}")
+    stats = previous_word_weight()  # (L, H)
+    L, H = stats.shape
+    best = divmod(int(stats.argmax()), H)
+    diag = diagonal_weight()
+    if (layer, head) == best:
+        return Result(True, f"Correct! Decoder layer {layer}, head {head} gives the word "
+                            f"just before on average {stats[layer, head]:.2f} of its weight; "
+                            f"the mean over all heads is {stats.mean():.2f}. This head reads "
+                            "'what did I just write?'.")
+    if (layer - 1, head - 1) == best:
+        return Result(False, "Not yet: close, but count layers and heads from 0, as the "
+                             "tensors do.")
+    if not (0 <= layer < L and 0 <= head < H):
+        return Result(False, f"Not yet: there are {L} layers and {H} heads, counted from 0.")
+    if (layer, head) == divmod(int(diag.argmax()), H):
+        return Result(False, "Not yet: that head looks at the query word itself (the main "
+                             "diagonal). Shift by one: key t - 1 for query t.")
+    return Result(False, f"Not yet: that head gives the previous word {stats[layer, head]:.2f} "
+                         "of its weight on average; one head gives more. A tool that helps: "
+                         "a tensor's .diagonal(offset=..., dim1=..., dim2=...) picks one "
+                         "diagonal of every (T, T) table at once.")
+
+
+PREVIOUS_WORD_TEXTS = ("einundzwanzig", "dreihundertvierundfünfzig", "siebentausendzwölf",
+                       "neunundneunzigtausendeins")
+
+
+@functools.lru_cache(maxsize=1)
+def _decoder_weights() -> tuple:
+    translator = pretrained.load("numbers")
+    return tuple(translator.attention(t).weights["decoder"] for t in PREVIOUS_WORD_TEXTS)
+
+
+def previous_word_weight() -> torch.Tensor:
+    """(L, H): the mean weight a decoder self-attention head gives to the previous word."""
+    per_text = [w.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1) for w in _decoder_weights()]
+    return torch.stack(per_text).mean(0)
+
+
+def diagonal_weight() -> torch.Tensor:
+    """(L, H): the mean weight a decoder self-attention head gives to the query word itself."""
+    per_text = [w.diagonal(dim1=-2, dim2=-1).mean(-1) for w in _decoder_weights()]
+    return torch.stack(per_text).mean(0)

@@ -35,6 +35,7 @@ from .measure import (
     QKV_SENTENCE,
     SMOOTHING_TARGET,
     SMOOTHING_TOKENS,
+    attention_cost,
     attention_steps,
     best_line,
     corpus_lengths,
@@ -54,6 +55,7 @@ from .measure import (
     smoothing_penalty,
     source_positions_off,
     symmetric_offsets,
+    time_attention_cost,
     untrained_heads,
     untrained_twin,
     word_group,
@@ -868,6 +870,93 @@ def heads_figure() -> Figure:
     """Every head of an untrained multi-head attention on five words."""
     return draw_attention(AttentionMaps.of_heads(untrained_heads(), HEADS_SENTENCE), "self",
                           numbers=True)
+
+
+HEAD_COLORS = ["#4c9be8", "#f28e2b", "#59a14f", "#b07aa1"]  # one colour per head
+MIXED_COLOR = "#8c8c8c"  # after W_o every number mixes every head
+
+
+def _matrix(ax, x: float, y: float, rows: int, colors: list[str], cell: float = 0.22) -> None:
+    """A rows x len(colors) grid of cells, top-left corner at (x, y); column j in colors[j]."""
+    for r in range(rows):
+        for c, color in enumerate(colors):
+            ax.add_patch(plt.Rectangle((x + c * cell, y - (r + 1) * cell), cell, cell,
+                                       facecolor=color, edgecolor="white", linewidth=0.8))
+
+
+def heads_split_concat(S: int = 4, H: int = 4, d_k: int = 2) -> Figure:
+    """Boxes for one sentence (B = 1): project, split into heads, attend, concatenate, W_o."""
+    D, cell = H * d_k, 0.22
+    fig, ax = plt.subplots(figsize=(13.5, 3.4))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.02)
+    ax.set_xlim(0, 19.6)
+    ax.set_ylim(-1.5, 1.6)
+    ax.axis("off")
+    split = [HEAD_COLORS[i // d_k] for i in range(D)]
+    top, step = 0.45, 0.32  # the stacks: each head behind the previous one, up and right
+    flat = {"x": 0.2, "Q": 3.7, "concat": 14.3, "out": 17.6}
+    _matrix(ax, flat["x"], top, S, ["#d9d9d9"] * D)
+    _matrix(ax, flat["Q"], top, S, split)
+    for x0 in (7.2, 11.1):  # the heads as a stack of (S, d_k) matrices, head 0 in front
+        for i in reversed(range(H)):
+            _matrix(ax, x0 + step * i, top + step * i, S, [HEAD_COLORS[i]] * d_k)
+    _matrix(ax, flat["concat"], top, S, split)
+    _matrix(ax, flat["out"], top, S, [MIXED_COLOR] * D)
+    below = top - S * cell - 0.2
+    wide, narrow = D * cell / 2, (d_k * cell + step * (H - 1)) / 2
+    labels = [(flat["x"] + wide, "x\n(B, S, D)"),
+              (flat["Q"] + wide, "Q = W_q(x)\n(B, S, D)\nD = H slices of d_k"),
+              (7.2 + narrow, "H heads\n(B, H, S, d_k)"),
+              (11.1 + narrow, "each head's output\n(B, H, S, d_k)"),
+              (flat["concat"] + wide, "heads side by side\n(B, S, D)"),
+              (flat["out"] + wide, "W_o mixes the heads\n(B, S, D)")]
+    for x, text in labels:
+        ax.text(x, below, text, ha="center", va="top", fontsize=9, family="monospace")
+    arrows = [(2.2, 3.5, "W_q (and\nW_k, W_v)"), (5.7, 7.0, ".view\n.transpose"),
+              (8.85, 10.9, "attention per head\nsoftmax(QK^T/√d_k) V"),
+              (12.75, 14.1, ".transpose\n.reshape"), (16.3, 17.4, "W_o")]
+    mid = top - S * cell / 2
+    for start, end, text in arrows:
+        ax.annotate("", xy=(end, mid), xytext=(start, mid),
+                    arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.4})
+        ax.text((start + end) / 2, mid + 0.12, text, ha="center", va="bottom", fontsize=8.5,
+                color="tab:red")
+    ax.set_title(f"One sentence through multi-head attention: S = {S} words, D = {D}, "
+                 f"H = {H} heads of d_k = {d_k} (the paper: D = 512, H = 8, d_k = 64)",
+                 fontsize=10)
+    return fig
+
+
+COST_LENGTHS = [32, 64, 128, 256, 512, 1024]
+COST_SIZES = {"d_model": 128, "h": 8, "d_ff": 512}
+
+
+def draw_attention_cost(timings: dict[str, list[float]] | None = None,
+                        lengths: list[int] = COST_LENGTHS) -> Figure:
+    """Time (measured) and memory (exact) of self-attention and the feed-forward block vs S."""
+    if timings is None:
+        timings = time_attention_cost(lengths, **COST_SIZES)
+    cost = attention_cost(lengths, **COST_SIZES)
+    fig, (left, right) = grid(2, cols=2, size=4.4)
+    sizes = ", ".join(f"{k} = {v}" for k, v in COST_SIZES.items())
+    curves(lengths, timings, ax=left, marker="o", logy=True, xlabel="sequence length S",
+           ylabel="milliseconds (log scale)", title=f"Time of one layer on this CPU\n{sizes}")
+    curves(lengths, {"self-attention: weights (B, H, S, S)":
+                     [b / 2**20 for b in cost["attention bytes"]],
+                     "feed-forward: hidden layer (B, S, d_ff)":
+                     [b / 2**20 for b in cost["feed-forward bytes"]]},
+           ax=right, marker="o", logy=True, xlabel="sequence length S",
+           ylabel="MiB, float32 (log scale)", title=f"Memory each keeps for backward\n{sizes}")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(lengths, [str(n) for n in lengths])
+        ax.minorticks_off()
+    return fig
+
+
+def attention_cost_figure() -> Figure:
+    """The registered figure: draw_attention_cost with a fresh measurement."""
+    return draw_attention_cost()
 
 
 # --- Chapter 5 ---

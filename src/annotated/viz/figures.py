@@ -121,6 +121,14 @@ figure("04_heads", draw.heads_figure,
        "One heatmap per head of an untrained 8-head attention on the same five words: each "
        "head spreads its weight differently, so one word can gather from several others at "
        "once.")
+figure("04_heads_split_concat", draw.heads_split_concat,
+       "Multi-head attention as stacked matrices: one projection gives every word D numbers, "
+       "read as H slices of d_k (one colour per head); the slices become H separate (S, d_k) "
+       "matrices that attend on their own; the results are laid side by side again, and only "
+       "W_o mixes the heads' numbers.")
+figure("04_attention_cost", draw.attention_cost_figure,
+       "Self-attention's weights grow with S squared, the feed-forward block's hidden layer "
+       "with S: past a few hundred words attention dominates both time and memory.")
 figure("05_masked_softmax", draw.masked_softmax_figure,
        "Softmax over the same scores, without and with the mask. Without it, the real words "
        "give a share of their weight to <pad>; with the pad scores set to the dtype's "

@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import math
 import tempfile
+import time
 from collections.abc import Iterator
 
 import torch
@@ -19,6 +20,7 @@ from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, pad_sequences, padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
+from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
 from ..model import EncoderDecoder, ModelConfig, make_model, model_from_config
@@ -337,6 +339,126 @@ def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
         with torch.no_grad():
             mha(x, x, x)
     return mha.attn[0]  # (H, S, S)
+
+
+LOOKUP_SYMBOLS = list("ABCDEFGH")  # the task's symbols; "?" is the query at the end
+LOOKUP_LENGTH = 6  # symbols per sequence, then "?"
+
+
+class LookupModel(nn.Module):
+    """The smallest model that must look twice: embeddings + positions, one attention, readout.
+
+    The last position holds "?"; its attention output alone must name the first and the last
+    symbol of the sequence. `h` heads share the same width `d_model`.
+    """
+
+    def __init__(self, h: int, d_model: int = 16):
+        super().__init__()
+        V = len(LOOKUP_SYMBOLS)
+        self.embed = nn.Embedding(V + 1, d_model)  # + 1: the "?" token, id V
+        self.register_buffer("pe", sinusoidal_table(LOOKUP_LENGTH + 1, d_model))
+        self.attn = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive")
+        self.readout = nn.Linear(d_model, 2 * V)  # scores for "first is ..." and "last is ..."
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids) + self.pe[: ids.size(1)]  # (B, S + 1, D)
+        out = self.attn(x[:, -1:], x, x)[:, 0]  # the "?" query only: (B, D)
+        return self.readout(out).view(-1, 2, len(LOOKUP_SYMBOLS))  # (B, 2, V)
+
+
+def lookup_batch(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random sequences with "?" appended (n, S + 1), and their answers (n, 2): first, last."""
+    V = len(LOOKUP_SYMBOLS)
+    ids = torch.randint(0, V, (n, LOOKUP_LENGTH), generator=generator)
+    ids = torch.cat([ids, torch.full((n, 1), V)], dim=1)
+    return ids, ids[:, [0, LOOKUP_LENGTH - 1]]
+
+
+def train_lookup(h: int, d_model: int = 16, steps: int = 300, seed: int = 0
+                 ) -> dict[str, object]:
+    """Train a LookupModel with h heads; its accuracy on 2,000 fresh sequences.
+
+    Returns "first", "last" and "both" (fractions right), "losses" (one per step) and
+    "weights": the "?" query's attention (H, S + 1), averaged over the test sequences.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = LookupModel(h, d_model)
+    data = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
+    try:
+        for _ in range(steps):
+            ids, answer = lookup_batch(128, data)
+            loss = F.cross_entropy(model(ids).reshape(-1, len(LOOKUP_SYMBOLS)),
+                                   answer.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    finally:
+        torch.set_num_threads(threads)
+    ids, answer = lookup_batch(2000, torch.Generator().manual_seed(1234))
+    with torch.no_grad():
+        right = model(ids).argmax(-1) == answer  # (2000, 2)
+    return {"first": right[:, 0].float().mean().item(), "last": right[:, 1].float().mean().item(),
+            "both": right.all(1).float().mean().item(), "losses": losses,
+            "weights": model.attn.attn[:, :, 0].mean(0)}
+
+
+def attention_cost(lengths, d_model: int = 512, h: int = 8, d_ff: int = 2048,
+                   batch: int = 1) -> dict[str, list[int]]:
+    """Exact multiply-adds x 2 (FLOPs) and float32 bytes of one self-attention layer and one
+    feed-forward block, per sequence length S.
+
+    Attention: the four D x D maps (4 x 2 S D^2), Q K^T and weights @ V (2 x 2 S^2 D), and the
+    (B, H, S, S) weights it keeps. Feed-forward: D -> d_ff -> D (2 x 2 S D d_ff), and its
+    (B, S, d_ff) hidden layer.
+    """
+    out: dict[str, list[int]] = {"attention FLOPs": [], "feed-forward FLOPs": [],
+                                 "attention bytes": [], "feed-forward bytes": []}
+    for S in lengths:
+        out["attention FLOPs"].append(batch * (8 * S * d_model**2 + 4 * S * S * d_model))
+        out["feed-forward FLOPs"].append(batch * 4 * S * d_model * d_ff)
+        out["attention bytes"].append(4 * batch * h * S * S)
+        out["feed-forward bytes"].append(4 * batch * S * d_ff)
+    return out
+
+
+def time_attention_cost(lengths, d_model: int = 128, h: int = 8, d_ff: int = 512,
+                        repeats: int = 5) -> dict[str, list[float]]:
+    """Wall-clock milliseconds of one self-attention layer and one feed-forward block (CPU,
+    best of `repeats`), per sequence length; they vary with the machine."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        mha = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive").eval()
+        ffn = PositionwiseFeedForward(d_model, d_ff, dropout=0.0).eval()
+    out: dict[str, list[float]] = {"self-attention": [], "feed-forward": []}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core: other work on the machine disturbs two threads more
+    try:
+        for S in lengths:
+            _time_both(S, d_model, mha, ffn, repeats, out)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def _time_both(S: int, d_model: int, mha: nn.Module, ffn: nn.Module, repeats: int,
+               out: dict[str, list[float]]) -> None:
+    """Append the best of `repeats` timings of mha and ffn on one (1, S, D) input to `out`."""
+    x = torch.randn(1, S, d_model)
+    runs = {"self-attention": lambda: mha(x, x, x), "feed-forward": lambda: ffn(x)}
+    for name, run in runs.items():
+        best = float("inf")
+        with torch.no_grad():
+            for _ in range(repeats):
+                start = time.perf_counter()
+                run()
+                best = min(best, time.perf_counter() - start)
+        out[name].append(1000 * best)
 
 
 # --- Chapter 5 ---

@@ -225,6 +225,24 @@ def head_explorer(weights: torch.Tensor, tokens, query_tokens=None) -> widgets.i
     return maps_explorer(AttentionMaps.of_heads(weights, tokens, query_tokens))
 
 
+
+def trained_heads_explorer(translator, text: str = "einundzwanzig", seed: int = 0
+                           ) -> widgets.interactive:
+    """The number translator's heads on `text`, with a switch to the same model untrained."""
+    maps = trained_and_untrained(translator, [text], seed)[text]
+    parts = list(maps["trained"].weights)
+    L, H = maps["trained"].weights[parts[0]].shape[:2]
+
+    def draw(weights: str = "trained", part: str = parts[0], layer: int = 0,
+             head: int | str = "all") -> Figure:
+        return draw_attention(maps[weights], part, layer, head)
+
+    return interactive_figure(
+        draw,
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights"),
+        part=part_picker(parts, parts[0]), layer=layer_picker(L, 0), head=head_picker(H, "all"))
+
 # --- Chapter 5 ---
 
 def masking_explorer() -> widgets.interactive:
