@@ -10,15 +10,14 @@
 # # Chapter 0: Where we are going
 #
 # This course builds the Transformer of "Attention Is All You Need" (Vaswani et al., 2017)
-# from scratch in PyTorch, one idea per chapter. First, let us watch a finished one work. By
-# the end of this chapter you will be able to:
+# from scratch in PyTorch, one idea per chapter, following the examples of François
+# Porcher's article "The A-Z of Transformers: Everything You Need to Know". First, let us
+# watch a finished one work. By the end of this chapter you will be able to:
 #
 # - run a small trained Transformer that ships with the course;
-# - read a cross-attention heatmap: which source word the model looked at while it wrote
-#   each output word;
-# - tell the story from recurrent translation, through Bahdanau's attention, to keeping
-#   attention only;
-# - name the three parts of the model and the tensor shape between them.
+# - read a cross-attention heatmap;
+# - tell the story from recurrent translation, through Bahdanau's attention, to attention only;
+# - name the three parts of the model and the tensor shapes between them.
 #
 # **Before you start.** If tensors, `shape` and `@` are new to you, read
 # [the PyTorch primer](A1_pytorch_primer.ipynb) first.
@@ -46,7 +45,7 @@ from annotated.viz.widgets import demo_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)
-device = annotated.default_device()  # a GPU when there is one; the answers are the same
+device = annotated.default_device()  # a GPU when there is one; same answers up to rounding
 
 # %% [markdown]
 # ## 1. A demo: a Transformer that reads numbers
@@ -54,10 +53,11 @@ device = annotated.default_device()  # a GPU when there is one; the answers are 
 # The package ships one trained model. It reads a number written in German words
 # (`einundzwanzig`) or Japanese (`二十一`) and writes it in English (`twenty-one`). The task
 # is small, but it has what makes translation hard: German says "one-and-twenty", so the
-# order of the parts changes, and Japanese groups digits by ten thousand. Nobody wrote rules
-# for this. The model learned from examples made by the `num2words` library.
+# order of the parts changes, and Japanese counts in ten-thousands: 万 means 10,000, so
+# 三十五万 is 35 x 10,000 = 350,000. Nobody wrote rules for this. The model learned from
+# examples made by the `num2words` library.
 #
-# A model's **parameters** are the numbers it learned; chapters 1 to 6 explain the other sizes.
+# A model's **parameters** are the numbers it learned; chapters 1 to 6 explain the rest.
 
 # %%
 translator = pretrained.load("numbers", device=device)
@@ -66,10 +66,10 @@ print("parameters:", f"{count_parameters(translator.model):,};",
       f"d_model D = {config['d_model']}, {config['N']} encoder and {config['N']} decoder layers,",
       f"{config['h']} heads")
 settings = translator.state["task_settings"]
-print("trained on", f"{settings['n_train']:,}", "numbers, each in", settings["langs"])
+print("trained on", f"{settings['n_train']:,}", "drawn numbers, each in", settings["langs"])
 
 # %% [markdown]
-# Here are a few numbers, checked against `num2words`' own English.
+# A few numbers, checked against `num2words`' English:
 
 # %%
 numbers = [21, 97, 2026, 354_782, 999_999]
@@ -82,14 +82,17 @@ assert answers == [number_words(n, "en") for n in numbers] * 2
 
 # %% [markdown]
 # Ten out of ten. Is that luck? The training data comes from a fixed random seed, so we can
-# make it again. The **test split** shares no number with the training split, so these are
-# numbers the model never saw. We translate 400 of them, half German and half Japanese.
+# make it again. Each of the 60,000 drawn numbers appears in German and in Japanese; short
+# numbers, being few, are drawn more than once. The **test split** shares no number with
+# training, so the model never saw these. We translate 400, half German, half Japanese.
 
 # %%
 data = make_data("numbers", **settings)  # the same seed and settings as training: same data
-seen = {e.src for e in data.train}
-assert not any(e.src in seen for e in data.test)  # no test number was trained on
-print(f"{len(data.train):,} training examples, {len(data.test):,} test examples, no overlap")
+seen = {e.tgt for e in data.train}  # the English names the number, in either language
+assert len(data.train) == 2 * settings["n_train"]  # German and Japanese for each draw
+assert not any(e.tgt in seen for e in data.test)  # no test number was trained on
+print(f"{len(data.train):,} training examples of {len(seen):,} different numbers; "
+      f"{len(data.test):,} test examples, no number in both")
 
 sample = data.test[:400]
 scores = evaluate(translator.model, sample, translator.src_vocab, translator.tgt_vocab,
@@ -99,7 +102,7 @@ for group, score in scores.items():
 assert scores["all"].exact >= 0.99
 
 # %% [markdown]
-# Almost perfect. A mistake teaches more than a success, so here is what it got wrong:
+# Almost perfect. A mistake teaches more than a success; here is the one it made:
 
 # %%
 wrong = [(e, out) for e, out in zip(
@@ -109,8 +112,14 @@ for e, out in wrong:
     print(f"{translator.task.source_text(e.src)} -> {out!r}, "
           f"should be {translator.task.target_text(e.tgt)!r}")
 assert len(wrong) == round((1 - scores["all"].exact) * len(sample))
+print(f"{10_176:,} in Japanese: {number_words(10_176, 'ja')}; "
+      f"{17_176:,} in Japanese: {number_words(17_176, 'ja')}")
+assert [out for _, out in wrong] == [number_words(17_176, "en")]
 
 # %% [markdown]
+# 一万百七十六 is 一万, 10,000, then 百七十六, 176: 10,176, with no 千, thousands, part. The
+# model wrote 17,176, 一万七千百七十六: it filled the empty thousands place with a 7.
+#
 # Try your own: change `my_number`, anything from 0 to 999,999, and run the cell.
 
 # %%
@@ -124,15 +133,14 @@ print("num2words says:", number_words(my_number, "en"))
 # %% [markdown]
 # ## 2. Where did the model look?
 #
-# The model reads **tokens**, the pieces the text is cut into: German numbers into their
-# meaningful parts, `drei|hundert|vier|und|...`, Japanese into single characters, English
-# into words, hyphens and commas, ending with the token `</s>`, "done".
+# The model reads **tokens**, the pieces the text is cut into: German into meaningful parts,
+# `drei|hundert|vier|und|...`, Japanese into characters, English into words, hyphens and
+# commas, ending with `</s>`, "done".
 #
-# While the model writes each English token, its decoder **attends** to the source: it gives
-# every German token a weight between 0 and 1, and the weights for one English token add up
-# to 1. Read a weight as "how much the model looked at this piece while writing this word".
-# This is **cross-attention**: it crosses from the output to the input. Chapter 3 shows how
-# the weights are computed. Here they are for 354,782:
+# While writing each English token, the decoder **attends** to the source: it gives every
+# German token a weight, and one English token's weights add up to 1. Read a weight as
+# "how much the model looked at this piece while writing this word". This is
+# **cross-attention**, from the output to the input; chapter 3 computes it. For 354,782:
 
 # %%
 _ = FIGURES["00_cross_attention"].make()
@@ -141,33 +149,49 @@ _ = FIGURES["00_cross_attention"].make()
 # *Follow the bright cells down the rows: "fifty" reads "fünfzig" and "four" reads "vier", so
 # the path crosses where German says the ones before the tens.*
 #
-# Each row is one English token, each column one German token. In attention's own names the
-# **query** asks and the **key** is looked at. The picture averages the model's 4 attention
-# **heads**, chapter 4. Nobody told the model which German token belongs to which English
-# word: this alignment came out of training.
+# Each row is one English token, the **query** that asks; each column one German token, the
+# **key** looked at. The picture averages the model's 4 attention **heads**, chapter 4.
+# Nobody taught it which tokens belong together: training found this alignment.
 #
-# A picture is also data. Below, the package finds the German token with the largest weight
-# in each row; you will write that function yourself at the end.
+# Below are each row's two largest weights. "hundert" appears twice, so each token comes
+# with its position, counted from 0: `'hundert'@1` is drei-hundert's.
 
 # %%
 att = translator.attention(number_words(DEMO_NUMBER, "de"))
 print("source tokens S =", len(att.source), "| written tokens T =", len(att.written),
       "| cross-attention (layers, heads, T, S) =", tuple(att.cross.shape))
-reads = strongest_reads(att, layer=-1)
-for english, german, weight in reads:
-    print(f"{english:>9} looked hardest at {german!r:11} weight {weight:.2f}")
+weights = att.cross[-1].mean(0)  # the last layer, heads averaged: (T, S)
+top = weights.topk(2, dim=-1)  # the two largest weights of each row, and their columns
+for english, (w1, w2), (j1, j2) in zip(att.written, top.values.tolist(),
+                                       top.indices.tolist(), strict=True):
+    first, second = f"'{att.source[j1]}'@{j1}", f"'{att.source[j2]}'@{j2}"
+    print(f"{english:>9} looked hardest at {first:14} {w1:.2f}, then {second:14} {w2:.2f}")
+reads = strongest_reads(att, layer=-1)  # the package's reader: the top token of each row
 digit_words = {0: "drei", 3: "fünfzig", 5: "vier", 8: "sieben", 11: "achtzig", 13: "zwei"}
 for i, german in digit_words.items():  # three, fifty, four, seven, eighty, two
     assert reads[i][1] == german, reads[i]
 
 # %% [markdown]
-# Every digit word reads its German partner. "and", the hyphen and the comma have no German
-# token of their own, so their weight spreads out.
+# Every digit word reads its German partner. Why are most weights 0.25, 0.50, 0.75 or 1.00?
+# Look at the 4 heads one at a time:
+
+# %%
+heads = att.cross[-1]  # (heads, T, S): one map per head, before averaging
+sure = heads.max(dim=-1).values > 0.99  # True where a head put almost all on one token
+print(f"{int(sure.sum())} of {sure.numel()} head rows put over 0.99 of their weight on one token")
+
+# %% [markdown]
+# Most heads choose one token, and the picture averages 4 heads, so weights move in steps of
+# a quarter: 0.75 means three of the four heads chose this token.
 #
-# Now you choose. Type a number, pick the layer; the title says whether the translation is
-# right. Try 17, 21 or 100,000: which words cross? Then switch `weights` to `untrained`: the
-# same model with random weights, fed the right English. Its attention is spread thinly, as
-# the largest weights below show. Training made the alignment.
+# Some rows spread their weight: "and", the hyphen, the comma, the second "hundred". That one
+# gives 0.27 to the *first* `'hundert'@1` and 0.25 to `'zwei'@8`: a near-tie, not an
+# alignment.
+#
+# Now you choose a number and a layer. Try 74, 21 or 100,000: which words cross? Then switch
+# `weights` to `untrained`, the same model with random weights. It would write nonsense, so
+# we feed it the correct English and watch where it looks: thinly everywhere, as the largest
+# weights below show. Training made the alignment. Widgets need a running kernel.
 
 # %%
 untrained = forced_attention(untrained_twin(translator), DEMO_NUMBER)
@@ -182,26 +206,26 @@ demo_explorer(translator)
 #
 # In 2014 neural translation took off with the **encoder-decoder** built from recurrent
 # networks, RNNs (Sutskever, Vinyals & Le; Cho et al.). The encoder reads the source one word
-# per step and updates one vector, its **state**. The decoder writes the translation from the
-# final state alone, and long sentences do not fit in one vector: quality dropped as
-# sentences grew longer.
+# per step and updates one vector, its **state**. The decoder writes from the final state
+# alone, and long sentences do not fit in one vector.
 #
 # Bahdanau, Cho and Bengio, translating English into French, kept *all* the encoder's states
 # h_1 ... h_S. Before writing each word, the decoder scores every h_j against its own state
 # s with the **additive score** score(s, h_j) = v^T tanh(W s + U h_j), where W, U and v are
-# learned. A softmax turns the scores into weights that sum to 1, and the decoder reads the
-# weighted sum of the states. That is attention:
+# learned. W s + U h_j mixes the two states, tanh squashes the result, and the row vector
+# v^T turns it into one number per source word. A softmax turns the scores into weights that
+# sum to 1, and the decoder reads the weighted sum of the states. That is attention:
 
 # %%
 _ = FIGURES["00_rnn_vs_transformer"].make()
 
 # %% [markdown]
-# *Left, the RNN reads the source one word per step; right, every Transformer layer
-# connects all positions at once.*
+# *The thick line: while writing "économique" the decoder weighs h_3, "Economic", most
+# (0.70, a made-up weight).*
 #
-# The weights on the left are made up. Bahdanau's paper drew real ones as a heatmap of English
-# against French words, the same kind of picture as section 2's. What the decoder can look at
-# grows from one vector to one per source token:
+# This figure goes from English to French, as Bahdanau did; section 2 from German to
+# English, the architecture figure below from English to German. What the decoder can look
+# at grows from one vector to one per source token:
 
 # %%
 for n in (21, 354_782):
@@ -211,38 +235,36 @@ for n in (21, 354_782):
           f"= {D} numbers, attention keeps (1, {S}, {D}) = {S * D:,}")
 
 # %% [markdown]
-# An RNN's step j cannot start before step j - 1 ends, so S words take S steps in a row. In
-# 2017 a team at Google asked: what if attention is all we keep? The Transformer drops the
-# recurrence. Each layer looks at all positions at once, so the encoder takes one step per
-# layer whatever the length: 2 for our translator, even for a 50-token source. The decoder
-# still writes one token at a time.
+# An RNN's step j waits for step j - 1, so S words take S steps in a row. In 2017 a team at
+# Google asked: what if attention is all we keep? Each Transformer layer looks at all
+# positions at once, so the encoder takes one step per layer. The decoder still writes one
+# token at a time.
 #
 # There are prices. Attention alone does not know the word order, so the Transformer adds
 # positional encodings, chapter 2. Every token looks at every other, so the work and memory
-# of attention grow with S²: chapter 4 measures both as the sequence grows. And the additive
-# score gives way to a scaled dot product, chapter 3.
+# of attention grow with S²: chapter 4 measures both as the sequence grows. And chapter 3
+# builds a simpler score than the additive one, the scaled dot product.
 #
 # ## 4. The architecture, and the data flow in shapes
 #
 # The **encoder** reads the source and gives one vector per source token: the **memory**. The
 # **decoder** reads what has been written so far and, through cross-attention, the memory.
 # The **generator** turns each decoder vector into a score for every vocabulary word: which
-# comes next. Here is the paper's base model, with the shape on every arrow:
+# comes next. Here are the paper's base sizes, in the pre-norm layout this course uses
+# (chapter 6 compares it with the paper's post-norm), with the shape on every arrow:
 
 # %%
 _ = FIGURES["06_architecture"].make()
 
 # %% [markdown]
-# *The encoder keeps (B, S, D) all the way up; the decoder's output has the target length T;
-# only the generator changes the width, from D to V.*
+# *The boxes' insides are chapters 1 to 6; for now, follow the shapes on the arrows.*
 #
-# The figure has the paper's sizes, N = 6 layers, 8 heads, D = 512; our translator is the same
-# design with N = 2, 4 heads and D = 128. Chapters 1 to 6 build the boxes.
+# The figure has the paper's sizes; our translator has N = 2, 4 heads and D = 128.
 #
 # Below, three German numbers go through the trained model. The three lines under `no_grad`
-# are the whole model at the article's size: encode, decode, generate. In training the decoder
-# reads the correct English one position behind what it predicts. `number_batch` builds the
-# batch; the details are under the hood, after the cell.
+# are the whole model at its simplest: encode, decode, generate. The decoder reads the
+# correct English after `<s>`, a start token, and at each position predicts the next word.
+# `number_batch` builds the batch; details under the hood.
 
 # %%
 model = translator.model.eval()  # eval: we run the model, we do not train it
@@ -258,6 +280,7 @@ for name, x in (("source ids", src), ("memory", memory), ("target ids", tgt),
                 ("decoder out", out), ("log-probs", log_probs)):
     print(f"{name:>11}: {tuple(x.shape)}")
 assert memory.shape == (B, S, D) and log_probs.shape == (B, T, V)
+# argmax(-1): the largest along the last axis, V. [:4]: 21 has 4 tokens; the rest is padding.
 guess = log_probs[0].argmax(-1)[:4]  # the most likely next token, position by position
 print("next-token guesses for 21:", [translator.tgt_vocab.itos[j] for j in guess.tolist()])
 
@@ -275,25 +298,16 @@ print("next-token guesses for 21:", [translator.tgt_vocab.itos[j] for j in guess
 #   shape (B, T, T), also hides tokens not written yet. Chapter 5 builds both.
 # - **The shifted target.** The decoder reads `<s>` plus the English and learns to predict
 #   the English plus `</s>`. Chapter 7 calls this teacher forcing.
-# - **eval, no_grad.** `model.eval()` turns dropout off; `torch.no_grad()` skips what only
-#   training needs.
 # - **Log-probabilities.** The generator ends with a log-softmax, a softmax followed by the
 #   logarithm.
 #
-# ```python
-# sources = [translator.task.source_tokens(number_words(n, "de")) for n in numbers]
-# targets = [split_english(number_words(n, "en")) for n in numbers]
-# src = pad_sequences([src_vocab.encode(t) for t in sources], src_vocab.pad)
-# tgt = pad_sequences([tgt_vocab.encode(t, bos=True) for t in targets], tgt_vocab.pad)
-# return src, tgt, padding_mask(src, src_vocab.pad), make_std_mask(tgt, tgt_vocab.pad)
-# ```
-#
-# That is `number_batch`; `show(number_batch)` prints the real one.
+# `show(number_batch)` prints the code.
 # </details>
 #
-# The package's `EncoderDecoder` is the same three lines, hardened: its `cache` branch makes
-# writing one token at a time faster, chapter 8. Every chapter shows real code like this, so
-# what you read is what runs:
+# The package's `EncoderDecoder` holds the same parts, hardened. Its `forward` stops before
+# the generator, at the decoder's output (B, T, D); training calls the generator separately,
+# chapter 7. Its `cache` branch makes writing one token at a time faster, chapter 8. Every
+# chapter shows real code like this, so what you read is what runs:
 
 # %%
 show(annotated.EncoderDecoder)
@@ -309,37 +323,29 @@ show(annotated.EncoderDecoder)
 # - 4: [Multi-head attention](04_multi_head_attention.ipynb).
 # - 5: [Padding and masking](05_masking.ipynb).
 # - 6: [The full model](06_full_model.ipynb): encoder, decoder, generator.
-# - 7: [Training](07_training.ipynb): label smoothing, the learning-rate schedule, the copy task.
-# - 8: [Translation and looking inside](08_translation.ipynb): this translator, decoding, BLEU.
+# - 7: [Training](07_training.ipynb): label smoothing, the learning-rate schedule.
+# - 8: [Translation and looking inside](08_translation.ipynb): this translator, BLEU.
 # - 9: [A real corpus](09_real_corpus.ipynb): German to English sentences.
 #
-# **Where to run it.** In JupyterLab, `make course` in the project folder, or in Google
-# Colab through the badge at the top of each chapter. Every chapter runs on a laptop CPU in a
-# couple of minutes, and uses a GPU when there is one:
-
-# %% tags=["nbval-ignore-output"]
-print(annotated.describe(annotated.precision_for(device)))  # differs per machine
-
-# %% [markdown]
-# **Widgets.** Boxes, sliders and menus redraw a picture as you move them. They need a
-# running kernel: in a static view the widget is missing.
+# **Where to run it.** In JupyterLab, `make course` in the project folder, or in Colab
+# through each chapter's badge. Every chapter runs on a laptop CPU, and uses a GPU when
+# there is one; chapter 9's full training is long on a CPU, so it offers a shorter run.
+# `annotated.describe(annotated.precision_for(device))` names what yours uses.
 #
-# **Exercises.** Each chapter ends with "Your turn": a small function or a prediction, checked
-# by `annotated.exercises`. It says "Correct!" or names the likely mistake; an attempt not
-# written yet gets a hint, never an error. Stuck for good?
+# **Exercises.** Each chapter ends with "Your turn", checked by `annotated.exercises`: it says
+# "Correct!" or names the likely mistake, and an empty attempt gets a hint. Stuck for good?
 # `annotated.exercises.solutions.solution("check_align")` gives a worked answer.
 #
 # ## Recap
 #
-# - A Transformer with 2 + 2 layers translates German and Japanese number words into
-#   English: 99.8% of 400 test numbers it never saw come out exactly right.
-# - Its cross-attention shows which source token it read for each word it wrote; the path
-#   crosses where German reorders, "vier und fünfzig" to "fifty-four".
-# - Bahdanau's attention let an RNN decoder weigh every encoder state with the additive score
-#   v^T tanh(W s + U h). The Transformer drops the RNN and keeps attention, so the encoder
-#   reads all positions at once; writing is still one token at a time.
-# - Shapes: ids (B, S) become memory (B, S, D); target ids (B, T) become decoder output
-#   (B, T, D), then log-probabilities (B, T, V).
+# - A small Transformer translates German and Japanese number words into English: 99.8% of
+#   400 unseen test numbers are exactly right.
+# - Its cross-attention shows which source token it read for each word; the path crosses
+#   where German reorders, "vier und fünfzig" to "fifty-four".
+# - Bahdanau's additive attention let an RNN decoder weigh every encoder state. The
+#   Transformer keeps only attention, so the encoder reads all positions at once.
+# - Shapes: only three things change. Ids become D-wide vectors, the decoder swaps the source
+#   length S for the target length T, and the generator swaps D for V.
 #
 # ## Your turn
 #
@@ -358,7 +364,7 @@ prediction = {
 check_reading(prediction)
 
 # %% [markdown]
-# Now run the model and compare, with the same reader as in section 2:
+# Now run the model and compare, with the package's reader `strongest_reads`:
 
 # %%
 for text in ("einundzwanzig", "二十一"):
@@ -366,9 +372,10 @@ for text in ("einundzwanzig", "二十一"):
         print(f"{text}: {english!r} looked hardest at {token!r}, weight {weight:.2f}")
 
 # %% [markdown]
-# **2. Write the reader.** `weights` is a (T, S) cross-attention matrix: one row per written
-# token, one column per source token. Return, for each row, the source token with the
-# largest weight: a list of T strings. This is what `strongest_reads` did in section 2.
+# **2. Write the reader.** Write `align`, the reader behind `strongest_reads`: given
+# cross-attention `weights` (T, S) and the S source tokens, say which source token each
+# written token looked at hardest. First decide: which axis is "each written token", and
+# which do you search along?
 
 # %%
 def align(weights, source):
@@ -383,9 +390,10 @@ check_align(align)
 # `align(att.cross[0].mean(0), att.source)`. Does layer 0 align the digit words as cleanly as
 # the last layer?
 #
-# **3. The data flow.** Try it from memory first: fill in `data_flow` with the shape at each
-# stage, as a tuple of the size arguments, for example `"src": (B, S)`. The hint points you
-# to the figure.
+# **3. The data flow.** Work out the shape at each stage from the Recap's rule and the
+# figure, as a tuple of the size arguments, for example `"src": (B, S)`. `src_vectors` and
+# `tgt_vectors` are what the two embeddings give. Then, without running: if V doubled,
+# which entries would change? And if S grew from 11 to 50?
 
 # %%
 def data_flow(B, S, T, D, V):
@@ -399,14 +407,15 @@ check_data_flow(data_flow)
 # %% [markdown]
 # ## Further reading
 #
-# - [Attention Is All You Need](https://arxiv.org/abs/1706.03762), Vaswani et al., 2017: the
-#   paper this course builds.
+# - [Attention Is All You Need](https://arxiv.org/abs/1706.03762), Vaswani et al., 2017.
 # - [Neural Machine Translation by Jointly Learning to Align and
 #   Translate](https://arxiv.org/abs/1409.0473), Bahdanau, Cho and Bengio, 2014: additive
 #   attention and its alignment pictures.
 # - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/), Harvard
-#   NLP: the paper as runnable code, line by line; the article "Transformers A-Z", whose
-#   examples this course follows, builds on it.
+#   NLP: the paper as runnable code.
+# - François Porcher's article "The A-Z of Transformers: Everything You Need to Know", whose
+#   examples this course follows, and its
+#   [code](https://github.com/FrancoisPorcher/awesome-ai-tutorials).
 # - [The Illustrated Transformer](https://jalammar.github.io/illustrated-transformer/), Jay
 #   Alammar: the same model, one picture per idea.
 # - What it grew into: [BERT](https://arxiv.org/abs/1810.04805) keeps only the encoder, GPT

@@ -87,9 +87,9 @@ def check_align(attempt: Callable) -> Result:
 
     return check_function(
         attempt, align, _cases_align(),
-        todo="weights has one row per written word (T rows) and one column per source token "
-             "(S columns). For each row, find the position of its largest weight and return "
-             "the source token at that position: a list of T strings.",
+        todo="Each row of weights is one written word's attention over the S source tokens, "
+             "and a word looked hardest where its row is largest. Return one source token "
+             "per written word: a list of T strings.",
         mistakes=[
             Mistake(lambda w, s: [s[i] for i in w.argmax(dim=0).tolist()],
                     "you took the argmax down each column (dim=0): that asks which written "

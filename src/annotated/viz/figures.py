@@ -69,7 +69,8 @@ figure("00_cross_attention", draw.demo_attention,
        "looks hardest at its German morpheme, even where the order flips: 'fifty' reads "
        "'fünfzig' and 'four' reads 'vier', although German says 'vier und fünfzig'. Words "
        "without a German partner ('and', '-', ',') spread their weight. Nobody told the "
-       "model this alignment; it learned it from 60,000 translated numbers.")
+       "model this alignment; it learned it from 60,000 drawn numbers, each written in "
+       "German and in Japanese.")
 figure("00_rnn_vs_transformer", draw.rnn_vs_transformer,
        "Left: an RNN encoder reads 'the European Economic Area' one word per step; the "
        "decoder scores every encoder state h_j against its own state s with Bahdanau's "

@@ -11,7 +11,8 @@ def align(weights, source):
 
 def data_flow(B, S, T, D, V):
     """The shape at each arrow: ids become D-wide vectors, the decoder keeps the target
-    length T, and the generator swaps D for V."""
+    length T, and the generator swaps D for V. If V doubles, only log_probs changes; if S
+    grows, src, src_vectors and memory change, and nothing on the target side does."""
     return {"src": (B, S), "src_vectors": (B, S, D), "memory": (B, S, D),
             "tgt": (B, T), "tgt_vectors": (B, T, D), "decoder_out": (B, T, D),
             "log_probs": (B, T, V)}
