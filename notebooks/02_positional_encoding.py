@@ -164,6 +164,7 @@ for p, q in [(3, 4), (3, 50)]:
 # </details>
 
 # %%
+# Under the hood, continued (optional): singular values and numerical rank of both tables.
 s_naive = torch.linalg.svdvals(naive.double())  # (100,), largest first
 print(f"+p scheme: singular value 0 = {s_naive[0].item():.1e}, the other 99 below 1e-6:",
       bool(s_naive[1:].max() < 1e-6))
