@@ -9,7 +9,12 @@ import torch
 from timing import update_seconds
 
 from annotated import pretrained
-from annotated.exercises import check_look_ahead, check_positional_encoding, check_wavelength
+from annotated.exercises import (
+    check_look_ahead,
+    check_positional_encoding,
+    check_small_base,
+    check_wavelength,
+)
 from annotated.exercises.solutions import solution
 from annotated.positional import shift_matrix, sinusoidal_table
 from annotated.viz.draw import draw_positional, draw_positions_switch, pe_rotation, pe_similarity
@@ -49,8 +54,8 @@ def test_rotation_figure_draws_the_unit_circle_and_points_land_on_later_position
 
 def test_similarity_figure_is_one_symmetric_curve():
     fig = pe_similarity()
-    right = next(ax for ax in fig.axes if "+k and -k" in ax.get_title())
-    curve = [line for line in right.get_lines() if line.get_label() == "PE(60)·PE(60 + k)"]
+    right = next(ax for ax in fig.axes if "+Δ and -Δ" in ax.get_title())
+    curve = [line for line in right.get_lines() if line.get_label() == "PE(60)·PE(60 + Δ)"]
     assert len(curve) == 1  # one curve, not three identical ones
     k, dot = curve[0].get_xydata().T
     assert k[0] == -60 and k[-1] == 60 and dot[60] == pytest.approx(256.0, abs=1e-3)
@@ -211,3 +216,20 @@ def test_check_look_ahead_names_each_mistake():
 
 def test_positional_encoding_solution_passes():
     assert check_positional_encoding(solution("check_positional_encoding")).passed
+
+
+def test_check_small_base_names_each_mistake_and_the_answer_holds():
+    assert check_small_base(solution("check_small_base")).passed
+    assert check_small_base("(B)").passed
+    assert "slowest pair" in check_small_base("a").message
+    assert "never line up" in check_small_base("c").message
+    assert check_small_base(None).message.startswith("Not attempted yet")
+    assert "one letter" in check_small_base("z").message
+    # The answer is what the table does: with base 10, beyond 5 positions every dot product
+    # is far below the one at 0, and with 10000 it stays above half of it.
+    for base, low, high in ((10, -100, 100), (10000, 128 - 5, 256)):
+        freq = 1 / base ** (torch.arange(0, 512, 2) / 512)
+        angle = torch.arange(121).unsqueeze(1) * freq
+        table = torch.stack([angle.sin(), angle.cos()], dim=2).flatten(1)
+        far = (table[60] @ table.T)[66:]  # Δ = 6..60
+        assert low < far.min() and far.max() < high

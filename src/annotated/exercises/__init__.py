@@ -8,7 +8,12 @@ One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
 from .a1 import check_broadcast, check_largest_rate, check_linear
 from .ch00 import check_align, check_data_flow, check_reading
 from .ch01 import check_nearest, check_scale_prediction
-from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
+from .ch02 import (
+    check_look_ahead,
+    check_positional_encoding,
+    check_small_base,
+    check_wavelength,
+)
 from .ch03 import check_attention, check_query_design, check_unscaled_peak
 from .ch04 import (
     check_cost_prediction,
@@ -28,7 +33,8 @@ __all__ = [
     "check_broadcast", "check_largest_rate", "check_linear",  # the PyTorch primer
     "check_align", "check_data_flow", "check_reading",  # chapter 0
     "check_nearest", "check_scale_prediction",  # 1
-    "check_look_ahead", "check_positional_encoding", "check_wavelength",  # 2
+    "check_look_ahead", "check_positional_encoding", "check_small_base",  # 2
+    "check_wavelength",  # 2
     "check_attention", "check_query_design", "check_unscaled_peak",  # 3
     "check_cost_prediction", "check_merge_heads", "check_reading_head",  # 4
     "check_split_heads",

@@ -1,4 +1,5 @@
-"""Chapter 2 exercises: predict a wavelength, make attention look ahead, build the table."""
+"""Chapter 2 exercises: predict a wavelength, make attention look ahead, break the base, build
+the table."""
 
 from __future__ import annotations
 
@@ -44,9 +45,8 @@ def check_positional_encoding(attempt: Callable) -> Result:
     """Grade `my_positional_encoding(max_len, d_model)` against the (max_len, d_model) table."""
     return check_function(
         attempt, sinusoidal_table, CASES,
-        todo="Write my_positional_encoding(max_len, d_model): a (max_len, d_model) tensor with "
-             "PE[p, 2k] = sin(p / 10000^(2k / d_model)) and PE[p, 2k+1] = "
-             "cos(p / 10000^(2k / d_model)), for positions p = 0 .. max_len - 1.",
+        todo="Write my_positional_encoding(max_len, d_model), returning the (max_len, d_model) "
+             "table; the grader will name your mistake.",
         mistakes=[
             Mistake(lambda n, d: _table(n, d, swap=True),
                     "sin and cos are swapped: sin goes on the even dimensions 2k, cos on the "
@@ -96,8 +96,8 @@ WAVELENGTH_MISTAKES = [
 
 def check_wavelength(answer) -> Result:
     """Grade a predicted wavelength, in positions, of dimension 301 when d_model = 512."""
-    todo = (f"Set my_wavelength to the number of positions after which dimension "
-            f"{WAVELENGTH_DIM} of the table (d_model = {WAVELENGTH_D_MODEL}) repeats. "
+    todo = (f"Set my_wavelength to about how many positions (within 1%) dimension "
+            f"{WAVELENGTH_DIM} of the table (d_model = {WAVELENGTH_D_MODEL}) takes to repeat. "
             "Hint 1: find the sin/cos pair the dimension belongs to and that pair's frequency. "
             "Hint 2: sin and cos repeat when their angle grows by a full turn.")
     if answer is None or answer is ...:
@@ -131,35 +131,70 @@ def _looked_at(matrix: torch.Tensor, d_model: int) -> list[int]:
 
 
 def check_look_ahead(attempt: Callable) -> Result:
-    """Grade `look_ahead(k, d_model)`: A with PE(p) @ A @ PE(q) largest at q = p + k."""
-    todo = ("Write look_ahead(k, d_model) returning a (d_model, d_model) matrix A such that, "
-            "for every position p, the score PE(p) @ A @ PE(q) is largest at q = p + k. "
-            "Hint 1: PE(p)·PE(q) is largest at q = p; move PE(p) k positions forward first. "
-            "Hint 2: this chapter's rotation matrix moves a position; check which side of "
-            "the product it must act on.")
+    """Grade `look_ahead(offset, d_model)`: A with PE(p) @ A @ PE(q) largest at q = p + offset."""
+    todo = ("Write look_ahead(offset, d_model) returning a (d_model, d_model) matrix A such "
+            "that, for every position p, the score PE(p) @ A @ PE(q) is largest at "
+            "q = p + offset. Hint: PE(p)·PE(q) is largest at q = p; what if PE(p) were first "
+            "moved offset positions forward?")
+    tool = ("Hint 2: section 5's check moved every row of the table at once with "
+            "table @ m.T; here PE(p) is a row, on the left of A.")
     for k, d_model in LOOK_CASES:
         matrix = call_attempt(attempt, (k, d_model), todo)
         if isinstance(matrix, Result):
             return matrix
         if not isinstance(matrix, torch.Tensor) or tuple(matrix.shape) != (d_model, d_model):
             shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix)
-            return Result(False, f"Not yet: for k={k}, d_model={d_model} return a "
+            return Result(False, f"Not yet: for offset={k}, d_model={d_model} return a "
                                  f"({d_model}, {d_model}) tensor, got {shape}. {todo}")
         looked = _looked_at(matrix, d_model)
         if all(o == k for o in looked):
             continue
         if all(o == -k for o in looked):
-            return Result(False, f"Not yet: with k={k}, each position looks {k} places back, "
-                                 "not ahead: the rotation acts on the wrong side of the "
-                                 "product. Moving PE(q) forward by k matches it with PE(p) "
-                                 "when q = p - k.")
+            return Result(False, f"Not yet: with offset={k}, each position looks {k} places "
+                                 "back, not ahead: the rotation acts on the wrong side of the "
+                                 "product. Moving PE(q) forward by the offset matches it with "
+                                 "PE(p) when q = p - offset.")
         if all(o == 0 for o in looked):
-            return Result(False, f"Not yet: with k={k}, each position still looks hardest at "
-                                 "itself: PE(p)·PE(q) alone peaks at q = p.")
+            return Result(False, f"Not yet: with offset={k}, each position still looks "
+                                 "hardest at itself: PE(p)·PE(q) alone peaks at q = p. "
+                                 f"{tool}")
         p = LOOK_POSITIONS[next(i for i, o in enumerate(looked) if o != k)]
-        return Result(False, f"Not yet: for k={k}, d_model={d_model}, position {p} looks "
+        return Result(False, f"Not yet: for offset={k}, d_model={d_model}, position {p} looks "
                              f"hardest at position {p + looked[p - LOOK_POSITIONS[0]]}, "
-                             f"not {p + k}. {todo}")
+                             f"not {p + k}. {tool}")
     return Result(True, "Correct! A linear map turned 'how far' into 'how far, and which "
-                        "way': a query made with it looks k positions ahead.")
+                        "way': a query made with it looks offset positions ahead.")
 
+
+
+# --- Break it: a base of 10 instead of 10000 ---
+
+SMALL_BASE_CHOICES = {
+    "a": "the curve stays high far from Δ = 0, as it does with 10000",
+    "b": "the curve falls to about 0 within a few positions and then only wobbles",
+    "c": "the curve climbs back to 256 at some Δ far from 0",
+}
+SMALL_BASE_MISTAKES = {
+    "a": "the curve stays high with 10000 because some pairs turn very slowly: their cosines "
+         "stay near 1 for hundreds of positions. How slowly does the slowest pair turn when "
+         "the base is 10?",
+    "c": "a return to 256 needs every pair's angle to come back to a full turn at the same Δ; "
+         "the frequencies are not whole-number multiples of each other, so they never line "
+         "up exactly. Think about how fast the slowest pair now turns.",
+}
+
+
+def check_small_base(answer) -> Result:
+    """Grade a prediction of PE(60)·PE(60 + Δ) when 10000 in the formula becomes 10."""
+    todo = ("Set my_prediction to 'a', 'b' or 'c'. Hint: the base sets the slowest pair's "
+            "wavelength; think about what the slow pairs contribute to a dot product.")
+    if answer is None or answer is ...:
+        return Result(False, f"Not attempted yet. {todo}")
+    choice = str(answer).strip().lower().strip("()")
+    if choice == "b":
+        return Result(True, "Correct! With base 10 the slowest pair repeats every ~63 "
+                            "positions, so no pair stays near 1 for long: beyond a few "
+                            "positions every distance looks alike. The next cell draws it.")
+    if choice in SMALL_BASE_MISTAKES:
+        return Result(False, f"Not yet: {SMALL_BASE_MISTAKES[choice]}")
+    return Result(False, f"Give one letter, got {answer!r}. {todo}")

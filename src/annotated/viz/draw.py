@@ -593,7 +593,7 @@ def pe_heatmap() -> Figure:
     """The sinusoidal table for 100 positions and d_model = 128."""
     ax = heatmap(sinusoidal_table(100, 128), cmap="RdBu_r", vmin=-1.0, vmax=1.0,
                  figsize=(7.0, 4.5),
-                 title="PE[p, i]: sin on even i, cos on odd i",
+                 title="PE[p, i], d_model = 128: sin on even i, cos on odd i",
                  xlabel="dimension i", ylabel="position p")
     ax.set_xticks(range(0, 128, 16), range(0, 128, 16))
     ax.set_yticks(range(0, 100, 10), range(0, 100, 10))
@@ -601,7 +601,7 @@ def pe_heatmap() -> Figure:
 
 
 def pe_similarity() -> Figure:
-    """PE(p)·PE(q) as a heatmap, and PE(p)·PE(p + k) against the offset k, negative k too."""
+    """PE(p)·PE(q) as a heatmap, and PE(p)·PE(p + Δ) against the offset Δ, negative Δ too."""
     pe = sinusoidal_table(50, 512)  # (L, D)
     fig, (left, right) = grid(2, cols=2, size=4.2)
     heatmap(pe @ pe.T, ax=left, cmap="viridis", title="PE(p)·PE(q)",
@@ -609,9 +609,9 @@ def pe_similarity() -> Figure:
     left.set_xticks(range(0, 50, 10), range(0, 50, 10))
     left.set_yticks(range(0, 50, 10), range(0, 50, 10))
     offsets, dots = symmetric_offsets(512, p=60, reach=60)
-    curves(offsets, {"PE(60)·PE(60 + k)": dots}, ax=right,
-           title="PE(60)·PE(60 + k): the same at +k and -k",
-           xlabel="offset k (negative: before)",
+    curves(offsets, {"PE(60)·PE(60 + Δ)": dots}, ax=right,
+           title="PE(60)·PE(60 + Δ):\nthe same at +Δ and -Δ",
+           xlabel="offset Δ (negative: before)",
            ylabel="dot product")
     right.axvline(0, color="grey", linewidth=0.8)
     return fig

@@ -92,11 +92,12 @@ figure("02_pe_heatmap", draw.pe_heatmap,
        "The sinusoidal positional encoding for 100 positions and d_model = 128. Each row is "
        "one position's vector. Left columns change quickly with the position (high "
        "frequency); towards the right they change so slowly that they look constant: the sin"
-       " columns stay near 0 (white) and the cos columns near 1 (red), hence the stripes.")
+       " columns stay near 0 (white) and the cos columns near 1 (red), hence the stripes. The "
+       "curved edge between busy and still columns moves right as the position grows.")
 figure("02_pe_similarity", draw.pe_similarity,
        "Left: dot products PE(p)·PE(q) for d_model = 512; each diagonal band has one colour,"
-       " so the similarity depends only on the distance |p - q|. Right: PE(p)·PE(p + k) "
-       "against the offset k; the curve is mirror-symmetric, so the dot product says how far "
+       " so the similarity depends only on the distance |p - q|. Right: PE(p)·PE(p + Δ) "
+       "against the offset Δ; the curve is mirror-symmetric, so the dot product says how far "
        "apart two positions are, never which one comes first.")
 figure("02_pe_rotation", draw.pe_rotation,
        "One sin/cos pair of the positional encoding (dimensions 48 and 49) for positions 0 to"

@@ -9,9 +9,9 @@ import torch
 from ...positional import shift_matrix
 
 
-def look_ahead(k: int, d_model: int) -> torch.Tensor:
-    """PE(p) @ A @ PE(q) = (M_k PE(p))·PE(q) = PE(p + k)·PE(q): largest at q = p + k."""
-    return shift_matrix(k, d_model).T
+def look_ahead(offset: int, d_model: int) -> torch.Tensor:
+    """PE(p) @ A @ PE(q) = (M PE(p))·PE(q) = PE(p + offset)·PE(q): largest at q = p + offset."""
+    return shift_matrix(offset, d_model).T
 
 
 def positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
@@ -30,4 +30,7 @@ SOLUTIONS = {
     "check_wavelength": 2 * math.pi * 10000 ** (300 / 512),
     "check_look_ahead": look_ahead,
     "check_positional_encoding": positional_encoding,
+    # Base 10: the slowest pair repeats every 2π·10^(510/512) ≈ 63 positions, so every
+    # cosine soon leaves 1 and their sum wobbles around 0 beyond a few positions.
+    "check_small_base": "b",
 }
