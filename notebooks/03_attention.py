@@ -1,17 +1,17 @@
 # %% [markdown]
 # # Chapter 3: Attention, one head
 #
-# Attention is how the words of a sentence look at each other. It is the heart of the
-# Transformer, and this chapter builds it one step at a time. By the end you will be able to:
+# Attention is how the words of a sentence look at each other: the heart of the Transformer.
+# We follow François Porcher's article "The A-Z of Transformers: Everything You Need to Know",
+# called the article below. By the end you will be able to:
 #
 # - explain queries, keys and values, and where they come from;
-# - follow one word's attention through its five steps, and redo the article's worked example
-#   by hand;
+# - follow one word's attention through its five steps, and redo the article's worked example;
 # - predict, then measure, why the scores are divided by sqrt(d_k);
-# - use the course's `attention(query, key, value, mask, dropout)` and see what training does
-#   to its weights.
+# - use the course's `attention` and see what training does to its weights.
 #
-# Shape letters: B batch, S sequence length, D d_model; d_k is the length of one query or key.
+# Shape letters: B batch, S sequence length, D d_model; d_k is the length of one query or key,
+# d_v the length of one value.
 
 # %%
 import math
@@ -27,20 +27,23 @@ from annotated.viz.measure import (
     dot_product_stats,
     softmax_gradient_size,
     trained_and_untrained,
-    unscaled_peak,
 )
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
 device = annotated.default_device()
 
+
+def rounded(t):
+    """4 decimals, moved to the CPU for printing; + 0.0 turns "-0.0" into "0.0"."""
+    return t.cpu().round(decimals=4) + 0.0
+
 # %% [markdown]
 # ## 1. The intuition: a spotlight
 #
-# Picture each word holding a spotlight that it shines over the whole sentence. The words that
-# matter for it are lit brightly, the others stay dim. Each brightness is a number between 0
-# and 1, and together they add up to 1. The word's new vector is a mix of what the lit words
-# offer, in proportion to their brightness.
+# Picture each word shining a spotlight over the sentence, lighting the words that matter for
+# it. Each brightness is between 0 and 1, and together they add up to 1. The word's new vector
+# mixes what the lit words offer, in proportion to their brightness.
 #
 # For each word the model computes three vectors:
 #
@@ -48,18 +51,14 @@ device = annotated.default_device()
 # - a **key** (K): the label each word offers, against which questions are matched;
 # - a **value** (V): the content a word hands over when it is lit.
 #
-# The brightness of word j for word i is how well i's query matches j's key.
-#
 # ## 2. The article's example: "She gave him her book"
 #
-# Focus on "she". The article argues that attention should find a strong link to "book",
-# because "her book" says that she owns it; a moderate link to "her", since both name the
-# same person; and weak links to "gave" and "him".
+# Focus on "she". The article argues it should link strongly to "book", since she owns it;
+# moderately to "her", the same person; and weakly to "gave" and "him".
 #
-# A trained model learns its queries and keys; to see the mechanism first, we write them by
-# hand, with four features that mean something, so d_k = 4. A key says what a word **is**; a
-# query says what it **looks for**. Each value is the word's own features, equal to its key, so
-# an output tells which features a word gathered.
+# A trained model learns its queries and keys; here we write them by hand, with four features,
+# so d_k = 4. A key says what a word **is**; a query says what it **looks for**. The values
+# are ours too: each equals the word's key, so an output tells which features it gathered.
 
 # %%
 tokens, q_hand, k_hand, v_hand = she_gave_him_her_book()
@@ -88,7 +87,7 @@ weights = scores.softmax(dim=-1)  # (S,)
 output = weights @ v_hand  # (S,) @ (S, d_v) -> (d_v,): the values, mixed
 for token, s, w in zip(tokens, scores.tolist(), weights.tolist(), strict=True):
     print(f"she -> {token:>5}: score {s:4.2f}  weight {w:.4f}")
-print("output of 'she':", output.round(decimals=4) + 0.0)
+print("output of 'she':", rounded(output))
 by_hand = math.exp(3) / sum(math.exp(x) for x in scores.tolist())  # the formula above
 print(f"softmax by hand for 'book': e^3 / (sum of the five e^s) = {by_hand:.4f}")
 assert math.isclose(by_hand, weights[4].item(), rel_tol=1e-5)
@@ -115,7 +114,8 @@ _ = FIGURES["03_attention_she"].make()
 #
 # In a real model nobody writes the features. Each word's vector x, its embedding plus its
 # position from chapters 1 and 2, is multiplied by three learned matrices W_q, W_k and W_v.
-# They start random and are trained with the rest of the model. With small sizes:
+# They start random and are trained with the rest of the model. With small sizes, following
+# one word, "him", framed in x and in each result:
 
 # %%
 _ = FIGURES["03_qkv_projection"].make()
@@ -123,16 +123,17 @@ _ = FIGURES["03_qkv_projection"].make()
 # %% [markdown]
 # *One row of x, one word, becomes three different vectors: its query, its key and its value.*
 #
-# The paper runs h = 8 such attentions side by side, called **heads** in chapter 4, each with
-# d_k = 512 / 8 = 64. Here is one at full size. An `nn.Linear(512, 64)` is such a matrix; it
-# acts on the last axis only, so the batch and sequence axes pass through.
+# The paper runs h = 8 such attentions, the **heads** of chapter 4, each with d_k = 512 / 8 =
+# 64. Here is one at full size. An `nn.Linear(512, 64)` acts on the last axis only; it stores
+# W transposed, as (out, in), and adds a learned bias b: it computes x Wᵀ + b.
 
 # %%
 vocab = WordVocab()
 d_model, d_k = 512, 64
 embed = Embeddings(d_model, len(vocab))
 nn.init.xavier_uniform_(embed.lut.weight)  # make_model's initialisation (chapter 1)
-embed = embed.to(device)  # initialised first, on the CPU: the same numbers on every device
+# Initialise on the CPU, then move: the CPU's random numbers are the same on every machine.
+embed = embed.to(device)
 position = PositionalEncoding(d_model, dropout=0.0).to(device)
 w_q, w_k, w_v = (nn.Linear(d_model, d_k).to(device) for _ in range(3))
 print("W_q's weight (out, in) =", tuple(w_q.weight.shape))  # PyTorch stores it as (out, in)
@@ -146,25 +147,24 @@ print("Q, K, V (B, S, d_k) =", tuple(Q.shape), tuple(K.shape), tuple(V.shape))
 assert not torch.allclose(Q, K) and not torch.allclose(K, V)  # same x, three different views
 
 # %% [markdown]
-# The same x feeds all three matrices: this is **self**-attention, a sentence attending to
-# itself. In the decoder of chapter 6, the queries come from one sentence and the keys and
-# values from another.
+# The same x feeds all three matrices: this is **self**-attention. In chapter 6's decoder, the
+# queries come from one sentence and the keys and values from another.
 #
 # ## 4. Why divide by sqrt(d_k)?
 #
-# The score q·k is a sum of d_k products. If the entries of q and k are random with mean 0 and
-# variance 1, each product has variance 1 and the sum has variance d_k. So the scores spread
-# wider as d_k grows. Their standard deviation, the typical distance of a score from 0, is
-# sqrt(d_k): the article's "standard deviation of this random variable".
+# The score q·k is a sum of d_k products. If the entries of q and k have mean 0 and variance 1,
+# each product has variance 1 and the sum has variance d_k. So the scores' standard deviation,
+# their typical distance from 0, is sqrt(d_k): they spread wider as d_k grows.
 #
 # **Exercise 1: predict, then run.** Take one random query and 10 random keys with d_k = 512,
-# and leave out the division. What is the largest of the 10 weights, on average? Equal weights
-# would give 0.1. Guess first.
+# their entries drawn with mean 0 and variance 1, and leave out the division. What is the
+# largest of the 10 weights, on average? Equal weights would give 0.1. Set your guess here, run
+# this cell, then run the next.
 #
 # <details><summary>Hint 1: the idea</summary>
 #
 # Without the division the scores have a standard deviation of sqrt(512). How far apart are
-# the best and second-best of 10 such scores, typically?
+# the best and second-best of 10 such scores?
 # </details>
 #
 # <details><summary>Hint 2: the tool</summary>
@@ -181,13 +181,16 @@ check_unscaled_peak(my_prediction)
 
 # %% [markdown]
 # Now break attention on purpose: multiplying every query by sqrt(d_k) cancels the division
-# inside the real `attention`.
+# inside the real `attention`. We take 1000 random queries, each against its own 10 keys.
 
 # %%
-peak = unscaled_peak(d_k=512, keys=10, n=1000)  # 1000 random queries, 10 keys each
-print(f"d_k = 512, mean largest of 10 weights: scaled {peak['scaled']:.2f}, "
-      f"unscaled {peak['unscaled']:.2f}")
-assert peak["unscaled"] > 0.9 > 0.5 > peak["scaled"]
+q, k = torch.randn(1000, 1, 512), torch.randn(1000, 10, 512)  # mean 0, variance 1
+v = torch.randn(1000, 10, 512)
+_, w_unscaled = attention(q * math.sqrt(512), k, v)  # the division, cancelled
+_, w_scaled = attention(q, k, v)
+unscaled, scaled = w_unscaled.amax(-1).mean().item(), w_scaled.amax(-1).mean().item()
+print(f"d_k = 512, mean largest of 10 weights: scaled {scaled:.2f}, unscaled {unscaled:.2f}")
+assert unscaled > 0.9 > 0.5 > scaled
 
 # %% [markdown]
 # The same, for several d_k:
@@ -208,8 +211,8 @@ _ = FIGURES["03_softmax_saturation"].make()
 # *Unscaled, the largest weight climbs towards 1 as d_k grows; scaled, it stays near 0.3.*
 #
 # Why is that bad? When one weight is 1 and the rest 0, nudging a score barely moves any
-# weight. Training learns by such nudges, so it learns slowly. How much the weights still move,
-# at the paper's d_k = 64 and at 512:
+# weight, and training learns by such nudges. How much the weights move is a gradient size,
+# explained in the collapsed cell below. At d_k = 64 and 512:
 
 # %%
 for dk in (64, 512):
@@ -218,22 +221,20 @@ for dk in (64, 512):
           f"{size['scaled']:.3f}: {size['scaled'] / size['raw']:.1f}x")
 
 # %% [markdown]
-# Scaled scores leave softmax about 2 times more room to learn at d_k = 64, and about 6 times
-# more at 512: the larger d_k, the more the scaling matters.
+# Scaled scores leave softmax about 2 times more room to learn at d_k = 64, and 6 times more
+# at 512.
 #
 # <details><summary>Under the hood: what "how much the weights move" is</summary>
 #
-# Softmax maps n scores to n weights p, so its derivative is an n × n matrix, the Jacobian
-# diag(p) - p pᵀ. Entry (i, j) says how much weight i moves when score j is nudged. When one p
-# is 1 and the others 0, every entry is 0 and no gradient flows back to the scores. The printed
-# size is this matrix's Frobenius norm, the square root of the sum of its squared entries,
-# averaged over 1000 queries against 10 keys: `annotated.viz.measure.softmax_gradient_size`.
+# Softmax's derivative is the n × n Jacobian diag(p) - p pᵀ: entry (i, j) says how much weight
+# i moves when score j is nudged. When one p is 1, every entry is 0. The printed size is its
+# Frobenius norm, the root of its summed squared entries, averaged over 1000 queries.
 # </details>
 #
 # ## 5. The article's worked example, step by step
 #
-# The article takes one query q1 and two keys k1, k2 and finds the scores 3/2 and 1/8. We
-# choose vectors with d_k = 4 that give exactly those scores:
+# The article takes a query q1 and keys k1, k2 with scores 3/2 and 1/8, without printing the
+# vectors. We choose vectors with d_k = 4 that give those scores, and values v1, v2 of our own:
 
 # %%
 q1 = torch.tensor([1.0, 1.0, 1.0, 0.0])
@@ -264,18 +265,19 @@ assert math.isclose(a1 + a2, 1.0) and math.isclose(a1 / a2, math.exp(1.375))
 
 # %%
 output = a1 * v1 + a2 * v2
-print("output = a1 * v1 + a2 * v2 =", output.round(decimals=4) + 0.0)
+print("output = a1 * v1 + a2 * v2 =", rounded(output))
 
 # %% [markdown]
 # ## 6. All queries at once: the `attention` function
 #
-# Doing this for q1, then q2, and so on, is a loop. Stack the queries as the rows of Q, the keys
-# as the rows of K and the values as the rows of V. Then Q Kᵀ holds every score in one matrix
-# product, softmax runs along each row, and one more product mixes the values:
+# Doing this for q1, then q2, and so on, is a loop. Stack the queries as the rows of Q, and the
+# keys and values likewise in K and V. Q Kᵀ holds every score, softmax runs along each row,
+# and one more product mixes the values:
 #
 # $$\text{Attention}(Q, K, V) = \text{softmax}\left(\frac{QK^\top}{\sqrt{d_k}}\right) V$$
 #
-# At the article's size, that is three lines:
+# At the article's size, that is three lines. Tq is the number of queries and Tk the number
+# of keys. `...` stands for any leading axes, such as B.
 
 # %%
 def attention_sketch(Q, K, V):
@@ -285,22 +287,22 @@ def attention_sketch(Q, K, V):
 
 
 out, w = attention_sketch(q1.view(1, 4), torch.stack([k1, k2]), torch.stack([v1, v2]))
-print("the sketch on section 5's example:", out[0].round(decimals=4) + 0.0,
-      "weights", w[0].round(decimals=4) + 0.0)
+print("the sketch on section 5's example:", rounded(out[0]), "weights", rounded(w[0]))
 assert torch.allclose(out[0], output)
 
 # %% [markdown]
-# Tq is the number of queries and Tk the number of keys. `...` stands for any leading axes,
-# such as B. The course's `attention`, used by every later chapter, is the same thing hardened:
+# The course's `attention`, used by every later chapter, is the same thing hardened:
 
 # %%
 show(attention)
 
 # %% [markdown]
-# It adds what later chapters need. `mask` hides some keys, such as padding or the future
-# in chapter 5: a hidden key gets the lowest score its dtype, the tensor's number format, can
-# hold, so softmax gives it weight 0. The article uses -1e9 instead, which chapter 5 shows overflowing in float16.
-# `dropout` randomly zeroes some weights during training. On section 3's Q, K, V:
+# `mask` hides some keys, such as padding or the future. A hidden key gets the lowest score its
+# dtype, the tensor's number format, can hold, so softmax gives it weight 0. The article uses
+# -1e9, which chapter 5 shows overflowing in float16. The other mask lines, `validate_mask`,
+# `masked_fill_value`, a query that may see nothing and PyTorch's fused kernel, are taught in
+# chapter 5. `dropout` zeroes some weights during training and scales up the rest, so then
+# rows need not sum to 1. On section 3's Q, K, V:
 
 # %%
 with torch.no_grad():
@@ -311,20 +313,21 @@ assert torch.allclose(out[0], loop, atol=1e-5)  # the matrix form equals the loo
 hide_book = torch.tensor([True, True, True, True, False]).to(device)  # (S,): may attend?
 with torch.no_grad():  # the (S,) mask broadcasts to every query row of the (B, S, S) scores
     _, masked = attention(Q, K, V, mask=hide_book)
-print("with 'book' masked, weight on it:", (masked[0, :, 4].cpu().round(decimals=4) + 0.0).tolist())
-print("rows still sum to", (masked.sum(-1).cpu().round(decimals=4) + 0.0).tolist())
+print("with 'book' masked, weight on it:", rounded(masked[0, :, 4]).tolist())
+print("rows still sum to", rounded(masked.sum(-1)).tolist())
+print("'she' before:", rounded(weights[0, 0]))
+print("'she' after: ", rounded(masked[0, 0]))
 
 # %% [markdown]
 # The matrix form equals the loop. A masked key gets weight 0 from every query; the other
-# weights grow, so each row still sums to 1.
+# weights grow, as the row of "she" shows, so each row still sums to 1.
 #
 # ## 7. What training does
 #
-# Section 3's matrices are random, so their weights mean nothing yet. To see learned ones, we
-# use the course's trained number translator, which reads a German number and writes it in
-# English. In its **cross-attention**, each English word being written asks a query, and the
-# German words answer with keys and values. It has 2 layers of 4 heads; we read the last
-# layer. A fresh, untrained copy of the same model reads the same words for comparison.
+# Section 3's matrices are random. To see learned ones, we use the course's trained number
+# translator, which writes a German number in English. In its **cross-attention**, each English
+# word asks a query and the German words answer with keys and values. It has 2 layers of 4
+# heads; we read the last layer, beside an untrained copy.
 
 # %%
 text = "dreihundertvierundfünfzig"  # 354
@@ -341,8 +344,21 @@ for word, row in zip(maps["trained"].written, head, strict=True):
 
 # %% [markdown]
 # Untrained, each query spreads its weight: the largest is 0.42 on average. Trained, each picks
-# one key. In head 3, "fifty" looks at "fünfzig" and "four" at "vier", although German
-# says "vier und fünfzig". Nobody told the model this alignment. Switch models and heads:
+# one key. Heads count from 0: head 3 is the fourth. In it, "fifty" looks at
+# "fünfzig" and "four" at "vier", although German says "vier und fünfzig". Nobody told the
+# model this alignment. The same head, before and after training:
+
+# %%
+from annotated.viz.draw import trained_beside_untrained  # noqa: E402
+
+_ = trained_beside_untrained(maps, head=3)
+
+# %% [markdown]
+# *Untrained, every English word spreads its weight thinly. Trained, the number words "three",
+# "hundred", "fifty" and "four" look at their German counterparts; filler tokens, "and", "-"
+# and "</s>", park on some other word.*
+#
+# To switch models and heads yourself:
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import training_switch  # noqa: E402
@@ -350,17 +366,11 @@ from annotated.viz.widgets import training_switch  # noqa: E402
 training_switch(maps, head=3)
 
 # %% [markdown]
-# *Untrained, every English word spreads its weight thinly; trained, each looks at the German
-# word it translates.*
-
-# %% [markdown]
 # ## 8. Explore: a temperature and a query
 #
 # A **temperature** T divides every score before the softmax: `softmax(q·k / (sqrt(d_k) T))`.
-# T = 1 is the real attention. A small T sharpens the weights towards the single best key; a
-# large T flattens them towards the same weight for every word. Leaving out the division by
-# sqrt(d_k) is the same as T = 1 / sqrt(d_k): the sharp, saturated weights of section 4. For
-# "she":
+# T = 1 is the real attention. A small T sharpens the weights towards the best key; a large T
+# flattens them. Leaving out sqrt(d_k) is T = 1 / sqrt(d_k), section 4's saturation. For "she":
 
 # %%
 for temperature in (0.25, 1.0, 4.0):
@@ -369,8 +379,8 @@ for temperature in (0.25, 1.0, 4.0):
                                              strict=True)))
 
 # %% [markdown]
-# Pick a query word and move the temperature. The top row shows its weights; below are the
-# values and, under the black line, the output.
+# Pick a query word and move the temperature: its weights on top, the values and, under the
+# black line, the output.
 
 # %% tags=["nbval-ignore-output"]
 from annotated.viz.widgets import attention_explorer  # noqa: E402
@@ -386,10 +396,10 @@ attention_explorer(tokens, q_hand, k_hand, v_hand, FEATURES)
 # - Each word's query is matched against every key; softmax turns the matches into weights
 #   that add up to 1; the output is the weighted sum of the values.
 # - Q, K and V come from three learned matrices applied to the same vectors x.
-# - The variance of q·k grows like d_k. Unscaled, softmax saturates, one key takes everything
-#   and the gradient nearly vanishes; dividing by sqrt(d_k) prevents it.
-# - `attention` does all queries in one matrix product and returns the output and the
-#   weights. Training turns spread-out weights into sharp alignments.
+# - The variance of q·k grows like d_k. Unscaled, softmax saturates and the gradient shrinks,
+#   about 2 times at d_k = 64 and 6 times at 512; dividing by sqrt(d_k) prevents it.
+# - `attention` does all queries in one matrix product. Training turns spread-out weights into
+#   sharp alignments.
 #
 # ## Your turn
 #
@@ -399,8 +409,8 @@ attention_explorer(tokens, q_hand, k_hand, v_hand, FEATURES)
 #
 # <details><summary>Hint 1: the idea</summary>
 #
-# Which features does "she" have? Which other keys share them? A negative entry in the query
-# lowers the score of every key that has that feature.
+# Which features does "she" have, and which other keys share them? A negative query entry
+# lowers the score of every key with that feature.
 # </details>
 #
 # <details><summary>Hint 2: the tool</summary>
@@ -419,27 +429,31 @@ my_query = ...  # four numbers: [person, female, possession, action]
 check_query_design(my_query)
 
 # %% [markdown]
-# **Exercise 3: attention with a mask, from memory.** Without scrolling up, write
-# `my_attention(query, key, value, mask=None)` returning `(output, weights)`. True in the mask
-# means "may attend". The grader tries masks and unequal numbers of queries and keys.
+# **Exercise 3: attention with a temperature.** Section 8 divided the query from outside.
+# Build the temperature in: write `my_attention(query, key, value, mask=None, temperature=1.0)`
+# returning `(output, weights)`. True in the mask means "may attend".
+#
+# First predict, in a comment: if a mask hides "book", where does "she" look most, and with
+# about how much weight at T = 1 and T = 0.5? Once you pass, the grader prints the answer.
 #
 # <details><summary>Hint 1: the idea</summary>
 #
-# Scores, scaling, hiding, softmax, mixing, in that order. A hidden key needs the lowest score
-# the dtype allows.
+# Scores, scaling, the temperature, hiding, softmax, mixing. A hidden key needs the lowest
+# score there is.
 # </details>
 #
 # <details><summary>Hint 2: the tool</summary>
 #
-# `key.transpose(-2, -1)`, `math.sqrt`, `Tensor.masked_fill` and `torch.finfo(dtype).min`.
-# The softmax runs over the keys, the last axis.
+# Section 6's sketch does all but the temperature and the mask. `Tensor.masked_fill` hides
+# keys; `torch.finfo(dtype).min` is the lowest score. The softmax runs over the last axis.
 # </details>
 
 # %%
 from annotated.exercises import check_attention  # noqa: E402
 
 
-def my_attention(query, key, value, mask=None):
+def my_attention(query, key, value, mask=None, temperature=1.0):
+    # my prediction, "book" hidden: "she" looks most at ..., with ... at T = 1, ... at T = 0.5
     ...
 
 
@@ -447,16 +461,17 @@ check_attention(my_attention)
 
 # %% [markdown]
 # After trying, see `annotated.exercises.solutions.solution("check_query_design")` and the
-# other two.
+# others.
 #
 # ## Further reading
 #
+# - François Porcher's article "The A-Z of Transformers: Everything You Need to Know", and its
+#   [code](https://github.com/FrancoisPorcher/awesome-ai-tutorials).
 # - Vaswani et al., [Attention Is All You Need](https://arxiv.org/abs/1706.03762): section
 #   3.2.1 and its footnote 4 give the formula and the variance argument.
 # - Harvard NLP, [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/):
 #   the same function beside the paper's text.
-# - J. Alammar, [The Illustrated Transformer](https://jalammar.github.io/illustrated-transformer/):
-#   the same steps as coloured vectors.
+# - J. Alammar, [The Illustrated Transformer](https://jalammar.github.io/illustrated-transformer/).
 # - Where attention came from: Bahdanau et al., [attention for
 #   translation](https://arxiv.org/abs/1409.0473), and Luong et al., [dot-product
 #   scores](https://arxiv.org/abs/1508.04025).

@@ -58,18 +58,20 @@ def test_widget_follows_its_controls_quickly():
     assert update_seconds(w, 1, [0.2, 3.0, 9.0]) < 0.5
 
 
-def right(query, key, value, mask=None):
-    scores = query @ key.transpose(-2, -1) / math.sqrt(query.size(-1))
+def right(query, key, value, mask=None, temperature=1.0):
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.size(-1)) / temperature
     if mask is not None:
         scores = scores.masked_fill(mask == 0, -1e9)
     weights = scores.softmax(dim=-1)
     return weights @ value, weights
 
 
-def variant(scale=None, dim=-1, use_mask=True, fill=lambda m: m == 0, swap=False):
-    def attempt(query, key, value, mask=None):
+def variant(scale=None, dim=-1, use_mask=True, fill=lambda m: m == 0, swap=False,
+            temp=lambda s, t: s / t):
+    def attempt(query, key, value, mask=None, temperature=1.0):
         d_k = query.size(-1)
         scores = query @ key.transpose(-2, -1) / (math.sqrt(d_k) if scale is None else scale(d_k))
+        scores = temp(scores, temperature)
         if mask is not None and use_mask:
             scores = scores.masked_fill(fill(mask), float("-inf"))
         weights = torch.softmax(scores, dim=dim)
@@ -84,7 +86,10 @@ def variant(scale=None, dim=-1, use_mask=True, fill=lambda m: m == 0, swap=False
     (variant(scale=lambda d: d), "not by d_k"),
     (variant(dim=-2), "last axis"),
     # no hint fits: the first case that differs is described by its shapes
-    (variant(dim=0), "with query (2, 3, 8), key (2, 5, 8), value (2, 5, 6) and no mask, "),
+    (variant(dim=0), "with query (2, 3, 8), key (2, 5, 8), value (2, 5, 6), no mask and "
+                     "temperature 1.0, "),
+    (variant(temp=lambda s, t: s * t), "temperature multiplies"),
+    (variant(temp=lambda s, t: s), "temperature is ignored"),
     (variant(use_mask=False), "mask is ignored"),
     (variant(fill=lambda m: m), "mask is inverted"),
     (variant(swap=True), "in that order"),
@@ -97,11 +102,15 @@ def test_check_attention_names_the_mistake(attempt, words):
 def test_check_attention_accepts_right_answers_and_prompts_a_stub():
     assert check_attention(right).passed
     assert check_attention(variant()).passed  # -inf instead of -1e9 is fine too
+    assert "at T = 0.5" in check_attention(right).message  # the prediction, checked by a run
 
-    def my_attention(query, key, value, mask=None):
+    def my_attention(query, key, value, mask=None, temperature=1.0):
         ...
 
-    assert check_attention(my_attention).message.startswith("Not attempted yet")
+    stub = check_attention(my_attention).message
+    assert stub.startswith("Not attempted yet") and "masked_fill" not in stub  # no tools yet
+    unnamed = check_attention(variant(dim=0)).message
+    assert "masked_fill" in unnamed  # the tools come after a wrong attempt
 
 
 # --- The teaching pass: diagrams, the trained/untrained switch, the thinking exercises ---
@@ -225,3 +234,14 @@ def test_check_query_design_accepts_a_sharp_query():
     from annotated.exercises import check_query_design
 
     assert check_query_design(torch.tensor([5.0, 5.0, -5.0, -5.0])).passed
+
+
+def test_trained_beside_untrained_titles_each_panel_with_layer_and_head(number_maps):
+    from annotated.viz.draw import trained_beside_untrained
+
+    fig = trained_beside_untrained(number_maps, head=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["untrained: layer 1 (last of 2), head 3",
+                      "trained: layer 1 (last of 2), head 3"]
+    assert len(fig.axes) == 4  # two panels, each with its colour bar
+    plt.close("all")

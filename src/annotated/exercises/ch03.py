@@ -1,4 +1,4 @@
-"""Chapter 3 exercises: predict the unscaled softmax, design a query, write attention."""
+"""Chapter 3 exercises: predict the unscaled softmax, design a query, add a temperature."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from ..examples import she_gave_him_her_book
 from .grading import Mistake, Result, check_function, describe_difference
 
 
-def _reference(query, key, value, mask=None):
-    return attention(query, key, value, mask)
+def _reference(query, key, value, mask=None, temperature=1.0):
+    return attention(query / temperature, key, value, mask)  # dividing q divides every score
 
 
-def _variant(query, key, value, mask=None, *, scale=None, dim=-1, use_mask=True,
-             invert=False):
-    """Attention with one thing changed: the scale, the softmax axis, or the mask."""
+def _variant(query, key, value, mask=None, temperature=1.0, *, scale=None, dim=-1,
+             use_mask=True, invert=False, temp=lambda s, t: s / t):
+    """Attention with one thing changed: the scale, the axis, the mask or the temperature."""
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1) / (math.sqrt(d_k) if scale is None else scale(d_k))
+    scores = temp(scores, temperature)
     if mask is not None and use_mask:
         hide = mask != 0 if invert else mask == 0
         scores = scores.masked_fill(hide, -1e9)
@@ -41,50 +42,81 @@ def _cases() -> list[tuple]:
     pattern = torch.tensor([[1, 0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 1], [1, 0, 0, 1]],
                            dtype=torch.bool)  # (Tq, Tk)
     return [
-        (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), None),
-        (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), padding),
-        (r(1, 4, 16), r(1, 4, 16), r(1, 4, 2), pattern),
+        (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), None, 1.0),
+        (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), padding, 1.0),
+        (r(1, 4, 16), r(1, 4, 16), r(1, 4, 2), pattern, 1.0),
+        (r(2, 3, 8), r(2, 5, 8), r(2, 5, 6), padding, 0.5),
+        (r(1, 4, 16), r(1, 4, 16), r(1, 4, 2), None, 4.0),
     ]
 
 
 def _describe_case(args: tuple, out, expected) -> str:
-    q, k, v, mask = args
-    shapes = (f"query {tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)} and "
-              + ("no mask" if mask is None else f"a mask of shape {tuple(mask.shape)}"))
+    q, k, v, mask, temperature = args
+    shapes = (f"query {tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)}, "
+              + ("no mask" if mask is None else f"a mask of shape {tuple(mask.shape)}")
+              + f" and temperature {temperature}")
     return f"with {shapes}, {describe_difference(out, expected)}"
 
 
+ATTENTION_TODO = ("Write my_attention(query, key, value, mask=None, temperature=1.0) and "
+                  "return (output, weights). The idea: the same five steps as the real "
+                  "attention, with every scaled score divided by the temperature too.")
+ATTENTION_TOOLS = ("The tools: key.transpose(-2, -1), math.sqrt, masked_fill with the dtype's "
+                   "minimum (torch.finfo; chapter 5 shows why), softmax over the last axis, "
+                   "the keys.")
+
+
+def _she_without_book(attempt: Callable, temperature: float) -> str:
+    """Where "she" looks most, and how much, in the learner's attention with "book" hidden."""
+    tokens, q, k, v = she_gave_him_her_book()
+    mask = torch.tensor([t != "book" for t in tokens])  # (S,): True = may attend
+    _, w = attempt(q[:1], k, v, mask, temperature)
+    best = int(w[0].argmax())
+    return f"{float(w[0, best]):.2f} on {tokens[best]!r}"
+
+
 def check_attention(attempt: Callable) -> Result:
-    """Grade `my_attention(query, key, value, mask=None)` -> (output, weights)."""
-    return check_function(
+    """Grade `my_attention(query, key, value, mask=None, temperature=1.0)` -> (out, weights)."""
+    result = check_function(
         attempt, _reference, _cases(),
-        todo="The idea: score every query against every key, scale the scores, give the "
-             "hidden keys the lowest score there is, turn each query's scores into weights "
-             "that sum to 1, and mix the values with them; return (output, weights). The "
-             "tools: key.transpose(-2, -1), math.sqrt, masked_fill with the dtype's minimum "
-             "(torch.finfo; chapter 5 shows why), softmax over the last axis, the keys.",
+        todo=ATTENTION_TODO,
         mistakes=[
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, scale=lambda d: 1.0),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t, scale=lambda d: 1.0),
                     "divide the scores by sqrt(d_k): without it they grow with d_k and the "
                     "softmax saturates."),
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, scale=lambda d: d),
-                    "divide by the square root of d_k (math.sqrt(d_k)), not by d_k."),
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, dim=-2),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t, scale=lambda d: d),
+                    "divide by the square root of d_k, not by d_k."),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t,
+                                                            temp=lambda s, t: s * t),
+                    "the temperature multiplies the scores: divide by it, so that a small "
+                    "temperature makes the gaps between scores larger."),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t,
+                                                            temp=lambda s, t: s),
+                    "the temperature is ignored: the answers differ only when it is not 1. "
+                    "Divide every scaled score by it."),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t, dim=-2),
                     "take the softmax over the last axis (dim=-1, the keys): each query's "
                     "weights must sum to 1."),
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, use_mask=False),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t, use_mask=False),
                     "the mask is ignored: fill the scores where mask is False (0) with a very "
                     "negative number before the softmax."),
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m, invert=True),
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t, invert=True),
                     "the mask is inverted: True (1) means 'may attend'; hide the places where "
                     "it is False."),
-            Mistake(lambda q, k, v, m=None: _variant(q, k, v, m)[::-1],
+            Mistake(lambda q, k, v, m=None, t=1.0: _variant(q, k, v, m, t)[::-1],
                     "return (output, weights) in that order."),
         ],
         describe=_describe_case,
-        success="Correct! Compare with annotated.attention, which also copes with fully "
-                "masked rows and float16.",
     )
+    if result.passed:
+        return Result(True, "Correct! Was your prediction right? With 'book' hidden, your "
+                            f"attention gives 'she' {_she_without_book(attempt, 1.0)} at "
+                            f"T = 1 and {_she_without_book(attempt, 0.5)} at T = 0.5. Compare "
+                            "with annotated.attention, which also copes with fully masked "
+                            "rows and float16.")
+    if result.message.startswith("Not yet: with "):  # a wrong attempt no named mistake fits
+        return Result(False, f"{result.message} {ATTENTION_TOOLS}")
+    return result
 
 
 UNSCALED_D_K = 512
@@ -93,10 +125,9 @@ PEAK_RANGE = (0.85, 1.0)  # the measured mean largest weight, unscaled at d_k = 
 
 def check_unscaled_peak(prediction) -> Result:
     """Grade a prediction: the mean largest of 10 weights at d_k = 512 without / sqrt(d_k)."""
-    todo = ("Set my_prediction to one number between 0 and 1 before you run the next cell. "
-            "Think first: without the division, how spread out are the scores (section 4 "
-            "says their variance is d_k)? And what does softmax do to a gap of 10 between "
-            "two scores?")
+    todo = ("Set my_prediction to one number between 0 and 1 in this cell, run it, then "
+            "run the next cell. The idea: without the division, how spread out are the "
+            "scores?")
     if prediction is None or prediction is Ellipsis:
         return Result(False, f"Not attempted yet. {todo}")
     try:

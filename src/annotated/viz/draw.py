@@ -781,7 +781,7 @@ def qkv_projection() -> Figure:
         bottom = top - (r + 1) * band + 0.15
         w_ax = _matrix_panel(fig, (4.3, bottom, d_k * c, D * c), ex[f"W_{name}"],
                              f"W_{name} ({D}×{d_k})", colour=colour)
-        _matrix_panel(fig, (6.4, bottom + (D - S) * c / 2, d_k * c, S * c),
+        out_ax = _matrix_panel(fig, (6.4, bottom + (D - S) * c / 2, d_k * c, S * c),
                                ex[name.upper()], f"{name.upper()} = x W_{name}", QKV_SENTENCE,
                                colour=colour)
         fig.add_artist(ConnectionPatch((1.0, 0.5), (0.0, 0.5), "axes fraction", "axes fraction",
@@ -789,9 +789,19 @@ def qkv_projection() -> Figure:
                                        linewidth=2, mutation_scale=15))
         fig.text((4.3 + d_k * c + 0.2) / width, (bottom + D * c / 2) / height, "=",
                  ha="center", va="center", fontsize=18)
+        _outline_row(out_ax, QKV_SENTENCE.index("him"), d_k, colour)
+    _outline_row(x_ax, QKV_SENTENCE.index("him"), D, "black")  # the row the arrows follow
     fig.suptitle("Three learned matrices turn the same x into queries, keys and values",
                  y=1 - 0.12 / height, fontsize=11)
+    fig.text(0.9 / width, (top / 2 - S * c / 2 - 0.5) / height, "colour: red positive, blue "
+             "negative,\nwhite 0; full colour at ±2.5", fontsize=8, color="dimgrey", va="top")
     return fig
+
+
+def _outline_row(ax: Axes, row: int, cols: int, colour: str) -> None:
+    """Draw a thick frame around one row of a heatmap panel."""
+    ax.add_patch(Rectangle((0, row), cols, 1, fill=False, edgecolor=colour, linewidth=3,
+                           clip_on=False))
 
 
 def attention_pipeline(word: str = "she") -> Figure:
@@ -862,6 +872,21 @@ def draw_training_switch(maps: dict[str, AttentionMaps], model: str = "trained",
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(maps)}")
     title = f"{model} model\n{maps['trained'].text}\n→ {maps['trained'].translation}"
     return draw_attention(maps[model], part, -1, head, title=title, numbers=True)
+
+
+def trained_beside_untrained(maps: dict[str, AttentionMaps], head: int = 3,
+                             layer: int = -1) -> Figure:
+    """One cross-attention head of the number translator, untrained beside trained."""
+    fig = None
+    with with_kanji():
+        fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.6))
+        for ax, model in zip(axes, ("untrained", "trained"), strict=True):
+            where = layer_name(layer % maps[model].cross.shape[0], maps[model].cross.shape[0])
+            draw_attention(maps[model], "cross", layer, head, ax=ax, numbers=True,
+                           title=f"{model}: {where}, head {head}")
+        fig.suptitle(f"{maps['trained'].text} → {maps['trained'].translation}", fontsize=11)
+        fig.tight_layout()
+    return fig
 
 
 # --- Chapter 4 ---

@@ -1,4 +1,4 @@
-"""Chapter 3's solutions: a prediction, a hand-made query and the attention function."""
+"""Chapter 3's solutions: a prediction, a hand-made query and attention with a temperature."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import torch
 
 
-def attention_solution(query, key, value, mask=None):
+def attention_solution(query, key, value, mask=None, temperature=1.0):
     d_k = query.size(-1)
-    scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)  # (..., Tq, Tk)
+    scores = query @ key.transpose(-2, -1) / (math.sqrt(d_k) * temperature)  # (..., Tq, Tk)
     if mask is not None:  # True = may attend; the dtype's minimum, safe in float16 too
         scores = scores.masked_fill(mask == 0, torch.finfo(scores.dtype).min)
     weights = scores.softmax(dim=-1)  # over the keys
