@@ -22,11 +22,10 @@
 #   from turning into NaN;
 # - read the causal mask in the attention of a trained translator.
 #
-# Letters used for shapes: B batch, S source length, T target length, H heads.
+# Letters used for shapes: B batch, S source length, T target length, L layers, H heads.
 
 # %%
 import math
-import re
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +40,12 @@ from annotated import (
     subsequent_mask,
 )
 from annotated.attention import masked_fill_value
-from annotated.viz.draw import masked_softmax_figure, masks_figure, where_masks_go_figure
+from annotated.viz.draw import (
+    draw_decoder_masked,
+    masked_softmax_figure,
+    masks_figure,
+    where_masks_go_figure,
+)
 from annotated.viz.measure import MASK_EXAMPLES, trained_and_untrained
 from annotated.viz.widgets import decoder_mask_explorer, masking_explorer
 
@@ -75,15 +79,16 @@ print("batch:", tuple(src.shape), "(B, S);  pad tokens:", (src == PAD).sum().ite
 # ## Why the pads must be hidden
 #
 # A pad is not a word. Yet plain attention lets *I* and *sleep* put weight on it, and then
-# whatever vector stands at the pad leaks into their outputs. Here are the weights of
-# sentence 2, with random stand-in vectors of size D = 8 for its four tokens:
+# whatever vector stands at the pad leaks into their outputs. Here is how much weight the real
+# words of sentence 2 give to its two pads, with random stand-in vectors of size D = 8 for
+# its four tokens:
 
 # %%
 x = torch.randn(2, S, 8).to(device)  # (B, S, D): stand-in token vectors
 _, w_plain = attention(x, x, x)  # (B, S, S), no mask
 # w_plain[1, :2, 2:]: sentence 2, queries 'I' and 'sleep' (rows 0-1), keys = the two pads
 print("weight that 'I' and 'sleep' give to the two pads:",
-      w_plain[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
+      w_plain[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4))
 
 x_other = x.clone()
 x_other[1, 2:] = torch.randn(2, 8).to(device)  # change only what sits at the pads
@@ -93,6 +98,8 @@ changed = not torch.allclose(out_a[1, :2], out_b[1, :2])
 print("outputs of 'I', 'sleep' changed by the pads:", changed)
 
 # %% [markdown]
+# *I* spends almost half its attention on padding, and what it reads there changes its output.
+#
 # ## The source mask: hide the pads
 #
 # `padding_mask` marks real tokens True and pads False. Its shape is `(B, 1, S)`: one row per
@@ -106,17 +113,17 @@ print(src_mask.int())
 
 out_a, w_masked = attention(x, x, x, mask=src_mask.to(device))
 out_b, _ = attention(x_other, x_other, x_other, mask=src_mask.to(device))
+# + 0.0 turns a printed -0. into 0.
 print("weight on the pads now:", w_masked[1, :2, 2:].sum(dim=-1).cpu().round(decimals=4) + 0.0)
 torch.testing.assert_close(out_a[1, :2], out_b[1, :2])  # the pads no longer leak
-print("outputs of 'I', 'sleep' unchanged by the pads:", True)
+print("outputs of 'I', 'sleep' unchanged by the pads:", torch.allclose(out_a[1, :2], out_b[1, :2]))
 
 # %% [markdown]
 # ## The target mask: no looking ahead
 #
-# The decoder writes the translation one word at a time. In training we feed it the whole
-# target at once, shifted right by one: the input starts with `<s>`, and position i must
-# predict the word at position i + 1. So position i may look at positions 0 to i, itself
-# included. It may not look at i + 1: that is the very answer it must predict.
+# The decoder writes the translation one word at a time. In training it reads the whole
+# target at once, shifted right by one, and position i must predict the word at i + 1. So it
+# may look at positions 0 to i, never at i + 1: that is its answer.
 #
 # `subsequent_mask` builds this **causal mask**, also called the look-ahead mask. It is True
 # on and below the diagonal. Positions count from 0.
@@ -132,12 +139,20 @@ print("position 4 may see itself:", causal[0, 4, 4].item(),
 assert causal[0, 4, :5].all() and not causal[0, 4, 5:].any()
 
 # %% [markdown]
-# A padded target needs both masks at once. `make_std_mask` is their logical AND: the padding
-# mask `(B, 1, T)` and the causal mask `(1, T, T)` broadcast to `(B, T, T)`. Here is the
-# target "<s> ich schlafe </s>" padded to T = 5:
+# The shift with real words: the decoder reads "<s> ich schlafe </s>" without its last token.
 
 # %%
 tgt_tokens = ["<s>", "ich", "schlafe", "</s>", "<pad>"]
+print("position  reads     must predict")
+for i in range(3):
+    print(f"{i:>8}  {tgt_tokens[i]:<8}  {tgt_tokens[i + 1]}")
+
+# %% [markdown]
+# A padded target needs both masks. `make_std_mask` is their logical AND: `(B, 1, T)` and
+# `(1, T, T)` broadcast to `(B, T, T)`. For simple pictures we build it on the whole target
+# padded to T = 5; Exercise 1 meets the shorter input the decoder really reads.
+
+# %%
 tgt = torch.tensor([[1, 11, 12, 2, PAD]])  # (B, T); the ids of German words are made up
 tgt_mask = make_std_mask(tgt, PAD)  # (B, T, T)
 print("tgt_mask", tuple(tgt_mask.shape), "(B, T, T)")
@@ -166,9 +181,7 @@ _ = where_masks_go_figure(padded[1], tgt_tokens)
 # *The source mask hides source pads wherever the source is read, in the encoder and in the
 # cross-attention; only the decoder's own self-attention also hides the future.*
 #
-# The same `src_mask` of shape `(B, 1, S)` broadcasts over the encoder's `(B, S, S)` scores and
-# over the cross-attention's `(B, T, S)` scores. Every target position may read every real
-# source word: the source is fully known before the decoder starts.
+# Cross-attention hides no future: the source is fully known before the decoder starts.
 
 # %% [markdown]
 # ## Softmax with masked scores
@@ -192,13 +205,17 @@ assert trick[2:].eq(0).all() and torch.isclose(trick.sum(), torch.tensor(1.0))
 
 # %% [markdown]
 # With the trick, *I* and *sleep* share the whole weight in the same ratio as before, e^2 to
-# e^1. Zeroing afterwards leaves only 0.32 in total. The same on a whole sentence:
+# e^1. Zeroing afterwards leaves only 0.32 in total. The paper fills with -inf; two sections
+# below show why code uses a finite number instead.
+#
+# The same on a whole sentence, with new random vectors:
 
 # %%
 _ = masked_softmax_figure(padded[1])
 
 # %% [markdown]
-# *With the mask, the two `<pad>` columns get exactly 0 and every row still sums to 1.*
+# *With the mask, the two `<pad>` columns get exactly 0 and every row still sums to 1. The
+# colour runs from 0 to 1, as the bar on the right shows.*
 #
 # At the article's size, masked attention is five lines. The mask enters in one of them:
 
@@ -214,11 +231,42 @@ def sketch_attention(query, key, value, mask=None):
 out_sketch, _ = sketch_attention(x, x, x, mask=src_mask.to(device))
 out_pkg, _ = attention(x, x, x, mask=src_mask.to(device))
 torch.testing.assert_close(out_sketch, out_pkg)
-print("sketch == package attention on the padded batch:", True)
+print("sketch == package attention on the padded batch:", torch.allclose(out_sketch, out_pkg))
 
 # %% [markdown]
-# The package's `attention` from chapter 3 is the same, hardened against the two failures the
-# next sections show: a fill value that float16 cannot hold, and a query that may see nothing.
+# **Your turn, before reading on: harden the sketch.** Write `masked_softmax(scores, mask)`:
+# softmax over the keys where the bool `mask` is True, exactly 0 where it is False. The grader
+# tries float16 scores, which stop at -65504, and a row whose keys are all hidden: it must
+# come out as zeros, not NaN. The next sections show how the package does it.
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# A fill value must be a number the scores' dtype can hold, yet so low that its exp() is 0. A
+# query that may see no key should take nothing from any value.
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# `torch.finfo` describes a dtype's limits. `Tensor.any` over the keys tells whether a row has
+# any key left; `masked_fill` can then zero whole rows.
+# </details>
+
+# %%
+from annotated.exercises import check_masked_softmax  # noqa: E402
+
+
+def masked_softmax(scores, mask):
+    ...
+
+
+check_masked_softmax(masked_softmax)
+
+# %% [markdown]
+# Stuck after trying? `annotated.exercises.solutions.solution("check_masked_softmax")` returns
+# a solution.
+#
+# The package's `attention` from chapter 3 is the sketch, hardened against the same two
+# failures: a fill value that float16 cannot hold, and a query that may see nothing.
 
 # %%
 show(attention)
@@ -226,19 +274,20 @@ show(attention)
 # %% [markdown]
 # ## Correction: -1e9 overflows in float16
 #
-# The article fills masked scores with `-1e9`. In float32 that is fine. But on a GPU we often
-# compute in float16 to go faster, which chapter 7 calls mixed precision. Float16 cannot
-# hold -1e9: its most negative finite number is -65504. PyTorch refuses:
+# The article fills masked scores with `-1e9`, fine in float32. But a GPU often computes in
+# float16 for speed, chapter 7's mixed precision, and float16 stops at -65504. PyTorch
+# refuses:
 
 # %%
 scores16 = torch.randn(2, 4).half().to(device)  # float16 scores, as under fp16 autocast
 mask16 = torch.tensor([[True, True, False, False]]).to(device)
 print("float16 range:", torch.finfo(torch.float16).min, "to", torch.finfo(torch.float16).max)
+
+# %% tags=["nbval-ignore-output"]
 try:
     scores16.masked_fill(~mask16, -1e9)
 except RuntimeError as e:
-    # The C++ type name in PyTorch's message varies between versions: keep the words.
-    print("RuntimeError:", re.sub(r"\w+::", "", str(e)))
+    print("RuntimeError:", e)
 
 # %% [markdown]
 # The fix is to ask the dtype for its own limit. `masked_fill_value(dtype)` returns the most
@@ -257,12 +306,13 @@ assert w16[:, 2:].eq(0).all() and torch.isfinite(w16).all()
 # %% [markdown]
 # ## A row with every key masked: zeros, not NaN
 #
-# Sometimes a query may look at nothing: you will meet such rows in the exercises. With
+# Sometimes a query may look at nothing. In training this happens to every pad the decoder
+# reads, because chapter 7's `Batch` hides a pad query's whole row: see Exercise 1. With
 # `-inf`, softmax then computes 0 / 0 = NaN, "not a number". And one NaN spreads: the NaN
 # output is a value for the next layer, and even a weight of 0 on it gives 0 × NaN = NaN.
-# With a finite fill value the row is not NaN but uniform, so it quietly averages the hidden
-# keys' values. Our `attention` returns zeros for such a row instead, as PyTorch's
-# `scaled_dot_product_attention` does.
+# A finite fill value gives a uniform row instead, which quietly averages the hidden keys'
+# values. Our `attention` returns zeros: clean, since nothing comes from hidden keys; the same
+# on every run and device; and what PyTorch's `scaled_dot_product_attention` returns.
 
 # %%
 q = torch.randn(1, 3, 4).to(device)  # (B, queries, d_k)
@@ -281,23 +331,24 @@ print("and 0 x NaN =", 0.0 * float("nan"), "- so a zero weight on that row canno
 print("row 1 with finite minimum:", with_min[0, 1].cpu())
 
 out, weights = attention(q, k, v, mask=mask)
+# + 0.0 turns a printed -0. into 0.
 print("row 1 of our attention:   ", weights[0, 1].cpu() + 0.0, "-> output", out[0, 1].cpu() + 0.0)
 sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 torch.testing.assert_close(out, sdpa, atol=1e-6, rtol=1e-5)
 assert torch.isnan(with_inf[0, 1]).all() and not torch.isnan(out).any()
 assert out[0, 1].eq(0).all()
-print("equal to PyTorch's scaled_dot_product_attention:", True)
+print("equal to PyTorch's scaled_dot_product_attention:",
+      torch.allclose(out, sdpa, atol=1e-6, rtol=1e-5))
 
 # %% [markdown]
 # ## Widget: sentence lengths and padding
 #
-# Two sentences go into one batch. Change their lengths and add extra padding. Left: the
-# batch and its padding mask, one row per sentence. Middle: the full mask of sentence 2; switch
-# on the causal mask to see the target side. Right: sentence 2's attention weights with that
-# mask applied, from random stand-in vectors.
+# Change the lengths of two sentences and add extra padding. Left: the batch's padding mask.
+# Middle: sentence 2's full mask; switch on the causal mask for the target side. Right:
+# sentence 2's weights under that mask, from random vectors.
 #
-# Try this: add extra padding. The weights among the real words of sentence 2 stay exactly
-# the same, because the mask hides the new pads.
+# Try this: add extra padding. The weights among sentence 2's real words stay exactly the
+# same, because the mask hides the new pads.
 
 # %% tags=["nbval-ignore-output"]
 masking_explorer()
@@ -305,10 +356,10 @@ masking_explorer()
 # %% [markdown]
 # ## The causal mask in a trained translator
 #
-# So far the weights came from random vectors. The course's number translator was trained to
-# turn German number words into English, such as *einundzwanzig* into *twenty-one*. Its decoder
-# self-attention ran under the causal mask at every training step. Beside it we put the same
-# model with fresh random weights, reading the same words.
+# So far the weights came from random vectors. The course's number translator turns German
+# number words into English, *einundzwanzig* into *twenty-one*; its decoder trained under the
+# causal mask. Beside it: the same model with fresh random weights. Both read the same source
+# and, as target, the trained model's own translation.
 
 # %%
 translator = pretrained.load("numbers")
@@ -320,15 +371,32 @@ for text, pair in records.items():
     print(f"{text} -> {pair['trained'].translation}")
     print(f"  weight on the future, trained: {trained[..., future].sum().item():.3f}"
           f"   untrained: {untrained[..., future].sum().item():.3f}")
+    # amax(-1): each row's largest weight; mean(): over every layer, head and row
     print(f"  average largest weight in a row, trained: {trained.amax(-1).mean().item():.2f}"
           f"   untrained: {untrained.amax(-1).mean().item():.2f}")
 
 # %% [markdown]
-# Both models put exactly 0 on the future: the mask guarantees it, training or not. What
-# training changed is where the weight goes inside the allowed triangle. The trained rows
-# are more focused: their largest weight is bigger on average. Explore it: switch between
-# trained and untrained, and across layers and heads; the row labels read "word read → word
-# written". Which head of the trained model has the sharpest rows?
+# Both models put exactly 0 on the future: the mask guarantees it. Training changed where the
+# weight goes inside the allowed triangle: the trained rows are more focused.
+#
+# Which trained head has the sharpest rows? The same measure, kept per layer and head:
+
+# %%
+text = MASK_EXAMPLES[0]
+sharpness = records[text]["trained"].decoder.amax(-1).mean(-1)  # (L, H): mean over rows
+layer, head = divmod(sharpness.argmax().item(), sharpness.shape[1])
+print(f"{text}: average largest weight per row, one row per layer, one column per head")
+print(sharpness)
+print(f"sharpest: layer {layer}, head {head}")
+_ = draw_decoder_masked(records, text, "trained", layer=layer, head=head)
+
+# %% [markdown]
+# *This trained head puts all of each row's weight on one key: the word just before the one
+# the row reads (the first row can only see `<s>`). The row labels read "word read → word
+# written"; the future, right of the diagonal, stays at 0.*
+#
+# Explore the rest: switch between trained and untrained, and across layers and heads. Does
+# the same head stay the sharpest on the other numbers?
 
 # %% tags=["nbval-ignore-output"]
 decoder_mask_explorer(translator)
@@ -336,13 +404,13 @@ decoder_mask_explorer(translator)
 # %% [markdown]
 # ## Recap
 #
-# - A batch is rectangular: short sentences are filled with a pad token up to the longest.
+# - Short sentences are padded to the longest in the batch.
 # - The source mask `(B, 1, S)` hides pads; the causal mask `(1, T, T)` hides the future; the
-#   decoder's target mask `(B, T, T)` is both. True means "may attend".
-# - The source mask goes to the encoder's self-attention and to the cross-attention; the
-#   target mask goes to the decoder's self-attention.
-# - Hidden scores are replaced before the softmax by a huge negative number, so their weight
-#   is exactly 0 and each row still sums to 1.
+#   target mask `(B, T, T)` is both. True means "may attend".
+# - The source mask enters the encoder and the cross-attention; the target mask, the decoder's
+#   self-attention.
+# - Hidden scores become a huge negative number before the softmax: weight exactly 0, rows
+#   still summing to 1.
 # - Correction: the article's -1e9 overflows float16; use the dtype's own minimum. A query
 #   that may see nothing gets zeros, never NaN.
 #
@@ -351,16 +419,11 @@ decoder_mask_explorer(translator)
 # ## Your turn
 #
 # **1. Predict, then run.** Chapter 7 trains on batches built by `Batch`. It feeds the
-# decoder the target without its last position, `tgt[:, :-1]`, and it hides one thing more
-# than `make_std_mask`: the whole row of every query that is a pad. Such a row sees no key, so
-# its attention output is all zeros. Here are three padded targets:
+# decoder `tgt[:, :-1]`, the target without its last position, and it hides one thing more
+# than `make_std_mask`: the whole row of every pad query. Three padded targets:
 
 # %%
-from annotated.exercises import (  # noqa: E402
-    check_fixed_mask,
-    check_masked_softmax,
-    check_zero_rows,
-)
+from annotated.exercises import check_fixed_mask, check_zero_rows  # noqa: E402
 from annotated.exercises.ch05 import buggy_std_mask, zero_rows, zero_rows_batch  # noqa: E402
 
 targets, batch = zero_rows_batch()
@@ -372,7 +435,7 @@ for i, words in enumerate(targets):
 # `batch.tgt_mask` see no key at all. Count from 0.
 
 # %%
-my_zero_rows = ...  # one list of positions per sentence, e.g. [[1, 2], [], [0]]
+my_zero_rows = ...  # one list of positions per sentence, e.g. [[0, 1], [2], [5]]
 
 check_zero_rows(my_zero_rows)
 
@@ -387,8 +450,8 @@ for i, row in enumerate(zero_rows(batch.tgt_mask)):
 # %% [markdown]
 # **2. Find the bug.** This decoder mask has one bug, and a model trained with it could
 # cheat without any error to warn you. Find the bug by running
-# `buggy_std_mask` on a short target and comparing it with the pictures above. Then write a
-# fixed version.
+# `buggy_std_mask` on a short target and comparing it with the pictures above. Then fix it in
+# its own lines: an answer that calls `make_std_mask` or `subsequent_mask` is not accepted.
 #
 # <details><summary>Hint 1: the idea</summary>
 #
@@ -413,21 +476,9 @@ def fixed_std_mask(tgt, pad):
 check_fixed_mask(fixed_std_mask)
 
 # %% [markdown]
-# **3.** Write `masked_softmax(scores, mask)`: softmax over the last axis, the keys, where
-# `mask` is True, and exactly 0 where it is False. `mask` is a bool tensor that broadcasts to
-# `scores`. A row whose keys are all hidden must come out as zeros, not NaN. The grader also
-# tries float16 scores.
-
-# %%
-def masked_softmax(scores, mask):
-    ...
-
-
-check_masked_softmax(masked_softmax)
-
-# %% [markdown]
-# Stuck after trying? `annotated.exercises.solutions.solution("check_fixed_mask")` returns a
-# solution; `show()` prints it.
+# Stuck after trying? `annotated.exercises.solutions.solution(name)` returns a solution for
+# the grader `name`: `"check_zero_rows"`, `"check_fixed_mask"` or `"check_masked_softmax"`;
+# `show()` prints one that is a function.
 #
 # <details><summary>Under the hood: details for the curious</summary>
 #
@@ -436,11 +487,11 @@ check_masked_softmax(masked_softmax)
 #   before it goes there.
 # - **Heads.** With H heads the scores are `(B, H, T, S)`. `MultiHeadedAttention` calls
 #   `mask.unsqueeze(1)`, so every head gets the same mask.
-# - **Pad rows.** `make_std_mask` hides pads as keys, not as queries: a pad's own row is
-#   computed and then ignored, since the loss skips pad positions. `Batch` hides those rows
-#   too, which keeps attention pictures clean.
-# - **bfloat16** reaches about -3.4e38, so -1e9 happens to fit there. Only float16, the format
-#   of older GPUs such as Colab's T4, breaks. The dtype's own limit is right for all of them.
+# - **Pad rows.** `make_std_mask` hides pads only as keys. A pad's own row is then computed
+#   and ignored, since the loss skips pad positions.
+# - **bfloat16** reaches about -3.4e38, so -1e9 happens to fit there. Only float16 breaks.
+#   Mixed precision uses float16 on any GPU, and it is the only choice on GPUs without
+#   bfloat16, such as Colab's T4. The dtype's own limit is right for all of them.
 # - **Zeros for a blind row** match `scaled_dot_product_attention` from PyTorch 2.5 on, the
 #   course's oldest supported version.
 # - **`max_len`.** The article's `max_len = 5000` is the longest sequence the model can take
@@ -459,9 +510,8 @@ check_masked_softmax(masked_softmax)
 #   `subsequent_mask` and the `Batch` class this chapter's masks grew from.
 # - [Generating Long Sequences with Sparse Transformers](https://arxiv.org/abs/1904.10509),
 #   Child et al., 2019, and [Longformer](https://arxiv.org/abs/2004.05150), Beltagy et al.,
-#   2020: masks that also hide most far-away words, so attention costs less on long texts.
-# - [FlashAttention](https://arxiv.org/abs/2205.14135), Dao et al., 2022: attention computed
-#   block by block without storing the weight matrix; its block-sparse variant skips the
-#   blocks a mask hides entirely.
-# - [BERT](https://arxiv.org/abs/1810.04805), Devlin et al., 2018: a different "mask". It hides
-#   input words from an encoder that must guess them, not keys from attention.
+#   2020: masks that also hide far-away words, so long texts cost less.
+# - [FlashAttention](https://arxiv.org/abs/2205.14135), Dao et al., 2022: attention block by
+#   block; its block-sparse variant skips the blocks a mask hides.
+# - [BERT](https://arxiv.org/abs/1810.04805), Devlin et al., 2018: a different "mask", which
+#   hides input words that the encoder must guess.

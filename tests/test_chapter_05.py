@@ -37,7 +37,8 @@ def test_masks_figure_shows_padding_causal_and_both():
 
 def test_masked_softmax_figure_zeroes_pads_only_with_the_mask():
     fig = figures.FIGURES["05_masked_softmax"].make()
-    without, with_mask = [cells(ax) for ax in fig.axes]
+    without, with_mask = [cells(ax) for ax in fig.axes[:2]]  # the third: its colour bar
+    assert len(fig.axes) == 3
     assert (without[:, 2:] > 0).all()  # without the mask, the pads get weight
     assert with_mask[:, 2:].eq(0).all()
     torch.testing.assert_close(with_mask.sum(-1), torch.ones(4))
@@ -259,7 +260,14 @@ def test_fixed_mask_grader():
     def tril(T, diagonal=0):
         return torch.tril(torch.ones(1, T, T, dtype=torch.bool), diagonal=diagonal)
 
-    assert check_fixed_mask(make_std_mask).passed
+    from annotated.exercises.solutions import solution
+    assert check_fixed_mask(solution("check_fixed_mask")).passed
+    for copied, name in ((make_std_mask, "make_std_mask"),
+                         (lambda t, p: make_std_mask(t, p), "make_std_mask"),
+                         (lambda t, p: (t != p).unsqueeze(-2) & subsequent_mask(t.size(-1)),
+                          "subsequent_mask")):
+        r = check_fixed_mask(copied)  # the package's answer is not a fix of the bug
+        assert not r.passed and f"calls {name}" in r.message, r.message
     for attempt, named in (
             (buggy_std_mask, "still the buggy mask"),
             (lambda t, p: (t != p).unsqueeze(-2) & tril(t.size(-1), -1), "look at itself"),

@@ -3,6 +3,7 @@ causal mask, apply a mask inside softmax."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -69,8 +70,8 @@ def _describe_softmax(args: tuple, out, expected) -> str:
     scores, mask = args
     if isinstance(out, torch.Tensor) and torch.isnan(out).any():
         return ("your result has NaN: a row whose keys are all hidden gives 0 / 0 after a "
-                "-inf fill. Fill with masked_fill_value(scores.dtype) and set such rows to 0 "
-                "(mask.any(dim=-1, keepdim=True) is False there)")
+                "-inf fill. Fill with a finite number the dtype can hold, and make a row "
+                "that sees no key come out as zeros")
     kind = "float16" if scores.dtype == torch.float16 else "float32"
     return (f"on {kind} scores of shape {tuple(scores.shape)} with a mask of shape "
             f"{tuple(mask.shape)}, {describe_difference(out, expected)}")
@@ -80,9 +81,10 @@ def check_masked_softmax(attempt: Callable) -> Result:
     """Grade `masked_softmax(scores, mask)`: softmax where the mask is True, 0 elsewhere."""
     return check_function(
         attempt, masked_softmax, _cases_softmax(),
-        todo="Fill the scores where mask is False with a huge negative number, then softmax "
-             "over the last axis. Use masked_fill_value(scores.dtype) (imported from "
-             "annotated.attention), not -1e9: float16 cannot hold -1e9.",
+        todo="Hide the scores where mask is False before the softmax over the last axis: "
+             "replace them by a number so negative that its exp() is 0, yet one the scores' "
+             "dtype can hold. Ask the dtype for its limit, not -1e9: float16 stops at -65504. "
+             "A row that sees no key must come out as zeros.",
         mistakes=[
             Mistake(lambda s, m: s.softmax(dim=-1) * m,
                     "you zeroed the weights after softmax, so the rows no longer sum to 1. "
@@ -92,8 +94,8 @@ def check_masked_softmax(attempt: Callable) -> Result:
                     "fill where it is False (~mask, or mask == 0)."),
             Mistake(_fill_softmax,
                     "almost: a row whose keys are all hidden comes out uniform (it averages "
-                    "hidden keys). Set such rows to 0: mask.any(dim=-1, keepdim=True) is "
-                    "False exactly there."),
+                    "hidden keys). Find the rows whose mask has no True at all and make them "
+                    "zeros."),
             Mistake(lambda s, m: _fill_softmax(s, m, dim=-2),
                     "your softmax ran over the queries (dim=-2). Each query's weights over "
                     "the keys must sum to 1: softmax(dim=-1)."),
@@ -125,8 +127,27 @@ def _cases_std_mask() -> list[tuple]:
             (torch.tensor([[1, 4, 2]]), 0)]  # no padding at all
 
 
+PACKAGE_MASKS = ("make_std_mask", "subsequent_mask")  # the answer ready-made: not a fix
+
+
+def _calls_package_mask(attempt: Callable) -> str | None:
+    """The package mask function that the attempt is or that its body calls, if any."""
+    if getattr(attempt, "__name__", None) in PACKAGE_MASKS:
+        return attempt.__name__
+    try:
+        lines = inspect.getsource(attempt).splitlines()
+    except (OSError, TypeError):  # no source to read: a builtin, or code typed in a shell
+        return None
+    body = "\n".join(lines[1:] if lines[0].lstrip().startswith("def ") else lines)
+    return next((name for name in PACKAGE_MASKS if f"{name}(" in body), None)
+
+
 def check_fixed_mask(attempt: Callable) -> Result:
     """Grade `fixed_std_mask(tgt, pad)`: buggy_std_mask with its bug found and fixed."""
+    if name := _calls_package_mask(attempt):
+        return Result(False, f"Not yet: your answer calls {name}, the package's finished mask, "
+                             "so it skips the bug. Start from buggy_std_mask's own lines and "
+                             "change what is wrong there.")
     return check_function(
         attempt, make_std_mask, _cases_std_mask(),
         todo="Training feeds the whole target at once, and position i must predict the word "
@@ -183,8 +204,9 @@ def check_zero_rows(answer) -> Result:
     tokens, batch = zero_rows_batch()
     todo = ("Set my_zero_rows to one list per sentence of the query positions (counting from 0) "
             "whose row of batch.tgt_mask is False everywhere. Hint 1: the decoder reads the "
-            "target without its last position, so find what it reads first. Hint 2: Batch "
-            "hides the rows of queries that are pads.")
+            "target without its last position, so find what it reads first. Hint 2: a row "
+            "sees nothing when the query itself is not a word, so ask which positions of "
+            "what the decoder reads hold no word.")
     if answer is None or answer is ...:
         return Result(False, f"Not attempted yet. {todo}")
     try:

@@ -1001,7 +1001,7 @@ def masks_figure(source: list[str] = MASK_SOURCE, target: list[str] = MASK_TARGE
     S, T = len(source), len(target)
     panels = [
         (padding_mask(ids(source), 0)[0].expand(S, S), source,
-         "source mask: padding (B, 1, S)"),
+         "source mask: padding (B, 1, S),\ncopied to every query"),
         (subsequent_mask(T)[0], target, "causal mask (1, T, T)"),
         (make_std_mask(ids(target), 0)[0], target, "target mask: both (B, T, T)"),
     ]
@@ -1023,8 +1023,8 @@ def masked_softmax_figure(tokens: list[str] = MASK_SOURCE, pad: str = "<pad>",
     for ax, mask, title in zip(axes, (None, keep), ("without the mask", "with the mask"),
                                strict=True):
         _, weights = attention(q, k, k, mask=mask)  # (S, S)
-        heatmap(weights, tokens, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=False, title=title,
-                xlabel="key", ylabel="query")
+        heatmap(weights, tokens, tokens, ax=ax, vmin=0.0, vmax=1.0, cbar=mask is not None,
+                title=title, xlabel="key", ylabel="query")  # one colour bar, right
     return fig
 
 
