@@ -12,7 +12,7 @@ from .ch02 import check_look_ahead, check_positional_encoding, check_wavelength
 from .ch03 import check_attention
 from .ch04 import check_merge_heads, check_split_heads
 from .ch05 import check_causal_mask, check_masked_softmax
-from .ch06 import check_post_norm, check_untied_parameters
+from .ch06 import check_attention_bound, check_post_norm, check_untied_parameters
 from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets
 from .ch08 import check_exact_match, check_greedy_step, check_length_penalty
 from .ch09 import check_detokenize, check_padding_share
@@ -27,7 +27,7 @@ __all__ = [
     "check_attention",  # 3
     "check_merge_heads", "check_split_heads",  # 4
     "check_causal_mask", "check_masked_softmax",  # 5
-    "check_post_norm", "check_untied_parameters",  # 6
+    "check_attention_bound", "check_post_norm", "check_untied_parameters",  # 6
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7
     "check_exact_match", "check_greedy_step", "check_length_penalty",  # 8
     "check_detokenize", "check_padding_share",  # 9

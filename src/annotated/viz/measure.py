@@ -15,18 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attention_maps import AttentionMaps
+from .. import pretrained
+from ..attention_maps import AttentionMaps, record_attention
 from ..data import padding_counts
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..losses import LabelSmoothing
-from ..masks import make_std_mask
-from ..model import EncoderDecoder, make_model
+from ..masks import make_std_mask, padding_mask
+from ..model import EncoderDecoder, make_model, model_from_config
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
 from ..registry import make_data
 from ..tasks import number_words, read_number
-from ..training import rate
+from ..training import TrainConfig, rate, train
 
 # --- Primer ---
 
@@ -239,6 +240,58 @@ def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int =
 
     return {"encoder": [grad_norm(layer) for layer in model.encoder.layers],
             "decoder": [grad_norm(layer) for layer in model.decoder.layers]}
+
+
+def trained_and_untrained_maps(text: str, seed: int = 0) -> dict[str, AttentionMaps]:
+    """The number translator's attention on `text`, and a fresh copy's with random weights.
+
+    Both read the same source and the same target (the trained model's translation), so the
+    only difference between the two records is training.
+    """
+    translator = pretrained.load("numbers")
+    trained = translator.attention(text)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        fresh = model_from_config(translator.model.config).eval()
+    src = torch.tensor([translator.src_vocab.encode(trained.source)])  # (1, S)
+    tgt = torch.tensor([translator.tgt_vocab.encode(trained.target[1:], bos=True)])  # (1, T)
+    untrained = record_attention(fresh, src, tgt, trained.source, trained.target,
+                                 padding_mask(src, translator.src_vocab.pad), text=text)
+    return {"trained": trained, "untrained": untrained}
+
+
+def train_without_warmup(norm: str, N: int = 6, steps: int = 200, seed: int = 0) -> list[float]:
+    """Train a small copy model (sequences of 5 symbols) with no learning-rate warm-up.
+
+    Warm-up is 1 step, so the learning rate starts at its peak. Returns the training loss
+    (cross-entropy, no label smoothing) at every step.
+    """
+    config = TrainConfig(steps=steps, batch_size=32, warmup=1, factor=0.5, smoothing=0.0,
+                         valid_every=steps, valid_decode=10, seed=seed, device="cpu",
+                         mixed="fp32", progress=False)
+    model = {"N": N, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0, "norm": norm}
+    return train("copy", config, model, length=5).history.loss
+
+
+class _Zero(nn.Module):
+    """A sublayer that contributes nothing: the residual carries the stream past it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+@contextlib.contextmanager
+def without_feed_forward(model: EncoderDecoder) -> Iterator[EncoderDecoder]:
+    """Inside the block, every feed-forward sublayer of `model` outputs 0; restored after."""
+    layers = [*model.encoder.layers, *model.decoder.layers]
+    kept = [layer.feed_forward for layer in layers]
+    try:
+        for layer in layers:
+            layer.feed_forward = _Zero()
+        yield model
+    finally:
+        for layer, ff in zip(layers, kept, strict=True):
+            layer.feed_forward = ff
 
 
 # --- Chapter 7 ---
