@@ -192,6 +192,7 @@ _ = grad_norms_figure(norms)
 # same seed; only the order differs.
 
 # %%
+show(train_without_warmup)
 losses = {n: train_without_warmup(n) for n in ("pre", "post")}  # 100 losses each
 for n, loss in losses.items():
     print(f"{n:>4}-norm: loss {loss[0]:.1f} at step 1, lowest {min(loss):.2f}, "
