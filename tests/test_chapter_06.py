@@ -126,3 +126,131 @@ def test_post_norm_grader():
 
     r = check_post_norm(unwritten)
     assert not r.passed and r.message.startswith("Not attempted yet")
+
+
+def blue_arrows(ax):
+    """The residual arrows of a diagram: annotations drawn in the residual colour."""
+    from matplotlib.colors import to_rgba
+
+    from annotated.viz.draw import RESIDUAL
+    return [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None
+            and a.arrow_patch.get_edgecolor() == to_rgba(RESIDUAL)]
+
+
+def test_architecture_figure_draws_a_residual_path_around_every_sublayer():
+    fig = figures.FIGURES["06_architecture"].make()
+    ax = fig.axes[0]
+    assert len(blue_arrows(ax)) == 5  # encoder: 2 sublayers, decoder: 3
+    assert sum(t.get_text() == "+" for t in ax.texts) == 5
+    plt.close("all")
+
+
+def test_layers_residual_figure_one_residual_per_sublayer():
+    fig = figures.FIGURES["06_layers_residual"].make()
+    enc, dec = fig.axes
+    assert enc.get_title().startswith("encoder layer") and dec.get_title().startswith("decoder")
+    for ax, n, sublayers in ((enc, 2, {"self-attention", "feed-forward"}),
+                             (dec, 3, {"masked self-attention", "feed-forward"})):
+        texts = [t.get_text() for t in ax.texts]
+        assert len(blue_arrows(ax)) == n and texts.count("+") == n
+        assert texts.count("LayerNorm") == n  # pre-norm: one norm before each sublayer
+        assert sublayers <= set(texts)
+    assert any("cross-attention" in t.get_text() for t in dec.texts)
+    assert any("same width" in t.get_text() for t in enc.texts)
+    plt.close("all")
+
+
+def test_pre_post_norm_figure_puts_the_norm_inside_or_after_the_residual():
+    fig = figures.FIGURES["06_pre_post_norm"].make()
+    pre, post = fig.axes
+    assert "x + Sublayer(LayerNorm(x))" in pre.get_title()
+    assert "LayerNorm(x + Sublayer(x))" in post.get_title()
+
+    def height(ax, label):
+        return next(t.get_position()[1] for t in ax.texts if t.get_text() == label)
+
+    for ax in (pre, post):
+        assert len(blue_arrows(ax)) == 1
+    # Pre-norm: the LayerNorm is below the +, inside the residual; post-norm: above it.
+    assert height(pre, "LayerNorm") < height(pre, "+")
+    assert height(post, "LayerNorm") > height(post, "+") > height(post, "Sublayer")
+    plt.close("all")
+
+
+def test_without_feed_forward_zeroes_every_ffn_and_restores_it():
+    from annotated.viz.measure import without_feed_forward
+    model, src, tgt = run_toy_model()
+    x = torch.randn(1, 3, 32)
+    kept = model.encoder.layers[0].feed_forward
+    with without_feed_forward(model):
+        layers = [*model.encoder.layers, *model.decoder.layers]
+        assert all(layer.feed_forward(x).eq(0).all() for layer in layers)
+    assert model.encoder.layers[0].feed_forward is kept
+
+
+def test_trained_model_explorer_switches_trained_and_untrained():
+    from annotated.viz.widgets import trained_model_explorer
+    w = trained_model_explorer("einundzwanzig")
+    weights, part, layer, head = w.children[:4]
+    assert weights.value == "trained" and part.value == "cross"
+    head.value = 0
+    trained = w.result.axes[0].collections[0].get_array().copy()
+    ax = w.result.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ein", "und", "zwanzig"]
+    weights.value = "untrained"
+    untrained = w.result.axes[0].collections[0].get_array()
+    assert trained.shape == untrained.shape and not (trained == untrained).all()
+    layer.value = 1
+    part.value = "decoder"
+    ax = w.result.axes[0]
+    assert "layer 1 (last of 2)" in ax.get_title() and ax.get_title().endswith("head 0")
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["<s>", "twenty"]
+    plt.close("all")
+
+
+def test_attention_bound_grader():
+    from annotated.exercises import check_attention_bound
+    assert check_attention_bound(lambda v: v.max(dim=0).values).passed
+    for wrong, named in ((lambda v: v.sum(dim=0), "sum of the values"),
+                         (lambda v: v.mean(dim=0), "equal weights"),
+                         (lambda v: v.max().expand(v.shape[1]), "per coordinate"),
+                         (lambda v: v.abs().max(dim=0).values, "no absolute values")):
+        r = check_attention_bound(wrong)
+        assert not r.passed and named in r.message, r.message
+    r = check_attention_bound(lambda v: v.min(dim=0).values)
+    assert not r.passed and "test case 1" in r.message
+
+    def unwritten(values):
+        ...
+
+    r = check_attention_bound(unwritten)
+    assert r.message.startswith("Not attempted yet") and "max(" not in r.message
+
+
+def test_post_norm_hint_is_tiered_and_never_the_code():
+    def unwritten(x, sublayer, norm):
+        ...
+
+    message = check_post_norm(unwritten).message
+    assert "Hint 1" in message and "Hint 2" in message
+    assert "norm(x + sublayer(x))" not in message
+    r = check_post_norm(lambda x, s, n: x + n(s(x)))
+    assert not r.passed and "whole sum" in r.message
+
+
+def test_untied_parameters_grader_names_every_catalogued_mistake():
+    def layers(D, f, N):
+        attn, ffn, norm = 4 * (D * D + D), D * f + f + f * D + D, 2 * D
+        return N * (attn + ffn + 2 * norm) + N * (2 * attn + ffn + 3 * norm) + 2 * norm
+
+    r = check_untied_parameters(lambda sv, tv, D, f, N: layers(D, f, N) + 3 * sv * D + tv)
+    assert not r.passed and "tgt_vocab rows, not src_vocab" in r.message
+    r = check_untied_parameters(
+        lambda sv, tv, D, f, N: layers(D, f, N) + (sv + 2 * tv) * D + tv - 2 * D)
+    assert not r.passed and "final LayerNorms" in r.message
+
+
+def test_train_without_warmup_returns_one_loss_per_step():
+    from annotated.viz.measure import train_without_warmup
+    losses = train_without_warmup("post", N=1, steps=3)
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)

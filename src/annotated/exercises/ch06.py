@@ -1,4 +1,5 @@
-"""Chapter 6 exercises: count an untied model's parameters; write the paper's post-norm."""
+"""Chapter 6 exercises: an untied model's parameters, the paper's post-norm, and the bound on
+what attention alone can output."""
 
 from __future__ import annotations
 
@@ -34,10 +35,10 @@ def check_untied_parameters(attempt: Callable) -> Result:
     return check_function(
         attempt, untied_parameters,
         [(11, 13, 8, 32, 1), (1000, 800, 64, 256, 2), (37_000, 37_000, 512, 2048, 6)],
-        todo="Return the parameters of make_model(..., tie_embeddings=False) as a formula: "
-             "the layers as in parameter_table, plus a source embedding (src_vocab x D), a "
-             "target embedding (tgt_vocab x D) and the generator's own tgt_vocab x D matrix "
-             "with its tgt_vocab biases.",
+        todo="Hint 1: untying changes only the vocabulary matrices; every layer stays as "
+             "parameter_table counts it. Hint 2: list the three places that map between "
+             "words and vectors, and for each one ask which vocabulary sets its rows and "
+             "whether an nn.Linear there brings biases.",
         mistakes=[
             Mistake(lambda sv, tv, D, f, N: _layers(D, f, N) + sv * D + tv,
                     "that is the tied model: untied, the target lookup and the generator "
@@ -78,12 +79,15 @@ def check_post_norm(attempt: Callable) -> Result:
     """Grade `post_norm(x, sublayer, norm)`: the paper's residual connection, LN after the sum."""
     return check_function(
         attempt, post_norm, _cases_post_norm(),
-        todo="Return norm(x + sublayer(x)): run the sublayer on x, add x back (the residual), "
-             "then apply the LayerNorm to the sum.",
+        todo="Hint 1: in the paper the LayerNorm comes last. It normalises the residual "
+             "stream itself, after the sublayer's output has been added to what came in. "
+             "Hint 2: you have three pieces, `sublayer` and `norm` (both called like "
+             "functions) and Python's +; compare the order with the article's pre-norm "
+             "in the figure above.",
         mistakes=[
             Mistake(lambda x, s, n: x + s(n(x)),
                     "that is pre-norm, the article's code: LayerNorm before the sublayer. The "
-                    "paper normalises after the residual sum: norm(x + sublayer(x))."),
+                    "paper normalises after the residual sum, so the norm comes last."),
             Mistake(lambda x, s, n: n(s(x)),
                     "the residual is missing: add x to sublayer(x) before the LayerNorm."),
             Mistake(lambda x, s, n: x + n(s(x)),
@@ -92,4 +96,45 @@ def check_post_norm(attempt: Callable) -> Result:
         ],
         success="Correct! This is the paper's post-norm; the article's pre-norm is "
                 "x + sublayer(norm(x)).",
+    )
+
+
+# --- Discover: what attention alone can output ---
+
+def attention_bound(values: torch.Tensor) -> torch.Tensor:
+    """The reference answer: each coordinate's largest value over the positions."""
+    return values.max(dim=0).values
+
+
+def _cases_bound() -> list[tuple]:
+    g = torch.Generator().manual_seed(60)
+    return [(torch.randn(5, 4, generator=g) * 2 - 1,), (torch.randn(3, 6, generator=g),),
+            (-torch.rand(4, 3, generator=g) - 0.5,)]  # all negative: no 0 floor either
+
+
+def check_attention_bound(attempt: Callable) -> Result:
+    """Grade `attention_bound(values)`: (S, D) -> (D,), the most any attention output can be."""
+    return check_function(
+        attempt, attention_bound, _cases_bound(),
+        todo="Hint 1: one attention output is sum_j w_j v_j with every w_j >= 0 and the w_j "
+             "summing to 1. How large can one coordinate of such a weighted average get, and "
+             "which weights reach it? Hint 2: the answer is one number per coordinate, a "
+             "tensor of shape (D,), and a torch reduction over the positions gives it.",
+        mistakes=[
+            Mistake(lambda v: v.sum(dim=0),
+                    "that is the sum of the values: the weights add up to 1, so attention "
+                    "averages, it never adds the values up."),
+            Mistake(lambda v: v.mean(dim=0),
+                    "that is the output for equal weights, one choice among many. Which "
+                    "weights make one coordinate as large as possible?"),
+            Mistake(lambda v: v.max().expand(v.shape[1]),
+                    "each coordinate has its own bound: take the largest value per "
+                    "coordinate, over the positions, not over the whole table."),
+            Mistake(lambda v: v.abs().max(dim=0).values,
+                    "no absolute values: with all weights on one position the output is that "
+                    "position's value, sign included."),
+        ],
+        success="Correct! Attention's output never leaves the range of its values, "
+                "coordinate by coordinate: it mixes what is there. The next cell shows the "
+                "feed-forward block doing what attention cannot.",
     )

@@ -1231,7 +1231,8 @@ def architecture_figure() -> Figure:
     # Encoder: N x [self-attention, feed-forward], each as x + sublayer(LayerNorm(x)):
     # the default pre-norm model, with one more LayerNorm on top of each stack.
     ax.add_patch(plt.Rectangle((enc - 2.0, 3.45), 4.0, 2.75, fill=False, ls="--", lw=1.2))
-    ax.text(enc - 1.9, 6.15, "Encoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    ax.text(enc + 1.95, 6.24, "Encoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
+            weight="bold")
     _box(ax, enc, 4.1, 3.2, 0.7, "LayerNorm -> self-attention\n(8 heads) -> + residual", sub)
     _box(ax, enc, 5.3, 3.2, 0.7, "LayerNorm -> feed-forward\nD -> d_ff = 4D -> D -> + residual",
          sub, size=8.5)
@@ -1243,18 +1244,29 @@ def architecture_figure() -> Figure:
 
     # Decoder: N x [masked self-attention, cross-attention, feed-forward].
     ax.add_patch(plt.Rectangle((dec - 2.0, 3.45), 4.0, 4.35, fill=False, ls="--", lw=1.2))
-    ax.text(dec - 1.9, 7.75, "Decoder layer  x N = 6", fontsize=9, va="top", weight="bold")
+    ax.text(dec + 1.95, 7.84, "Decoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
+            weight="bold")
     _box(ax, dec, 4.1, 3.2, 0.7, "LayerNorm -> masked\nself-attention -> + residual", sub)
     _box(ax, dec, 5.45, 3.2, 0.9, "LayerNorm -> cross-attention:\nQ from here, K, V from "
          "memory\n-> + residual", sub)
     _box(ax, dec, 6.85, 3.2, 0.6, "LayerNorm -> feed-forward\n-> + residual", sub, size=8.5)
-    _arrow(ax, (dec, 4.5), (dec, 4.95), "(B, T, D)")
-    _arrow(ax, (dec, 5.95), (dec, 6.5), "(B, T, D)")
+    for y0, y1 in ((4.5, 4.95), (5.95, 6.5)):  # shapes on the left: the + sits on the right
+        _arrow(ax, (dec, y0), (dec, y1))
+        ax.text(dec - 0.2, (y0 + y1) / 2, "(B, T, D)", ha="right", va="center", fontsize=8.5,
+                color="tab:red", family="monospace")
     # The memory feeds every decoder layer's cross-attention, as its keys and values.
     ax.plot([enc + 1.38, 4.9, 4.9], [7.7, 7.7, 5.45], color="tab:green", lw=1.6)
     _arrow(ax, (4.9, 5.45), (dec - 1.68, 5.45), color="tab:green")
     ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer\n(with src_mask)",
             fontsize=8.5, color="tab:green", family="monospace", ha="left", va="bottom")
+
+    # The residual paths: each sublayer's input skips around it and is added to its output.
+    for y_from, y_to in ((3.58, 4.7), (4.78, 5.95)):
+        _residual_bypass(ax, enc, y_from, y_to, -1.85, size=8)
+    for y_from, y_to in ((3.58, 4.72), (4.8, 6.24), (6.32, 7.55)):
+        _residual_bypass(ax, dec, y_from, y_to, 1.85, size=8)
+    ax.text(enc - 1.85, 3.3, "residual", ha="center", va="center", fontsize=8,
+            color=RESIDUAL)
 
     _box(ax, dec, 8.45, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
     _arrow(ax, (dec, 7.2), (dec, 8.2))
@@ -1262,6 +1274,100 @@ def architecture_figure() -> Figure:
     _arrow(ax, (dec, 8.7), (dec, 9.3), "(B, T, D)")
     _box(ax, dec, 11.3, 3.4, 0.6, "log-probabilities of the next word", "white")
     _arrow(ax, (dec, 10.2), (dec, 10.95), "(B, T, V)")
+    return fig
+
+
+RESIDUAL = "tab:blue"  # the colour of every residual path in chapter 6's diagrams
+
+
+def _residual_bypass(ax, x: float, y_from: float, y_to: float, side: float,
+                     label: str = "", size: float = 11.0) -> None:
+    """A residual path: leaves the column at y_from, runs beside it, rejoins at y_to with +."""
+    ax.plot([x, x + side, x + side], [y_from, y_from, y_to], color=RESIDUAL, lw=1.8)
+    ax.annotate("", xy=(x, y_to), xytext=(x + side, y_to),
+                arrowprops={"arrowstyle": "-|>", "color": RESIDUAL, "lw": 1.8,
+                            "shrinkA": 0, "shrinkB": 7})
+    ax.text(x, y_to, "+", ha="center", va="center", fontsize=size, weight="bold",
+            color=RESIDUAL, bbox={"boxstyle": "circle,pad=0.1", "fc": "white",
+                                  "ec": RESIDUAL, "lw": 1.4})
+    if label:
+        ax.text(x + side + (0.1 if side > 0 else -0.1), (y_from + y_to) / 2, label,
+                ha="left" if side > 0 else "right", va="center", fontsize=8.5,
+                color=RESIDUAL, rotation=90)
+
+
+def _residual_block(ax, x: float, y: float, inside: list[tuple[str, str]],
+                    after: list[tuple[str, str]] = (), side: float = -1.5) -> float:
+    """Boxes `inside` the residual (stacked from y up), the +, then boxes `after` it.
+
+    Each box is (text, colour). Returns the y where the block's output leaves.
+    """
+    step, w, h = 1.0, 2.4, 0.55
+    start = y
+    for text, color in inside:
+        _arrow(ax, (x, y), (x, y + step - h / 2 - 0.08))
+        y += step
+        _box(ax, x, y, w, h, text, color)
+        y += h / 2 + 0.08
+    _arrow(ax, (x, y), (x, y + 0.5))
+    y += 0.5
+    _residual_bypass(ax, x, start + 0.25, y, side, "residual: x")
+    for text, color in after:
+        _arrow(ax, (x, y), (x, y + step - h / 2 - 0.08))
+        y += step
+        _box(ax, x, y, w, h, text, color)
+        y += h / 2 + 0.08
+    return y
+
+
+NORM_COLOR, ATTN_COLOR, FFN_COLOR = "#fff2b3", "#fde3c4", "#d9f2d9"
+
+
+def layers_residual_figure() -> Figure:
+    """An encoder layer and a decoder layer (pre-norm), each sublayer with its residual path."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 7.4), layout="constrained")
+    layers = {
+        "encoder layer": [("self-attention", ATTN_COLOR), ("feed-forward", FFN_COLOR)],
+        "decoder layer": [("masked self-attention", ATTN_COLOR),
+                          ("cross-attention\n(K, V from memory)", ATTN_COLOR),
+                          ("feed-forward", FFN_COLOR)],
+    }
+    for ax, (name, sublayers) in zip(axes, layers.items(), strict=True):
+        ax.set_xlim(0, 5)
+        ax.set_ylim(-0.4, 11.6)
+        ax.axis("off")
+        ax.set_title(f"{name} (pre-norm)", fontsize=11, weight="bold")
+        x, y = 2.9, 0.2
+        stream = "(B, S, D)" if name.startswith("encoder") else "(B, T, D)"
+        ax.text(x, y - 0.25, f"x {stream}", ha="center", va="center", fontsize=9,
+                family="monospace")
+        for sublayer, color in sublayers:
+            y = _residual_block(ax, x, y, [("LayerNorm", NORM_COLOR), (sublayer, color)])
+        _arrow(ax, (x, y), (x, y + 0.5))
+        ax.text(x, y + 0.75, f"out {stream}: same width", ha="center", va="center",
+                fontsize=9, family="monospace")
+    return fig
+
+
+def pre_post_norm_figure() -> Figure:
+    """One sublayer connection both ways: pre-norm (the article's code), post-norm (the paper)."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 5.0), layout="constrained")
+    orders = {
+        "pre-norm (the article's code)\nx + Sublayer(LayerNorm(x))":
+            ([("LayerNorm", NORM_COLOR), ("Sublayer", ATTN_COLOR)], []),
+        "post-norm (the paper)\nLayerNorm(x + Sublayer(x))":
+            ([("Sublayer", ATTN_COLOR)], [("LayerNorm", NORM_COLOR)]),
+    }
+    for ax, (title, (inside, after)) in zip(axes, orders.items(), strict=True):
+        ax.set_xlim(0, 4.5)
+        ax.set_ylim(-0.5, 5.2)
+        ax.axis("off")
+        ax.set_title(title, fontsize=10.5)
+        x = 2.6
+        ax.text(x, -0.1, "x (from the layer below)", ha="center", va="center", fontsize=9)
+        y = _residual_block(ax, x, 0.15, inside, after)
+        _arrow(ax, (x, y), (x, y + 0.45))
+        ax.text(x, y + 0.65, "to the next sublayer", ha="center", va="center", fontsize=9)
     return fig
 
 

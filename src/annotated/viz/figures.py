@@ -149,13 +149,22 @@ figure("06_architecture", draw.architecture_figure,
        "by default (pre-norm: LayerNorm before each sublayer, one more on top of each "
        "stack). The encoder keeps the width D all the way up; the decoder's cross-attention "
        "takes its queries from the target side and its keys and values from the encoder's "
-       "memory.")
+       "memory. The blue paths are the residual connections: each sublayer's input is added "
+       "to its output at the +.")
 figure("06_grad_norms", draw.grad_norms_figure,
        "Gradient norm of each layer of a fresh 24-layer model (log scale). With post-norm "
        "(the paper) the decoder's gradient shrinks layer by layer towards the input, more "
        "than a thousandfold; with pre-norm (the article's code) all decoder layers stay "
        "within a factor of about 2. The encoder, fed through every decoder layer's cross-"
        "attention, varies by less than 4x with both.")
+figure("06_layers_residual", draw.layers_residual_figure,
+       "An encoder layer and a decoder layer as the course builds them (pre-norm). Each "
+       "sublayer's input also takes the blue path around it and is added back at the +: "
+       "the sublayer only computes a correction, and the stream keeps the width D.")
+figure("06_pre_post_norm", draw.pre_post_norm_figure,
+       "The same sublayer connection in two orders. Pre-norm normalises only what enters "
+       "the sublayer, so the residual path is a plain sum; post-norm puts a LayerNorm on "
+       "the residual path itself, after every sum.")
 figure("07_label_smoothing", draw.label_smoothing_figure,
        "Left: the targets LabelSmoothing builds for \"the cat drinks milk\" plus one padded "
        "position, with epsilon = 0.1 and a 5-token vocabulary: 0.9 on the right word, 0.1 / "

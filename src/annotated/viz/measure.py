@@ -29,7 +29,7 @@ from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
 from ..registry import make_data
 from ..tasks import number_words, read_number, split_english
-from ..training import rate
+from ..training import TrainConfig, rate, train
 
 # --- Primer ---
 
@@ -483,14 +483,58 @@ def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int =
         src = torch.randint(1, vocab, (batch, length))  # (B, S), no padding
         tgt = torch.randint(1, vocab, (batch, length + 1))  # (B, T + 1)
     tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]  # (B, T): input shifted right, next words
-    logp = model.generator(model(src, tgt_in, None, make_std_mask(tgt_in, 0)))  # (B, T, V)
-    F.nll_loss(logp.reshape(-1, vocab), tgt_out.reshape(-1)).backward()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: a second thread only waits for a core
+    try:
+        logp = model.generator(model(src, tgt_in, None, make_std_mask(tgt_in, 0)))  # (B, T, V)
+        F.nll_loss(logp.reshape(-1, vocab), tgt_out.reshape(-1)).backward()
+    finally:
+        torch.set_num_threads(before)
 
     def grad_norm(layer) -> float:
         return torch.sqrt(sum(p.grad.square().sum() for p in layer.parameters())).item()
 
     return {"encoder": [grad_norm(layer) for layer in model.encoder.layers],
             "decoder": [grad_norm(layer) for layer in model.decoder.layers]}
+
+
+def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
+    """Train a small copy model (sequences of 5 symbols) with no learning-rate warm-up.
+
+    Warm-up is 1 step, so the learning rate starts at its peak. Returns the training loss
+    (cross-entropy, no label smoothing) at every step.
+    """
+    config = TrainConfig(steps=steps, batch_size=32, warmup=1, factor=0.5, smoothing=0.0,
+                         valid_every=steps, valid_decode=10, seed=seed, device="cpu",
+                         mixed="fp32", progress=False)
+    model = {"N": N, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0, "norm": norm}
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
+    try:
+        return train("copy", config, model, length=5).history.loss
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Zero(nn.Module):
+    """A sublayer that contributes nothing: the residual carries the stream past it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+@contextlib.contextmanager
+def without_feed_forward(model: EncoderDecoder) -> Iterator[EncoderDecoder]:
+    """Inside the block, every feed-forward sublayer of `model` outputs 0; restored after."""
+    layers = [*model.encoder.layers, *model.decoder.layers]
+    kept = [layer.feed_forward for layer in layers]
+    try:
+        for layer in layers:
+            layer.feed_forward = _Zero()
+        yield model
+    finally:
+        for layer, ff in zip(layers, kept, strict=True):
+            layer.feed_forward = ff
 
 
 # --- Chapter 7 ---

@@ -19,6 +19,7 @@ from IPython import get_ipython
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
+from .. import pretrained
 from ..attention_maps import AttentionMaps, describe_part, record_attention
 from ..model import ATTENTION_PARTS, EncoderDecoder
 from ..tasks import DIGIT_LANGUAGES, MAX_NUMBER, number_words, read_number
@@ -284,6 +285,27 @@ def model_attention_explorer(model: EncoderDecoder, src: torch.Tensor, tgt: torc
     """Run `model` once on (src (1, S), tgt (1, T)); explore every part, layer and head."""
     maps = record_attention(model, src, tgt, src_tokens, tgt_tokens, src_mask)
     return maps_explorer(maps, "encoder")
+
+
+def trained_model_explorer(text: str = "einundzwanzig") -> widgets.interactive:
+    """The number translator's attention on `text`, every part, layer and head; a switch
+    shows the same model with random weights instead, on the same words."""
+    records = trained_and_untrained(pretrained.load("numbers"), [text])[text]
+    maps = records["trained"]
+    L, H = maps.weights["encoder"].shape[:2]
+
+    def draw(weights: str = "trained", part: str = "cross", layer: int = 0,
+             head: int | str = "all") -> Figure:
+        return draw_attention(records[weights], part, layer, head)
+
+    return interactive_figure(
+        draw,
+        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
+                                      description="weights", style=STYLE),
+        part=part_picker(list(maps.weights), "cross"),
+        layer=layer_picker(L, 0),
+        head=head_picker(H, "all"),
+    )
 
 
 # --- Chapter 7 ---

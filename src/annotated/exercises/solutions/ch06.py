@@ -1,0 +1,31 @@
+"""Chapter 6's solutions: an untied parameter count, the paper's post-norm, attention's bound."""
+
+from __future__ import annotations
+
+
+def untied_parameters(src_vocab, tgt_vocab, d_model, d_ff, N):
+    """Every layer as in parameter_table, plus three vocabulary matrices and the generator bias."""
+    D = d_model
+    attn = 4 * (D * D + D)  # W_q, W_k, W_v, W_o with biases
+    ffn = D * d_ff + d_ff + d_ff * D + D
+    norm = 2 * D
+    layers = N * (attn + ffn + 2 * norm) + N * (2 * attn + ffn + 3 * norm) + 2 * norm
+    vocabulary = src_vocab * D + tgt_vocab * D + (tgt_vocab * D + tgt_vocab)
+    return layers + vocabulary
+
+
+def post_norm(x, sublayer, norm):
+    """The paper: add the sublayer's output to its input, then normalise the sum."""
+    return norm(x + sublayer(x))
+
+
+def attention_bound(values):
+    """All the weight on the position with the largest value, separately per coordinate."""
+    return values.max(dim=0).values
+
+
+SOLUTIONS = {
+    "check_untied_parameters": untied_parameters,
+    "check_post_norm": post_norm,
+    "check_attention_bound": attention_bound,
+}
