@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOK_DIR ?= notebooks
 LAB_ARGS ?=
 
-.PHONY: setup course test lint notebooks figures clean
+.PHONY: setup course test lint notebooks figures clean colab-env test-colab
 
 setup: $(STAMP)
 
@@ -34,6 +34,34 @@ notebooks: setup
 
 figures: setup
 	$(PY) -m annotated figures
+
+# Colab's package versions (colab/constraints.txt) in a second env, for tests/test_colab.py.
+# torch is the local CPU build (never a CUDA download); scripts/colab.py says what it swaps.
+COLAB_ENV := build/colab-env
+COLAB_PY := $(COLAB_ENV)/bin/python
+COLAB_STAMP := $(COLAB_ENV)/.installed
+COLAB_WHEELS := build/colab-wheels
+
+colab-env: $(COLAB_STAMP)
+
+$(COLAB_STAMP): colab/constraints.txt pyproject.toml scripts/colab.py scripts/install_torch.py
+	rm -rf $(COLAB_ENV) $(COLAB_WHEELS)
+	$(PYTHON) -m venv $(COLAB_ENV)
+	$(COLAB_PY) scripts/install_torch.py
+	$(COLAB_PY) scripts/colab.py constraints > $(COLAB_ENV)/constraints.txt
+	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt \
+	  $$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' $(COLAB_ENV)/constraints.txt)
+	$(COLAB_PY) scripts/colab.py check-env
+	# The course as Colab's install cell puts it there, and the chapter runner's test tools.
+	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt -e . "nbval>=0.11"
+	$(COLAB_PY) scripts/colab.py check-env
+	# Newer releases of the course's dependencies (torch aside), for the offline dry-run.
+	$(COLAB_PY) -m pip download -q -d $(COLAB_WHEELS) \
+	  $$($(COLAB_PY) scripts/colab.py requirements)
+	touch $(COLAB_STAMP)
+
+test-colab: setup colab-env
+	ANNOTATED_COLAB_TESTS=1 $(PY) -m pytest tests/test_colab.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
