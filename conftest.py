@@ -1,17 +1,58 @@
 """Root pytest configuration."""
 
 import json
+import os
+import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent
 LATENCY = ROOT / "build" / "browser" / "latency.json"
+# ANNOTATED_NOTEBOOK_KERNEL=colab: nbval runs the chapters in build/colab-env's kernel
+# (Colab's versions, `make colab-env`) instead of this env's. .ci/run sets it.
+COLAB_JUPYTER = ROOT / "build" / "colab-env" / "share" / "jupyter"
+COLAB_KERNEL = "annotated-colab"
 
 
 def pytest_configure(config):
     # nbval takes the sanitizer's path relative to the working directory: make it absolute.
     if getattr(config.option, "nbval", False) and not config.option.nbval_sanitize_with:
         config.option.nbval_sanitize_with = str(ROOT / "notebooks" / "sanitize.cfg")
+    if getattr(config.option, "nbval", False):
+        # After each notebook's cells: every control of every widget moved, kernel side.
+        config.pluginmanager.import_plugin("widget_moves")
+        use_colab_kernel(config)
     config._annotated_start = LATENCY.stat().st_mtime if LATENCY.exists() else None
+
+
+def use_colab_kernel(config) -> None:
+    kernel = os.environ.get("ANNOTATED_NOTEBOOK_KERNEL", "").strip().lower()
+    if kernel in ("", "current"):
+        return
+    if kernel != "colab":
+        raise pytest.UsageError(f"ANNOTATED_NOTEBOOK_KERNEL={kernel!r}: use 'colab' (the "
+                                "kernel of build/colab-env) or leave it unset (this env's)")
+    if not (COLAB_JUPYTER / "kernels" / COLAB_KERNEL / "kernel.json").exists():
+        raise pytest.UsageError("ANNOTATED_NOTEBOOK_KERNEL=colab needs build/colab-env and "
+                                "its kernel: run `make colab-env` first")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(COLAB_JUPYTER), os.environ.get("JUPYTER_PATH")) if p)
+    # debugpy under Python 3.11 warns about frozen modules on the kernel's stderr at each start.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    config.option.nbval_current_env = False
+    config.option.nbval_kernel_name = COLAB_KERNEL
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "colab" / "constraints.txt")
+                           .read_text(), flags=re.M))
+    config._annotated_kernel_versions = {"ipywidgets": pins["ipywidgets"],
+                                         "IPython": pins["ipython"]}
+
+
+def pytest_report_header(config):
+    if getattr(config, "_annotated_kernel_versions", None):
+        return (f"notebooks run in build/colab-env's kernel ({COLAB_KERNEL}): "
+                + ", ".join(f"{k} {v}" for k, v in config._annotated_kernel_versions.items()))
+    return None
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -47,15 +47,52 @@ def badge(name: str) -> str:
 
 
 def install_source() -> str:
-    return (
-        "# In Google Colab, install the course's package (Colab's own torch is kept).\n"
-        "# Anywhere else this cell does nothing: `make course` has installed it already.\n"
-        "import sys\n\n"
-        'if "google.colab" in sys.modules:\n'
-        "    import subprocess\n\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                    \"annotated @ git+{repository_url()}\"], check=True)"
-    )
+    """The install cell: in Colab, pip installs the course (Colab's own packages are kept).
+
+    Quiet: one line says what was installed (or that it already was). On failure it stops
+    Run All with what went wrong and what to do. pip runs in a subprocess, not `!pip`, and
+    the package's floors accept Colab's versions (colab/constraints.txt, tests/test_colab.py),
+    so nothing Colab has loaded is replaced and no restart is asked for; should pip replace
+    one anyway, the cell says which and how to restart.
+    """
+    return INSTALL_CELL.replace("REPOSITORY", repository_url())
+
+
+# The install cell's code; REPOSITORY becomes pyproject's project.urls Repository.
+INSTALL_CELL = """\
+# In Google Colab, install the course's package (Colab's own torch and widgets are kept).
+# Anywhere else this cell does nothing: `make course` has installed it already.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.metadata as md
+    import json, subprocess, tempfile
+
+    SOURCE = "annotated @ git+REPOSITORY"
+    key = lambda name: (name or "").lower().replace("_", "-")
+    try:
+        print(f"annotated {md.version('annotated')} is already installed")
+    except md.PackageNotFoundError:
+        before = {key(d.metadata["Name"]): d.version for d in md.distributions()}
+        with tempfile.TemporaryDirectory() as tmp:
+            pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                                  "--report", f"{tmp}/report.json", SOURCE],
+                                 capture_output=True, text=True)
+            if pip.returncode:
+                last = "\\n".join(pip.stderr.strip().splitlines()[-8:])
+                raise SystemExit(
+                    f"Installing the course's package failed. pip's last lines:\\n{last}\\n"
+                    "What to do: check that this runtime is online (Runtime > Disconnect "
+                    "and delete runtime gives a fresh one), then run this cell again. If it "
+                    "fails again, report these lines at "
+                    "REPOSITORY/issues")
+            report = json.load(open(f"{tmp}/report.json"))
+        new = [(i["metadata"]["name"], i["metadata"]["version"]) for i in report["install"]]
+        print("installed", ", ".join(f"{n} {v}" for n, v in new))
+        changed = [f"{n} {before[key(n)]} -> {v}" for n, v in new if key(n) in before]
+        if changed:
+            print("pip replaced packages Colab had installed:", ", ".join(changed) + ".",
+                  "If one was imported already: Runtime > Restart session, then run from here.")"""
 
 
 def build(src: Path) -> nbformat.NotebookNode:
