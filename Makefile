@@ -52,14 +52,16 @@ $(COLAB_STAMP): colab/constraints.txt pyproject.toml scripts/colab.py scripts/in
 	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt \
 	  $$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' $(COLAB_ENV)/constraints.txt)
 	$(COLAB_PY) scripts/colab.py check-env
+	$(COLAB_PY) -m pip list --format=freeze > $(COLAB_ENV)/colab-freeze.txt
 	# The course as Colab's install cell puts it there, and the chapter runner's test tools.
 	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt -e .
 	$(COLAB_PY) scripts/colab.py check-env
 	# Its kernel, for nbval in .venv (ANNOTATED_NOTEBOOK_KERNEL=colab; see conftest.py).
 	$(COLAB_PY) -m ipykernel install --sys-prefix --name annotated-colab \
 	  --display-name "Python 3 (Colab's versions)" >/dev/null
-	# Newer releases of the course's dependencies (torch aside), for the offline dry-run.
-	$(COLAB_PY) -m pip download -q -d $(COLAB_WHEELS) "setuptools>=69" \
+	# Newer releases of the course's dependencies (torch aside), and what building it and
+	# docopt (an sdist) takes, for the offline dry-run and install-cell tests.
+	$(COLAB_PY) -m pip download -q -d $(COLAB_WHEELS) "setuptools>=69" wheel \
 	  $$($(COLAB_PY) scripts/colab.py requirements)
 	touch $(COLAB_STAMP)
 

@@ -50,10 +50,10 @@ def install_source() -> str:
     """The install cell: in Colab, pip installs the course (Colab's own packages are kept).
 
     Quiet: one line says what was installed (or that it already was). On failure it stops
-    Run All with what went wrong and what to do. pip runs in a subprocess, not `!pip`, and
-    the package's floors accept Colab's versions (colab/constraints.txt, tests/test_colab.py),
-    so nothing Colab has loaded is replaced and no restart is asked for; should pip replace
-    one anyway, the cell says which and how to restart.
+    Run All with what went wrong and what to do (no traceback). pip runs in a subprocess,
+    not `!pip`, and the package's floors accept Colab's versions (colab/constraints.txt,
+    tests/test_colab.py), so nothing Colab has loaded is replaced and no restart is asked
+    for; should pip replace one anyway, the cell says which and how to restart.
     """
     return INSTALL_CELL.replace("REPOSITORY", repository_url())
 
@@ -70,6 +70,11 @@ if "google.colab" in sys.modules:
 
     SOURCE = "annotated @ git+REPOSITORY"
     key = lambda name: (name or "").lower().replace("_", "-")
+
+    class InstallFailed(Exception):  # shown as its message alone; it stops Run All
+        def _render_traceback_(self):
+            return str(self).splitlines()
+
     try:
         print(f"annotated {md.version('annotated')} is already installed")
     except md.PackageNotFoundError:
@@ -79,9 +84,11 @@ if "google.colab" in sys.modules:
                                   "--report", f"{tmp}/report.json", SOURCE],
                                  capture_output=True, text=True)
             if pip.returncode:
-                last = "\\n".join(pip.stderr.strip().splitlines()[-8:])
-                raise SystemExit(
-                    f"Installing the course's package failed. pip's last lines:\\n{last}\\n"
+                lines = pip.stderr.strip().splitlines()
+                said = [ln.strip() for ln in lines if ln.strip().startswith(("ERROR", "fatal"))]
+                said = "\\n".join(dict.fromkeys(said or lines[-8:]))
+                raise InstallFailed(
+                    f"Installing the course's package failed. pip said:\\n{said}\\n"
                     "What to do: check that this runtime is online (Runtime > Disconnect "
                     "and delete runtime gives a fresh one), then run this cell again. If it "
                     "fails again, report these lines at "
