@@ -270,3 +270,20 @@ def test_install_cell_installs_quietly_and_chapter_9_downloads_multi30k(colab_co
     assert "pip replaced" not in first
     done = run(colab_copy, "scripts/colab.py", "check-env")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_refreshing_the_pins_from_a_colab_pip_list(tmp_path):
+    pins = colab.pins()
+    listed = [f"{name}=={version}" for name, version in pins.values()]
+    listed = [line.replace("ipywidgets==7.7.1", "ipywidgets==7.7.2") for line in listed]
+    listed = [line for line in listed if not line.startswith("torch==")]
+    listed.append("torch==2.11.0+cu128")  # Colab's GPU runtime names its build
+    (tmp_path / "freeze.txt").write_text("\n".join(listed) + "\nsomething-else==1.0\n")
+    new = colab.refresh(tmp_path / "freeze.txt")
+    old = (ROOT / "colab" / "constraints.txt").read_text()
+    assert new == old.replace("ipywidgets==7.7.1", "ipywidgets==7.7.2")  # header kept
+    # `pip list`'s columns are read too; a list without a pinned package is refused.
+    (tmp_path / "list.txt").write_text("Package    Version\n---------- -------\n"
+                                       "ipywidgets 7.7.1\n")
+    with pytest.raises(SystemExit, match="does not list .*'numpy'"):
+        colab.refresh(tmp_path / "list.txt")

@@ -6,7 +6,8 @@ For each notebook it adds one item, "widgets", that runs in the notebook's own k
 every cell has run:
 
 - the widgets are the ones the notebook showed: the widget views in its cells' outputs, each
-  an `ipywidgets.interactive` (found by type in the kernel, whatever module made it);
+  an `ipywidgets.interactive` (found by type in the kernel, whatever module made it); one
+  with no control at all (tqdm's progress bar) is only shown, and any other fails the item;
 - each control of each is moved the way a front end moves it: a comm "update" message to the
   kernel with the new value in its JSON form (a dropdown's index, a slider's number, ...);
 - each move must bring a new picture (the PNG, or text where the widget prints instead)
@@ -30,73 +31,83 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MOVE_S = 120  # one move to its new picture (a 2-core machine shared with other jobs)
 OUT = Path(__file__).resolve().parents[1] / "build" / "widget-moves"
 
-# Runs in the notebook's kernel: describe the displayed interactive widgets and, for each
-# control, one other value in the JSON form a front end would send (`to_json` of the trait).
+# Runs in the notebook's kernel. _annotated_widgets: the displayed interactive widgets and
+# their controls (a widget with no control, such as tqdm's progress bar, is only shown).
+# _annotated_next: one other value for a control, from its state now (moving one control
+# may move another: chapter 8's typed words set the language), in the JSON form a front end
+# sends (the trait's `to_json`).
 PROBE = r'''
-def _annotated_probe(shown):
+def _annotated_registry():
+    import ipywidgets
+
+    registry = getattr(ipywidgets.widgets.widget, "_instances", None)  # ipywidgets 8
+    return ipywidgets.Widget.widgets if registry is None else registry  # ipywidgets 7
+
+
+def _annotated_widgets(shown):
     import json
-    import math
 
     import IPython
     import ipywidgets
     from ipywidgets import interactive
 
-    registry = getattr(ipywidgets.widgets.widget, "_instances", None)  # ipywidgets 8
-    if registry is None:
-        registry = ipywidgets.Widget.widgets  # ipywidgets 7
-    found, problems = [], []
+    def controls_in(w):
+        kids = getattr(w, "children", ())
+        own = [w] if w.has_trait("disabled") else []
+        return own + [c for k in kids for c in controls_in(k)]
 
-    def other(c):
-        """(trait, new value) for control `c`: the next option, or one step along."""
-        name = type(c).__name__
-        if hasattr(c, "index") and hasattr(c, "options"):  # Dropdown, ToggleButtons, ...
-            if len(c.options) < 2:
-                return None
-            return "index", (c.index + 1) % len(c.options)
-        if name == "Combobox":
-            options = list(c.options)
-            if not options:
-                return None
-            i = options.index(c.value) + 1 if c.value in options else 0
-            return "value", options[i % len(options)]
-        if isinstance(c.value, bool):
-            return "value", not c.value
-        if name == "FloatLogSlider":
-            e = math.log(c.value, c.base)
-            e = e + c.step if e + c.step <= c.max else e - c.step
-            return "value", c.base ** e
-        if isinstance(c.value, tuple) and hasattr(c, "step"):  # range sliders
-            lo, hi = c.value
-            if lo + c.step < hi:
-                return "value", (lo + c.step, hi)
-            return "value", (lo, hi + c.step) if hi + c.step <= c.max else (lo - c.step, hi)
-        if isinstance(c.value, (int, float)) and hasattr(c, "max"):
-            step = c.step or 1
-            return "value", c.value + step if c.value + step <= c.max else c.value - step
-        return None
-
+    registry = _annotated_registry()
+    found, only_shown, problems = [], [], []
     for model_id in shown:
         w = registry.get(model_id)
-        if not isinstance(w, interactive):
-            problems.append(f"widget {model_id} is a {type(w).__name__}, not an "
+        if isinstance(w, interactive):
+            found.append({"model_id": model_id,
+                          "controls": [{"model_id": c.model_id, "kind": type(c).__name__,
+                                        "label": c.description} for c in w.kwargs_widgets]})
+        elif w is not None and not controls_in(w):
+            only_shown.append(type(w).__name__)
+        else:
+            problems.append(f"widget {model_id} is a {type(w).__name__} with controls, not an "
                             "ipywidgets.interactive: teach tests/widget_moves.py to move it")
-            continue
-        controls = []
-        for c in w.kwargs_widgets:
-            move = other(c)
-            if move is None:
-                problems.append(f"{type(c).__name__} {c.description!r}: no other value to move "
-                                "it to (teach tests/widget_moves.py this control)")
-                continue
-            trait, value = move
-            to_json = c.trait_metadata(trait, "to_json", c._trait_to_json)
-            controls.append({"model_id": c.model_id, "kind": type(c).__name__,
-                             "label": c.description, "state": {trait: to_json(value, c)},
-                             "value": repr(value)})
-        found.append({"model_id": w.model_id, "controls": controls})
-    print(json.dumps({"widgets": found, "problems": problems,
+    print(json.dumps({"widgets": found, "only_shown": only_shown, "problems": problems,
                       "versions": {"ipywidgets": ipywidgets.__version__,
                                    "IPython": IPython.__version__}}))
+
+
+def _annotated_next(model_id):
+    import json
+    import math
+
+    c = _annotated_registry()[model_id]
+    name = type(c).__name__
+    move = None
+    if hasattr(c, "index") and hasattr(c, "options"):  # Dropdown, ToggleButtons, ...
+        if len(c.options) > 1:
+            move = "index", (c.index + 1) % len(c.options)
+    elif name == "Combobox":
+        options = list(c.options)
+        if options:
+            move = "value", options[(options.index(c.value) + 1) % len(options)
+                                    if c.value in options else 0]
+    elif isinstance(c.value, bool):
+        move = "value", not c.value
+    elif name == "FloatLogSlider":
+        e = math.log(c.value, c.base)
+        move = "value", c.base ** (e + c.step if e + c.step <= c.max else e - c.step)
+    elif isinstance(c.value, tuple) and hasattr(c, "step"):  # range sliders
+        lo, hi = c.value
+        move = "value", ((lo + c.step, hi) if lo + c.step < hi
+                         else (lo, hi + c.step) if hi + c.step <= c.max else (lo - c.step, hi))
+    elif isinstance(c.value, (int, float)) and hasattr(c, "max"):
+        step = c.step or 1
+        move = "value", c.value + step if c.value + step <= c.max else c.value - step
+    if move is None:
+        print(json.dumps({"problem": f"{name} {c.description!r}: no other value to move it "
+                                     "to (teach tests/widget_moves.py this control)"}))
+        return
+    trait, value = move
+    to_json = c.trait_metadata(trait, "to_json", c._trait_to_json)
+    print(json.dumps({"state": {trait: to_json(value, c)}, "value": repr(value)}))
 '''
 
 
@@ -125,30 +136,34 @@ class WidgetMoves(pytest.Item):
             shown += views
             for v in views:
                 initial[v] = picture(outs)
-        found = probe(kernel, shown)
+        found = ask(kernel, PROBE + f"\n_annotated_widgets({shown!r})")
         expected = getattr(self.config, "_annotated_kernel_versions", None)
         if expected:  # the run asked for a kernel with these versions: check it has them
             assert found["versions"] == expected, (
                 f"the notebook's kernel has {found['versions']}, not {expected}: rebuild it "
                 "with `make colab-env`")
         assert not found["problems"], "\n".join(found["problems"])
-        assert [w["model_id"] for w in found["widgets"]] == shown
         start = time.perf_counter()
         rows = []
         for n, widget in enumerate(found["widgets"]):
             before = initial[widget["model_id"]]
             for control in widget["controls"]:
                 t0 = time.perf_counter()
-                now = move(kernel, control)
-                where = (f"widget {n + 1} of {len(shown)}, {control['kind']} "
-                         f"{control['label']!r} moved to {control['value']}")
+                target = ask(kernel, f"_annotated_next({control['model_id']!r})")
+                assert "problem" not in target, target.get("problem")
+                now = move(kernel, control["model_id"], target["state"])
+                where = (f"widget {n + 1} of {len(found['widgets'])}, {control['kind']} "
+                         f"{control['label']!r} moved to {target['value']}")
                 assert now, f"{where}: no picture came out"
                 assert now != before, f"{where}: the picture did not change"
                 before = now
-                rows.append({"widget": n, "control": control["label"],
-                             "kind": control["kind"], "ms": 1000 * (time.perf_counter() - t0)})
-        self.summary = {**found["versions"], "widgets": len(shown),
-                        "moves": rows, "seconds": time.perf_counter() - start}
+                rows.append({"widget": n, "control": control["label"], "kind": control["kind"],
+                             "to": target["value"], "ms": 1000 * (time.perf_counter() - t0)})
+        ask(kernel, "del _annotated_registry, _annotated_widgets, _annotated_next\n"
+                    "print('{}')")
+        self.summary = {**found["versions"], "widgets": len(found["widgets"]),
+                        "only_shown": found["only_shown"], "moves": rows,
+                        "seconds": time.perf_counter() - start}
         write_summary(self)
 
     def reportinfo(self):
@@ -209,8 +224,8 @@ def outputs(messages) -> list[dict]:
     return outs
 
 
-def probe(kernel, shown: list[str]) -> dict:
-    code = PROBE + f"\n_annotated_probe({shown!r})\ndel _annotated_probe\n"
+def ask(kernel, code: str) -> dict:
+    """Run `code` in the kernel; the JSON it printed last."""
     msg_id = kernel.kc.execute(code, store_history=False, allow_stdin=False)
     text = "".join(o["text"] for o in outputs(collect(kernel, msg_id, 60))
                    if o["output_type"] == "stream" and o["name"] == "stdout")
@@ -218,11 +233,11 @@ def probe(kernel, shown: list[str]) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
 
-def move(kernel, control: dict) -> str:
-    """Send a front end's update for one control; the picture the kernel shows after it."""
+def move(kernel, model_id: str, state: dict) -> str:
+    """Send a front end's update of one control; the picture the kernel shows after it."""
     kc = kernel.kc
-    content = {"comm_id": control["model_id"],
-               "data": {"method": "update", "state": control["state"], "buffer_paths": []}}
+    content = {"comm_id": model_id,
+               "data": {"method": "update", "state": state, "buffer_paths": []}}
     msg = kc.session.msg("comm_msg", content)
     kc.shell_channel.send(msg)
     return picture(outputs(collect(kernel, msg["header"]["msg_id"], MOVE_S)))
