@@ -57,7 +57,8 @@ $(COLAB_STAMP): colab/constraints.txt pyproject.toml scripts/colab.py scripts/in
 	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt -e .
 	$(COLAB_PY) scripts/colab.py check-env
 	# Its kernel, for nbval in .venv (ANNOTATED_NOTEBOOK_KERNEL=colab; see conftest.py).
-	$(COLAB_PY) -m ipykernel install --sys-prefix --name annotated-colab \
+	PYDEVD_DISABLE_FILE_VALIDATION=1 $(COLAB_PY) -m ipykernel install --sys-prefix \
+	  --name annotated-colab \
 	  --display-name "Python 3 (Colab's versions)" >/dev/null
 	# Newer releases of the course's dependencies (torch aside), and what building it and
 	# docopt (an sdist) takes, for the offline dry-run and install-cell tests.
