@@ -6,6 +6,7 @@ configuration), with the plugin loaded the way conftest.py loads it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,8 @@ def run_notebook(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SHOW.format(body=body))])
     path = tmp_path / "widget.ipynb"
     nbformat.write(nb, path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"),
+           "ANNOTATED_WIDGET_MOVES_OUT": str(tmp_path / "moves")}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-c", os.devnull, "--rootdir", str(tmp_path), "--nbval-lax",
                            "--nbval-current-env", "-p", "widget_moves", str(path)],
@@ -42,6 +44,8 @@ def test_every_control_moves_and_each_move_shows_a_new_picture(tmp_path):
     done = run_notebook(tmp_path, "n, word, flag")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout  # the cell, then its "widgets" item
+    summary = json.loads((tmp_path / "moves" / "widget.json").read_text())
+    assert [m["kind"] for m in summary["moves"]] == ["IntSlider", "Dropdown", "Checkbox"]
 
 
 def test_a_move_that_changes_nothing_fails(tmp_path):

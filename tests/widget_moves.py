@@ -14,13 +14,15 @@ every cell has run:
   different from the one before it, and no error.
 
 Nothing here imports the course's widget module: the notebooks decide what is tested.
-A JSON summary per notebook goes to build/widget-moves/<notebook>.json.
+A JSON summary per notebook goes to build/widget-moves/<notebook>.json (or to the folder
+$ANNOTATED_WIDGET_MOVES_OUT names).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from queue import Empty
@@ -29,7 +31,8 @@ import pytest
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MOVE_S = 120  # one move to its new picture (a 2-core machine shared with other jobs)
-OUT = Path(__file__).resolve().parents[1] / "build" / "widget-moves"
+OUT = Path(os.environ.get("ANNOTATED_WIDGET_MOVES_OUT")
+           or Path(__file__).resolve().parents[1] / "build" / "widget-moves")
 
 # Runs in the notebook's kernel. _annotated_widgets: the displayed interactive widgets and
 # their controls (a widget with no control, such as tqdm's progress bar, is only shown).
