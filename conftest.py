@@ -36,8 +36,6 @@ def use_colab_kernel(config) -> None:
     if not (COLAB_JUPYTER / "kernels" / COLAB_KERNEL / "kernel.json").exists():
         raise pytest.UsageError("ANNOTATED_NOTEBOOK_KERNEL=colab needs build/colab-env and "
                                 "its kernel: run `make colab-env` first")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        p for p in (str(COLAB_JUPYTER), os.environ.get("JUPYTER_PATH")) if p)
     # debugpy under Python 3.11 warns about frozen modules on the kernel's stderr at each start.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     config.option.nbval_current_env = False
@@ -46,6 +44,28 @@ def use_colab_kernel(config) -> None:
                            .read_text(), flags=re.M))
     config._annotated_kernel_versions = {"ipywidgets": pins["ipywidgets"],
                                          "IPython": pins["ipython"]}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """While nbval starts a notebook's kernel, and only then, let Jupyter find the env's one.
+
+    Set for the whole run, JUPYTER_PATH would also reach the JupyterLab of the browser test
+    (its extensions would then come from build/colab-env first).
+    """
+    if not (getattr(item.config, "_annotated_kernel_versions", None)
+            and type(item).__name__ == "IPyNbCell"):
+        yield
+        return
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(COLAB_JUPYTER), before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["JUPYTER_PATH"]
+        else:
+            os.environ["JUPYTER_PATH"] = before
 
 
 def pytest_report_header(config):
