@@ -53,7 +53,7 @@ $(COLAB_STAMP): colab/constraints.txt pyproject.toml scripts/colab.py scripts/in
 	  $$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' $(COLAB_ENV)/constraints.txt)
 	$(COLAB_PY) scripts/colab.py check-env
 	$(COLAB_PY) -m pip list --format=freeze > $(COLAB_ENV)/colab-freeze.txt
-	# The course as Colab's install cell puts it there, and the chapter runner's test tools.
+	# The course, as Colab's install cell puts it there.
 	$(COLAB_PY) -m pip install -q -c $(COLAB_ENV)/constraints.txt -e .
 	$(COLAB_PY) scripts/colab.py check-env
 	# Its kernel, for nbval in .venv (ANNOTATED_NOTEBOOK_KERNEL=colab; see conftest.py).
