@@ -109,8 +109,8 @@ def check_env() -> list[str]:
     return problems
 
 
-def dry_run(wheels: Path = WHEELS) -> tuple[list[str], list[str]]:
-    """(changes to pinned packages, everything pip would install) for `pip install .`.
+def dry_run(project: Path = ROOT, wheels: Path = WHEELS) -> tuple[list[str], list[str]]:
+    """(changes to pinned packages, everything pip would install) for `pip install project`.
 
     Offline and deterministic: --no-index, with build/colab-wheels (newer releases of the
     course's dependencies, downloaded by `make colab-env`) as the only source, so a floor
@@ -123,7 +123,7 @@ def dry_run(wheels: Path = WHEELS) -> tuple[list[str], list[str]]:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "pip", "--isolated", "install", "--dry-run", "--quiet",
                "--report", str(report), "--no-index", "--find-links", str(wheels),
-               "--no-build-isolation", str(ROOT)]
+               "--no-build-isolation", str(project)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit("pip could not resolve the course's install against Colab's "
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["constraints", "check-env", "dry-run", "pins",
                                                    "requirements"])
     parser.add_argument("file", nargs="?", type=Path, help="for pins: Colab's `pip list`")
+    parser.add_argument("--project", type=Path, default=ROOT,
+                        help="for dry-run: the project to install (default: this checkout)")
     args = parser.parse_args(argv)
     if args.command == "constraints":
         sys.stdout.write(env_constraints())
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"every other pin of {CONSTRAINTS.relative_to(ROOT)} is installed exactly")
     elif args.command == "dry-run":
-        changes, everything = dry_run()
+        changes, everything = dry_run(args.project)
         print("pip would install:", " ".join(everything) or "nothing")
         if changes:
             print("installing the course would change Colab's packages (pip would then ask "
