@@ -53,15 +53,60 @@ def badge(name: str) -> str:
 
 
 def install_source() -> str:
-    return (
-        "# In Google Colab, install the course's package (Colab's own torch is kept).\n"
-        "# Anywhere else this cell does nothing: `make course` has installed it already.\n"
-        "import sys\n\n"
-        'if "google.colab" in sys.modules:\n'
-        "    import subprocess\n\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                    \"annotated @ git+{repository_url()}\"], check=True)"
-    )
+    """The install cell: in Colab, pip installs the course (Colab's own packages are kept).
+
+    Quiet: one line says what was installed (or that it already was). On failure it stops
+    Run All with what went wrong and what to do (no traceback). pip runs in a subprocess,
+    not `!pip`, and the package's floors accept Colab's versions (colab/constraints.txt,
+    tests/test_colab.py), so nothing Colab has loaded is replaced and no restart is asked
+    for; should pip replace one anyway, the cell says which and how to restart.
+    """
+    return INSTALL_CELL.replace("REPOSITORY", repository_url())
+
+
+# The install cell's code; REPOSITORY becomes pyproject's project.urls Repository.
+INSTALL_CELL = """\
+# @title Colab only: install the course's package (run this cell first)
+# In Google Colab, install the course's package (Colab's own torch and widgets are kept).
+# Anywhere else this cell does nothing: `make course` has installed it already.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.metadata as md
+    import json, subprocess, tempfile
+
+    SOURCE = "annotated @ git+REPOSITORY"
+    key = lambda name: (name or "").lower().replace("_", "-")
+
+    class InstallFailed(Exception):  # shown as its message alone; it stops Run All
+        def _render_traceback_(self):
+            return str(self).splitlines()
+
+    try:
+        print(f"annotated {md.version('annotated')} is already installed")
+    except md.PackageNotFoundError:
+        before = {key(d.metadata["Name"]): d.version for d in md.distributions()}
+        with tempfile.TemporaryDirectory() as tmp:
+            pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                                  "--report", f"{tmp}/report.json", SOURCE],
+                                 capture_output=True, text=True)
+            if pip.returncode:
+                lines = pip.stderr.strip().splitlines()
+                said = [ln.strip() for ln in lines if ln.strip().startswith(("ERROR", "fatal"))]
+                said = "\\n".join(dict.fromkeys(said or lines[-8:]))
+                raise InstallFailed(
+                    f"Installing the course's package failed. pip said:\\n{said}\\n"
+                    "What to do: check that this runtime is online (Runtime > Disconnect "
+                    "and delete runtime gives a fresh one), then run this cell again. If it "
+                    "fails again, report these lines at "
+                    "REPOSITORY/issues")
+            report = json.load(open(f"{tmp}/report.json"))
+        new = [(i["metadata"]["name"], i["metadata"]["version"]) for i in report["install"]]
+        print("installed", ", ".join(f"{n} {v}" for n, v in new))
+        changed = [f"{n} {before[key(n)]} -> {v}" for n, v in new if key(n) in before]
+        if changed:
+            print("pip replaced packages Colab had installed:", ", ".join(changed) + ".",
+                  "If one was imported already: Runtime > Restart session, then run from here.")"""
 
 
 def build(src: Path) -> nbformat.NotebookNode:
@@ -72,7 +117,10 @@ def build(src: Path) -> nbformat.NotebookNode:
         raise SystemExit(f"{src.name}: the first cell must be markdown starting with '# Title'")
     title, _, rest = first.source.partition("\n")
     first.source = f"{title}\n\n{badge(src.stem)}\n{rest}".rstrip() + "\n"
-    install = nbformat.v4.new_code_cell(install_source(), metadata={"tags": [INSTALL_TAG]})
+    # Folded away where the front end allows: Colab shows a form cell as its title, JupyterLab
+    # a hidden source as "...". The learner sees one line, not forty of pip plumbing.
+    install = nbformat.v4.new_code_cell(install_source(), metadata={
+        "tags": [INSTALL_TAG], "cellView": "form", "jupyter": {"source_hidden": True}})
     nb.cells.insert(1, install)
     for i, cell in enumerate(nb.cells):
         cell.id = f"{src.stem[:2]}-{i:03d}"  # stable ids: no churn in diffs between runs
@@ -175,6 +223,7 @@ def sync(src: Path) -> None:
                          f"{src.stem}` instead")
     for old, new in zip(stored.cells, built.cells, strict=True):
         old.source = new.source
+        old.metadata = new.metadata  # tags (checked equal above) and how the cell is shown
     nbformat.write(stored, target)
 
 
