@@ -117,10 +117,9 @@ def build(src: Path) -> nbformat.NotebookNode:
         raise SystemExit(f"{src.name}: the first cell must be markdown starting with '# Title'")
     title, _, rest = first.source.partition("\n")
     first.source = f"{title}\n\n{badge(src.stem)}\n{rest}".rstrip() + "\n"
-    # Folded away where the front end allows: Colab shows a form cell as its title, JupyterLab
-    # a hidden source as "...". The learner sees one line, not forty of pip plumbing.
+    # Colab shows a form cell as its @title line, its forty lines of pip plumbing folded.
     install = nbformat.v4.new_code_cell(install_source(), metadata={
-        "tags": [INSTALL_TAG], "cellView": "form", "jupyter": {"source_hidden": True}})
+        "tags": [INSTALL_TAG], "cellView": "form"})
     nb.cells.insert(1, install)
     for i, cell in enumerate(nb.cells):
         cell.id = f"{src.stem[:2]}-{i:03d}"  # stable ids: no churn in diffs between runs

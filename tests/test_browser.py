@@ -15,6 +15,7 @@ ANNOTATED_CHROMIUM names a Chromium binary to use instead of the one found on PA
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -190,19 +191,51 @@ def browser():
         b.close()
 
 
+def copy_without_outputs(notebooks: list[Path], served: Path) -> None:
+    """Copy the notebooks into `served` without their stored outputs: their numbered prompts
+    would look like a finished run."""
+    for path in notebooks:
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        (served / path.name).write_text(json.dumps(nb))
+
+
+@contextlib.contextmanager
+def running_server(cmd: list[str], port: int, token: str, log_path: Path, limit_s: float,
+                   what: str, **popen):
+    """Start a Jupyter server (its own process group), wait until it answers, yield its
+    address; stop it afterwards. A server that dies or stays silent fails with its log."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, **popen)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + limit_s
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    pytest.fail(f"{what} did not answer within {limit_s} s:\n"
+                                f"{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+        try:
+            yield base
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def lab(browser, tmp_path_factory):
     """JupyterLab started with the README's `make course`, serving a copy of the notebooks."""
     tmp = tmp_path_factory.mktemp("lab")
     served = tmp / "notebooks"
     served.mkdir()
-    for path in NOTEBOOKS:
-        # Without stored outputs: their numbered prompts would look like a finished run.
-        nb = json.loads(path.read_text())
-        for cell in nb["cells"]:
-            if cell["cell_type"] == "code":
-                cell["outputs"], cell["execution_count"] = [], None
-        (served / path.name).write_text(json.dumps(nb))
+    copy_without_outputs(NOTEBOOKS, served)
     settings = tmp / "settings"
     for name, value in SETTINGS.items():
         path = settings / name
@@ -211,26 +244,10 @@ def lab(browser, tmp_path_factory):
     port = free_port()
     args = (f"--no-browser --port={port} --IdentityProvider.token={TOKEN} "
             f"--LabApp.user_settings_dir={settings} --LabApp.workspaces_dir={tmp / 'ws'}")
-    log_path = tmp / "lab.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            ["make", "-s", "course", f"NOTEBOOK_DIR={served}", f"LAB_ARGS={args}"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + LAB_START_S
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    pytest.fail(f"JupyterLab (make course) did not answer within {LAB_START_S} s:"
-                                f"\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+    with running_server(["make", "-s", "course", f"NOTEBOOK_DIR={served}", f"LAB_ARGS={args}"],
+                        port, TOKEN, tmp / "lab.log", LAB_START_S, "JupyterLab (make course)",
+                        cwd=ROOT) as base:
         yield base
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")

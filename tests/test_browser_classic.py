@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import browser, free_port  # noqa: F401  (browser is a fixture)
+from test_browser import (  # noqa: F401  (browser is a fixture)
+    browser,
+    copy_without_outputs,
+    free_port,
+    running_server,
+)
 from test_colab import COLAB_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,38 +98,17 @@ def classic(tmp_path_factory, request):
         pytest.fail(why)
     served = tmp_path_factory.mktemp("classic") / "notebooks"
     served.mkdir()
-    for path in NOTEBOOKS:
-        nb = json.loads(path.read_text())
-        for cell in nb["cells"]:
-            if cell["cell_type"] == "code":
-                cell["outputs"], cell["execution_count"] = [], None
-        (served / path.name).write_text(json.dumps(nb))
+    copy_without_outputs(NOTEBOOKS, served)
     port = free_port()
     env = {**os.environ, "JUPYTER_PATH": str(CLASSIC_JUPYTER),
            "JUPYTER_CONFIG_DIR": str(served.parent / "config"),
            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    log_path = served.parent / "notebook.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [str(COLAB_ENV / "bin" / "jupyter"), "notebook", "--no-browser", f"--port={port}",
-             "--ip=127.0.0.1", f"--NotebookApp.token={TOKEN}", "--allow-root",
-             f"--NotebookApp.notebook_dir={served}", "--NotebookApp.autosave_interval=0"],
-            cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    pytest.fail(f"the classic Notebook did not answer within {START_S} s:\n"
-                                f"{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+    cmd = [str(COLAB_ENV / "bin" / "jupyter"), "notebook", "--no-browser", f"--port={port}",
+           "--ip=127.0.0.1", f"--NotebookApp.token={TOKEN}", "--allow-root",
+           f"--NotebookApp.notebook_dir={served}", "--NotebookApp.autosave_interval=0"]
+    with running_server(cmd, port, TOKEN, served.parent / "notebook.log", START_S,
+                        "the classic Notebook", cwd=served, env=env) as base:
         yield base
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

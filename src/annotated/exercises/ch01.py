@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from ..embeddings import nearest_neighbours
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, check_function, read_prediction
 
 SCALE_KEYS = ("scaled", "unscaled")
 SCALE_VOCAB = 1000  # V in the exercise: the vocabulary of section 4's table
@@ -44,18 +44,10 @@ def check_scale_prediction(prediction) -> Result:
             "make_model's, Xavier, whose spread depends on V and d_model together. Fill in "
             "prediction = {'scaled': ..., 'unscaled': ...}, each as a ratio: the typical size "
             "of one entry at d_model = 1024 divided by its size at d_model = 512.")
-    if not isinstance(prediction, dict):
-        return Result(False, f"Not yet: give a dict, not a {type(prediction).__name__}. {todo}")
-    missing = [k for k in SCALE_KEYS if k not in prediction]
-    if missing:
-        return Result(False, f"Not yet: the dict has no {', '.join(map(repr, missing))}. {todo}")
-    values = [prediction[k] for k in SCALE_KEYS]
-    if any(v is ... or v is None for v in values):
-        return Result(False, f"Not attempted yet. {todo}")
-    try:
-        scaled, unscaled = (float(v) for v in values)
-    except (TypeError, ValueError):
-        return Result(False, f"Not yet: each answer must be a number. {todo}")
+    numbers = read_prediction(prediction, SCALE_KEYS, todo)
+    if isinstance(numbers, Result):
+        return numbers
+    scaled, unscaled = numbers
 
     def near(x: float, y: float) -> bool:
         return abs(x - y) <= 0.03 * abs(y)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from .. import pretrained
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, check_function, read_prediction
 
 
 def split_heads(x: torch.Tensor, h: int) -> torch.Tensor:
@@ -82,18 +82,10 @@ def check_cost_prediction(prediction) -> Result:
             "attention weights and the feed-forward block's hidden layer. Which letters of "
             "each shape change when S is multiplied by 4? Fill in prediction = "
             "{'attention': ..., 'feed_forward': ...}, each as new size / old size.")
-    if not isinstance(prediction, dict):
-        return Result(False, f"Not yet: give a dict, not a {type(prediction).__name__}. {todo}")
-    missing = [k for k in COST_KEYS if k not in prediction]
-    if missing:
-        return Result(False, f"Not yet: the dict has no {', '.join(map(repr, missing))}. {todo}")
-    values = [prediction[k] for k in COST_KEYS]
-    if any(v is ... or v is None for v in values):
-        return Result(False, f"Not attempted yet. {todo}")
-    try:
-        att, ffn = (float(v) for v in values)
-    except (TypeError, ValueError):
-        return Result(False, f"Not yet: each answer must be a number. {todo}")
+    numbers = read_prediction(prediction, COST_KEYS, todo)
+    if isinstance(numbers, Result):
+        return numbers
+    att, ffn = numbers
     if att == 4 and ffn == 16:
         return Result(False, "Not yet: the two answers are swapped. Which shape holds S twice?")
     if att != 16:

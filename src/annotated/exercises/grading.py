@@ -96,6 +96,25 @@ def call_attempt(attempt: Callable, args: tuple, todo: str) -> object:
     return out
 
 
+def read_prediction(prediction: object, keys: Sequence[str], todo: str
+                    ) -> tuple[float, ...] | Result:
+    """The numbers of a prediction dict {key: number}, in `keys` order, or the Result that
+    says what is wrong with it: not a dict, a key missing, a blank (... or None) left, not a
+    number."""
+    if not isinstance(prediction, dict):
+        return Result(False, f"Not yet: give a dict, not a {type(prediction).__name__}. {todo}")
+    missing = [k for k in keys if k not in prediction]
+    if missing:
+        return Result(False, f"Not yet: the dict has no {', '.join(map(repr, missing))}. {todo}")
+    values = [prediction[k] for k in keys]
+    if any(v is ... or v is None for v in values):
+        return Result(False, f"Not attempted yet. {todo}")
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        return Result(False, f"Not yet: each answer must be a number. {todo}")
+
+
 def check_function(
     attempt: Callable,
     reference: Callable,
