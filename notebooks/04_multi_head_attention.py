@@ -12,7 +12,7 @@
 # In chapter 3 one attention head let every word take a weighted average of the other words.
 # Here we run several heads side by side. By the end of this chapter you will be able to:
 #
-# - show, with a small trained model, a job that one head cannot do and two heads can;
+# - show, with a small trained model, a job one head does badly and two heads do perfectly;
 # - write multi-head attention in about 20 lines, and follow every tensor shape in it;
 # - read the package's `MultiHeadedAttention` as the same code, hardened;
 # - say what attention costs as sentences get longer, with measured numbers;
@@ -53,23 +53,26 @@ device = annotated.default_device()
 # Here is a task that needs two lookups. A sequence holds 6 random symbols from A to H, then
 # a question mark. The question mark must name the **first** and the **last** symbol. We
 # train the smallest model that can try: embeddings plus positions, one attention layer in
-# which only "?" asks, and a **readout**: one linear layer that turns the output of "?" into
+# which only "?" is a query, and a **readout**: one linear layer that turns the output of "?" into
 # a score for each possible answer. The width is D = 16 in both runs. One model has
 # one head of 16 numbers; the other has two heads of 8. Each trains for 300 steps, twice,
 # with seeds 0 and 1, then answers 2,000 new sequences. The percentages can differ by a
-# point or so on another computer; the assert checks the claim that matters.
+# point or so on another computer; the assert checks the claim that matters. Guessing
+# would get one symbol right 1 time in 8 and both 1 time in 64.
 
 # %% tags=["nbval-ignore-output"]
 runs = {(h, seed): train_lookup(h, seed=seed) for h in (1, 2) for seed in (0, 1)}
 for (h, seed), r in runs.items():
     print(f"{h} head(s), seed {seed}: first right {r['first']:.0%}, last right "
           f"{r['last']:.0%}, both right {r['both']:.0%}")
+print(f"chance: {1 / 8:.1%} per symbol, {1 / 64:.1%} for both")
 assert all(runs[2, s]["both"] > 0.95 > runs[1, s]["both"] for s in (0, 1))
 
 # %% [markdown]
 # With two heads the model gets both symbols right almost every time. With one head of the
-# same width, "both right" stays well below that in both runs. Where does "?" look? Each row
-# below is one head: the average weight it gives to each position.
+# same width, "both right" stays well below that in both runs, though far above chance.
+# Where does "?" look? Each row below is one head: the weight it gives to each position,
+# averaged over the 2,000 test sequences.
 
 # %% tags=["nbval-ignore-output"]
 positions = [f"pos {i}" for i in range(6)] + ["?"]
@@ -83,11 +86,15 @@ assert ends.max() > 0.8 and set(ends.argmax(dim=-1).tolist()) == {0, 1}  # one e
 # %% [markdown]
 # In the two-head model each head settled on one end of the sequence: one reads the first
 # symbol, the other the last, and each writes into its own 8 numbers. The single head has to
-# spread its weight over both ends, so the two symbols land in the same 16 numbers. The
-# readout can still guess from the mix, which is why it scores well above chance, but not
-# always. That is what we measured on this task; the paper puts the general point in one
-# line: "with a single attention head, averaging inhibits" attending to different things at
-# different positions.
+# spread its weight over both ends, so the two symbols land in the same 16 numbers.
+#
+# Why can't the readout simply untangle that sum? W_v is the same map at every position, so
+# a symbol gives nearly the same value vector wherever it sits. After the average, only the
+# two weights tell "first" from "last" apart, and 0.40 against 0.51 is a weak signal. The
+# readout still guesses well from the mix, but not always. That is what we measured on this
+# task. The paper states the general point: "Multi-head attention allows the model to jointly
+# attend to information from different representation subspaces at different positions.
+# With a single attention head, averaging inhibits this."
 #
 # ## h heads, each of size d_k = d_model / h
 #
@@ -97,9 +104,12 @@ assert ends.max() > 0.8 and set(ends.argmax(dim=-1).tolist()) == {0, 1}  # one e
 # \quad \text{head}_i = \text{Attention}(Q W_i^Q, K W_i^K, V W_i^V)$
 #
 # Each W_i^Q is 512 x 64. The code stacks the eight of them into one 512 x 512 map W_q, so
-# one matrix product computes every head's queries, and the same holds for W_k and W_v. The
-# fourth map, W_o, mixes the heads' outputs back together. Here is the whole idea at the
-# size of the article's code:
+# one matrix product computes every head's queries, and the same holds for W_k and W_v.
+# The fourth map, W_o, mixes the heads' outputs back together.
+#
+# One detail of PyTorch: `nn.Linear` stores its weight as (out, in) and computes
+# x @ W.T + b. So head i owns rows 64i to 64i + 63 of `W_q.weight`, and W_i^Q is that slice
+# transposed. Here is the whole idea at the size of the article's code:
 
 
 # %%
@@ -144,12 +154,12 @@ sketch = SketchMultiHead(H, D).to(device)
 x = torch.randn(B, S, D).to(device)
 q = sketch.W_q(x).view(B, S, H, D // H).transpose(1, 2)
 k = sketch.W_k(x).view(B, S, H, D // H).transpose(1, 2)
-scores = q @ k.transpose(-2, -1)
+scores = q @ k.transpose(-2, -1)  # shapes only: the real layer also divides by sqrt(d_k)
 print("x      ", tuple(x.shape), "(B, S, D)")
 print("q, k   ", tuple(q.shape), "(B, H, S, d_k)")
 print("scores ", tuple(scores.shape), "(B, H, S, S): one S x S table per head")
 print("output ", tuple(sketch(x, x, x).shape), "(B, S, D)")
-# Head 3 is an ordinary (512 -> 64) attention head: rows 192..255 of W_q are its own map.
+# Head 3 is an ordinary (512 -> 64) attention head: rows 3 * 64 = 192 to 255 of W_q.weight.
 torch.testing.assert_close(q[:, 3], x @ sketch.W_q.weight[192:256].T + sketch.W_q.bias[192:256])
 
 # %% [markdown]
@@ -166,11 +176,11 @@ assert n_params == 4 * (D * D + D)
 # <details><summary>Under the hood: why view, then transpose, and reshape on the way back</summary>
 #
 # `view` re-reads numbers in their memory order, word after word. Viewing (B, S, D) straight
-# as (B, H, S, d_k) would hand each "head" 320 consecutive numbers, a run from one or two
-# words, instead of a slice of every word. So we view as (B, S, H, d_k), which cuts each word
-# into H slices, and then swap S and H. After `transpose` the numbers are no longer in
-# memory order for the merged shape, so `view` refuses; `reshape` copies when it must. The
-# package writes `.contiguous().view(...)`, which does the same.
+# as (B, H, S, d_k) would hand each "head" S x d_k = 320 consecutive numbers, a run from
+# one or two words, instead of a slice of every word. So we view as (B, S, H, d_k), which
+# cuts each word into H slices, and then swap S and H. After `transpose` the numbers are no
+# longer in memory order for the merged shape, so `view` refuses; `reshape` copies when it
+# must. The package writes `.contiguous().view(...)`, which does the same.
 #
 # </details>
 
@@ -187,10 +197,12 @@ except RuntimeError as e:
 # ## The package's version: the same, hardened
 #
 # The model uses `MultiHeadedAttention`. It keeps the four maps in a list, `linears` =
-# [W_q, W_k, W_v, W_o], as the article does. Its extra branches are for later chapters:
+# [W_q, W_k, W_v, W_o], as the article does, built by `clones`, a helper that copies a layer
+# N times, each copy with its own parameters. Its extra branches are for later chapters:
 #
-# - `mask` hides padding and future words: chapter 5.
-# - `cache` keeps keys and values between decoding steps: chapter 8.
+# - `mask` hides padding and future words, and `validate_mask` checks its shape: chapter 5.
+# - `dropout` on the attention weights is regularisation, switched off here: chapters 6 and 7.
+# - `cache` (a `KVCache`) keeps keys and values between decoding steps: chapter 8.
 # - `backend` picks our explicit softmax ("naive") or PyTorch's fused
 #   `scaled_dot_product_attention` ("sdpa"), which is faster but keeps no weights to draw;
 #   "auto" uses sdpa unless `keep_attn` asks for the weights, as chapter 6 does.
@@ -213,9 +225,10 @@ with torch.no_grad():
         print(f"{backend}: equal to the sketch | weights kept: {mha.attn is not None}")
 
 # %% [markdown]
-# PyTorch ships the same layer as `nn.MultiheadAttention`. It stores W_q, W_k and W_v stacked
-# in one (3D, D) matrix and W_o as `out_proj`. With our weights copied in, it agrees on the
-# output and on every head's weights.
+# PyTorch ships the same layer as `nn.MultiheadAttention`. Mind the order of its arguments:
+# `nn.MultiheadAttention(D, H)`, where ours is `MultiHeadedAttention(H, D)`. It stores W_q,
+# W_k and W_v stacked in one (3D, D) matrix and W_o as `out_proj`. With our weights copied
+# in, it agrees on the output and on every head's weights.
 
 # %%
 ref = nn.MultiheadAttention(D, H, dropout=0.0, batch_first=True).to(device).eval()
@@ -246,9 +259,10 @@ _ = draw_attention(maps, "cross", layer=-1, head="all")
 # *Each head is almost one-hot, and the heads differ: for "and", heads 0, 1 and 3 read
 # "hundert", "und" and "drei". One English word gathers from several German ones.*
 #
-# In the widget, switch between the trained model and the same model with fresh random
-# weights. Training made the heads decisive: the cell below the widget measures it as the
-# average largest weight in a row.
+# Run the cell below to get the widget, then switch between the trained model and the same
+# model with fresh random weights. Training made the heads decisive: the next cell measures
+# it as the average largest weight in a row. A head that spread its weight evenly over T
+# words would score 1/T.
 
 # %% tags=["nbval-ignore-output"]
 trained_heads_explorer(translator, "dreihundertvierundfünfzig")
@@ -258,15 +272,23 @@ text = "dreihundertvierundfünfzig"
 untrained = trained_and_untrained(translator, [text])[text]["untrained"]
 for part in maps.weights:
     sharp = [m.weights[part].max(dim=-1).values.mean().item() for m in (maps, untrained)]
-    print(f"{part:>8}: largest weight per row, trained {sharp[0]:.2f}, untrained {sharp[1]:.2f}")
+    T = maps.weights[part].shape[-1]
+    print(f"{part:>8}: largest weight per row, trained {sharp[0]:.2f}, untrained "
+          f"{sharp[1]:.2f}, even spread 1/T = {1 / T:.2f}")
 
 # %% [markdown]
+# The untrained decoder scores well above 1/T because of its mask, which chapter 5 builds:
+# position t may read only the t + 1 words up to itself, so the first row is always a
+# single 1.0.
+#
 # ## What attention costs
 #
-# Chapter 0 promised a measurement. Every word compares itself with every word, so one head
-# keeps an S x S table of weights: the memory grows with S squared. The feed-forward block
-# of chapter 6 works on each word alone: its hidden layer grows with S. Here are the exact
-# byte counts in float32, for a small model with D = 128, h = 8 and d_ff = 512:
+# Chapter 0 promised a measurement. Every word compares itself with every word, so each of
+# the h heads keeps an S x S table of weights: h x S² x 4 bytes in float32, for one
+# sentence. Compare the feed-forward block of chapter 6: two linear layers, D -> d_ff -> D,
+# applied to each word alone. Its hidden layer keeps d_ff numbers per word: S x d_ff x 4
+# bytes. The two are equal when h x S = d_ff, at S = d_ff / h. Here are the exact byte
+# counts for a small model with D = 128, h = 8 and d_ff = 512, so the crossover is at 64:
 
 # %%
 cost = attention_cost(COST_LENGTHS, **COST_SIZES)
@@ -275,17 +297,19 @@ for S, att, ffn in zip(COST_LENGTHS, cost["attention bytes"], cost["feed-forward
           f"bytes, ratio {att / ffn:5.2f}")
 
 # %% [markdown]
-# The ratio doubles each time S doubles. Time follows the same shape. The cell below times
-# one layer of each on this computer, so your numbers will differ; the shape of the curves
-# should not.
+# The ratio doubles each time S doubles. Time is less simple: both layers pay for
+# their linear maps, which grow with S, and only attention pays the S² comparisons too. At
+# short lengths the maps dominate; at long ones the S² term does. The cell below times one
+# layer of each on this computer, so your numbers will differ; the slopes should not.
 
 # %% tags=["nbval-ignore-output"]
 timings = time_attention_cost(COST_LENGTHS, **COST_SIZES)
 _ = draw_attention_cost(timings)
 
 # %% [markdown]
-# *Past a few hundred words attention, not the feed-forward block, dominates both time and
-# memory.*
+# *Read the slopes: each doubling of S multiplies attention's memory by 4 and the
+# feed-forward block's by 2. In time the feed-forward block also doubles, while attention's
+# curve bends up as the S² term takes over.*
 #
 # The paper's Table 1 states the trade-off for n words, each a vector of d numbers; k is the
 # width of a convolution's window:
@@ -308,27 +332,31 @@ _ = draw_attention_cost(timings)
 #   concatenate with `transpose` and `reshape`, mix with W_o. No extra parameters.
 # - The package's `MultiHeadedAttention` is the sketch plus a mask, a cache and a fast
 #   backend; it equals `nn.MultiheadAttention` with the same weights.
-# - Attention's weights grow with S squared, the feed-forward block's with S.
+# - Attention's weights grow with S squared, the feed-forward block's with S; they are equal
+#   at S = d_ff / h.
 #
 # Next, chapter 5: sentences of different lengths in one batch, and masks that hide padding
 # and the future.
 #
 # ## Your turn
 #
-# **1. Predict, then run.** A sentence gets 4 times longer: S goes from 512 to 2048. By what
-# factor does the memory of the attention weights grow? And the feed-forward hidden layer's?
-# Commit to numbers before you run the cost cell again.
+# **1. Predict, then run.** The paper's base model has h = 8 and d_ff = 2048. At which
+# length S does its attention keep as many bytes of weights as its feed-forward block keeps
+# hidden numbers? Past it, attention keeps more. Commit to a number, then check it by running
+# `attention_cost([128, 256, 512], d_model=512, h=8, d_ff=2048)`.
 
 # %%
 from annotated.exercises import check_cost_prediction, check_reading_head  # noqa: E402
 
-prediction = {"attention": ..., "feed_forward": ...}
+prediction = {"crossover": ...}
 check_cost_prediction(prediction)
 
 # %% [markdown]
-# **2. Discover.** One decoder self-attention head of the translator mostly looks at the word
-# just before the one being written. Find it by code, not by eye: `maps.weights["decoder"]`
-# is (L, H, T, T). Answer with a pair: layer, then head.
+# **2. Discover.** The decoder reads [<s>, words written so far], so the word at position t
+# is the last one written. One decoder self-attention head of the translator mostly looks at
+# the word just before the one each position reads: two words back from the one it writes.
+# Find it by code, not by eye: `maps.weights["decoder"]` is (L, H, T, T). Answer with a
+# pair: layer, then head.
 
 # %%
 answer = (..., ...)

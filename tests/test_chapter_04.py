@@ -27,37 +27,15 @@ from annotated.viz.draw import (
     draw_attention_cost,
 )
 from annotated.viz.measure import (
-    HEADS_SENTENCE,
     LookupModel,
     attention_cost,
     lookup_batch,
     train_lookup,
     trained_and_untrained,
-    untrained_heads,
 )
 from annotated.viz.widgets import head_explorer, trained_heads_explorer
 
-TOKENS = HEADS_SENTENCE
-
-
-def test_untrained_heads_are_distributions_that_differ_per_head():
-    w = untrained_heads()
-    assert w.shape == (8, 5, 5)
-    torch.testing.assert_close(w.sum(-1), torch.ones(8, 5))
-    # The heads do not all look at the same key: per query, several distinct favourites.
-    distinct = [len(set(w[:, q].argmax(-1).tolist())) for q in range(5)]
-    assert min(distinct) >= 2
-    assert torch.equal(w, untrained_heads())  # seeded: the README figure is stable
-
-
-def test_heads_figure_has_one_panel_per_head():
-    fig = figures.FIGURES["04_heads"].make()
-    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
-    assert [ax.get_title() for ax in panels] == [f"head {i}" for i in range(8)]
-    assert [t.get_text() for t in panels[4].get_xticklabels()] == TOKENS  # bottom row
-    assert [t.get_text() for t in panels[0].get_yticklabels()] == TOKENS  # left column
-    assert fig.axes[-1].get_ylabel() == "attention weight"  # one shared colour bar
-    plt.close("all")
+TOKENS = ["She", "gave", "him", "her", "book"]
 
 
 def test_draw_attention_one_head_of_a_stack_of_layers():
@@ -256,22 +234,30 @@ def test_trained_heads_explorer_switches_between_trained_and_untrained(translato
 
 
 def test_cost_prediction_grader_names_each_mistake():
-    assert check_cost_prediction({"attention": 16, "feed_forward": 4}).passed
+    assert check_cost_prediction({"crossover": 256}).passed
     cases = {
-        (..., ...): "Not attempted yet",
-        (4, 16): "swapped",
-        (4, 4): "S appears twice",
-        (8, 4): "number of heads H",
-        (64, 4): "not three times",
-        (1, 4): "bigger table",
-        (16, 1): "for every word",
-        (16, 16): "S once",
+        ...: "Not attempted yet",
+        2048: "its own S x S table",
+        16384: "a division",
+        64: "small model",
+        512: "d_model does not appear",
+        45.25: "no square root",
+        16: "no square root",
+        128: "fewer bytes",
+        1024: "already keeps more",
     }
-    for (att, ffn), words in cases.items():
-        r = check_cost_prediction({"attention": att, "feed_forward": ffn})
-        assert not r.passed and words in r.message, (att, ffn, r.message)
-    assert "no 'feed_forward'" in check_cost_prediction({"attention": 16}).message
-    assert "give a dict" in check_cost_prediction(16).message
+    for S, words in cases.items():
+        r = check_cost_prediction({"crossover": S})
+        assert not r.passed and words in r.message, (S, r.message)
+    assert "no 'crossover'" in check_cost_prediction({"attention": 16}).message
+    assert "give a dict" in check_cost_prediction(256).message
+
+
+def test_the_crossover_answer_is_where_attention_cost_says():
+    cost = attention_cost([128, 256, 512], d_model=512, h=8, d_ff=2048)
+    ratio = [a / f for a, f in zip(cost["attention bytes"], cost["feed-forward bytes"],
+                                   strict=True)]
+    assert ratio == [0.5, 1.0, 2.0]
 
 
 def test_reading_head_grader_names_each_mistake():

@@ -71,55 +71,56 @@ def check_merge_heads(attempt: Callable) -> Result:
     )
 
 
-COST_KEYS = ("attention", "feed_forward")
+COST_KEYS = ("crossover",)
+CROSSOVER_SIZES = {"h": 8, "d_ff": 2048}  # the paper's base model
 
 
 def check_cost_prediction(prediction) -> Result:
-    """Grade a prediction {"attention": r1, "feed_forward": r2}: by what factor the memory of
-    self-attention's weights (B, H, S, S) and of the feed-forward hidden layer (B, S, d_ff)
-    grows when the sentence gets 4 times longer (S from 512 to 2048)."""
-    todo = ("Predict before you run. Write down the shape of what each block keeps: the "
-            "attention weights and the feed-forward block's hidden layer. Which letters of "
-            "each shape change when S is multiplied by 4? Fill in prediction = "
-            "{'attention': ..., 'feed_forward': ...}, each as new size / old size.")
+    """Grade a prediction {"crossover": S}: the length S at which the paper's base model
+    (h = 8, d_ff = 2048) keeps as many bytes of attention weights (B, H, S, S) as of
+    feed-forward hidden numbers (B, S, d_ff)."""
+    todo = ("Predict before you run. For one sentence, write the bytes each block keeps as a "
+            "formula in S, h and d_ff: the attention weights, one S x S table per head, and "
+            "the feed-forward block's hidden layer. For which S are the two formulas equal? "
+            "Fill in prediction = {'crossover': ...}.")
     numbers = read_prediction(prediction, COST_KEYS, todo)
     if isinstance(numbers, Result):
         return numbers
-    att, ffn = numbers
-    if att == 4 and ffn == 16:
-        return Result(False, "Not yet: the two answers are swapped. Which shape holds S twice?")
-    if att != 16:
-        why = {
-            4.0: "the weights hold one number for every (query, key) pair, and both the "
-                 "queries and the keys are the S words. S appears twice in their shape.",
-            8.0: "the number of heads H does not change with S; count only the axes that "
-                 "grow with the sentence.",
-            64.0: "S appears twice in the shape, not three times: (B, H, S, S).",
-            1.0: "the weights are an S x S table per head: a longer sentence gives a bigger "
-                 "table.",
-        }
-        hint = why.get(att, "count how many axes of (B, H, S, S) grow with S.")
-        return Result(False, f"Not yet (attention): {hint}")
-    if ffn != 4:
-        why = {
-            1.0: "the feed-forward block works on each word alone, but it does so for every "
-                 "word: the hidden layer holds d_ff numbers per word.",
-            16.0: "the feed-forward block never compares two words: its hidden layer is "
-                  "(B, S, d_ff), with S once.",
-        }
-        hint = why.get(ffn, "count how many axes of (B, S, d_ff) grow with S.")
-        return Result(False, f"Not yet (feed-forward): {hint}")
-    return Result(True, "Correct! S x 4 gives (4 S)^2 = 16 S^2 attention weights per head, "
-                        "but only 4 times as many hidden numbers in the feed-forward block. "
-                        "Run the cell below to see it on exact byte counts.")
+    (S,) = numbers
+    h, d_ff = CROSSOVER_SIZES["h"], CROSSOVER_SIZES["d_ff"]
+    if S == d_ff / h:
+        return Result(True, f"Correct! h x S^2 = S x d_ff gives S = d_ff / h = {d_ff} / {h} = "
+                            f"{d_ff // h}. Run attention_cost([128, 256, 512], d_model=512, "
+                            f"h={h}, d_ff={d_ff}) and watch the ratio go 0.5, 1, 2.")
+    why = {
+        float(d_ff): "each of the h heads keeps its own S x S table, so attention keeps "
+                     "h x S^2 numbers, not S^2.",
+        float(h * d_ff): "the heads are on the attention side: h x S^2 = S x d_ff. Solve for "
+                         "S: it is a division, not a product.",
+        64.0: "64 is the crossover of the small model in the table, whose d_ff is 512 (and "
+              "also d_k of the base model). Use the base model's d_ff = 2048.",
+        512.0: "d_model does not appear in either byte count: the weights are (B, H, S, S), "
+               "the hidden layer (B, S, d_ff).",
+        round(d_ff ** 0.5, 2): "S appears twice on one side and once on the other. Cancel one "
+                               "S from both sides; no square root is needed.",
+        round((d_ff / h) ** 0.5, 2): "S appears twice on one side and once on the other. "
+                                     "Cancel one S from both sides; no square root is needed.",
+    }
+    hint = why.get(round(S, 2))
+    if hint is None:
+        side = ("attention still keeps fewer bytes there" if S < d_ff / h
+                else "attention already keeps more bytes there")
+        hint = (f"at S = {S:g}, {side}. Write h x S^2 x 4 and S x d_ff x 4 bytes and find "
+                "where they meet.")
+    return Result(False, f"Not yet: {hint}")
 
 
 def check_reading_head(layer_head) -> Result:
     """Grade (layer, head): the decoder self-attention head of the number translator that
     puts the most weight, on average, on the word just before the query word."""
-    todo = ("Look for it in the weights, not in a picture. For every decoder layer and head, "
-            "take the weight each query position t gives to key position t - 1: that is the "
-            "diagonal just below the main one. Average it per head and keep the largest. "
+    todo = ("Look for it in the weights, not in a picture. Start with a question: in one "
+            "head's T x T table (a row per query, a column per key), which cells pair a "
+            "position with the one just before it? How much weight does each head put there? "
             "Answer with a pair (layer, head), both counted from 0.")
     if layer_head is ... or layer_head is None or layer_head == (..., ...):
         return Result(False, f"Not attempted yet. {todo}")

@@ -29,7 +29,6 @@ from ..positional import shift_matrix, sinusoidal_table
 from ..tasks import MAX_NUMBER, number_words
 from ..training import rate
 from .measure import (
-    HEADS_SENTENCE,
     NUMBER_GROUPS,
     PAPER_SCHEDULE,
     QKV_SENTENCE,
@@ -56,7 +55,6 @@ from .measure import (
     source_positions_off,
     symmetric_offsets,
     time_attention_cost,
-    untrained_heads,
     untrained_twin,
     word_group,
 )
@@ -891,12 +889,6 @@ def trained_beside_untrained(maps: dict[str, AttentionMaps], head: int = 3,
 
 # --- Chapter 4 ---
 
-def heads_figure() -> Figure:
-    """Every head of an untrained multi-head attention on five words."""
-    return draw_attention(AttentionMaps.of_heads(untrained_heads(), HEADS_SENTENCE), "self",
-                          numbers=True)
-
-
 HEAD_COLORS = ["#4c9be8", "#f28e2b", "#59a14f", "#b07aa1"]  # one colour per head
 MIXED_COLOR = "#8c8c8c"  # after W_o every number mixes every head
 
@@ -971,7 +963,7 @@ def draw_attention_cost(timings: dict[str, list[float]] | None = None,
                      "feed-forward: hidden layer (B, S, d_ff)":
                      [b / 2**20 for b in cost["feed-forward bytes"]]},
            ax=right, marker="o", logy=True, xlabel="sequence length S",
-           ylabel="MiB, float32 (log scale)", title=f"Memory each keeps for backward\n{sizes}")
+           ylabel="MiB, float32 (log scale)", title=f"Memory each layer keeps\n{sizes}")
     for ax in (left, right):
         ax.set_xscale("log", base=2)
         ax.set_xticks(lengths, [str(n) for n in lengths])

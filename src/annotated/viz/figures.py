@@ -119,10 +119,6 @@ figure("03_qkv_projection", draw.qkv_projection,
 figure("03_attention_pipeline", draw.attention_pipeline,
        "Attention for one word is five small steps: dot products, a division, a softmax, "
        "a weighting of the values and a sum; \"book\" ends up with over half the weight.")
-figure("04_heads", draw.heads_figure,
-       "One heatmap per head of an untrained 8-head attention on the same five words: each "
-       "head spreads its weight differently, so one word can gather from several others at "
-       "once.")
 figure("04_heads_split_concat", draw.heads_split_concat,
        "Multi-head attention as stacked matrices: one projection gives every word D numbers, "
        "read as H slices of d_k (one colour per head); the slices become H separate (S, d_k) "
@@ -130,7 +126,8 @@ figure("04_heads_split_concat", draw.heads_split_concat,
        "W_o mixes the heads' numbers.")
 figure("04_attention_cost", draw.attention_cost_figure,
        "Self-attention's weights grow with S squared, the feed-forward block's hidden layer "
-       "with S: past a few hundred words attention dominates both time and memory.")
+       "with S: each doubling of S multiplies attention's memory by 4 and the feed-forward "
+       "block's by 2; in time attention's curve bends up as the S² term takes over.")
 figure("05_masked_softmax", draw.masked_softmax_figure,
        "Softmax over the same scores, without and with the mask. Without it, the real words "
        "give a share of their weight to <pad>; with the pad scores set to the dtype's "

@@ -325,22 +325,6 @@ def softmax_gradient_size(d_k: int, keys: int = 10, n: int = 1000, seed: int = 0
 
 # --- Chapter 4 ---
 
-HEADS_SENTENCE = ["She", "gave", "him", "her", "book"]
-
-
-def untrained_heads(seed: int = 0, h: int = 8, d_model: int = 512):
-    """Attention weights (H, S, S) of a freshly initialised MultiHeadedAttention on 5 words."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        mha = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive").eval()
-        for lin in mha.linears:  # clones() starts the four maps equal; make_model redraws them
-            nn.init.xavier_uniform_(lin.weight)
-        x = torch.randn(1, len(HEADS_SENTENCE), d_model)  # (B, S, D) stand-in word vectors
-        with torch.no_grad():
-            mha(x, x, x)
-    return mha.attn[0]  # (H, S, S)
-
-
 LOOKUP_SYMBOLS = list("ABCDEFGH")  # the task's symbols; "?" is the query at the end
 LOOKUP_LENGTH = 6  # symbols per sequence, then "?"
 

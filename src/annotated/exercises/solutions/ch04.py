@@ -22,8 +22,8 @@ def my_merge_heads(x: torch.Tensor) -> torch.Tensor:
 #     w.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1)           # (L, H), then average
 # and take the (layer, head) of the largest value.
 SOLUTIONS = {
-    # (B, H, S, S) holds S twice: (4 S)^2 / S^2 = 16; (B, S, d_ff) holds it once: 4.
-    "check_cost_prediction": {"attention": 16, "feed_forward": 4},
+    # h x S^2 x 4 bytes = S x d_ff x 4 bytes  =>  S = d_ff / h = 2048 / 8.
+    "check_cost_prediction": {"crossover": 256},
     "check_reading_head": (1, 1),
     "check_split_heads": my_split_heads,
     "check_merge_heads": my_merge_heads,
