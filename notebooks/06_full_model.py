@@ -216,9 +216,9 @@ assert last10["pre"] < guess - 0.1 and last10["post"] > guess - 0.05
 #
 # Without warm-up, pre-norm starts to learn: its loss ends below a blind guess. Post-norm
 # stays at a blind guess. One seed, one learning rate, 100 steps and a small gap: read it
-# as an example of a known effect, not a law. The paper trained its 6-layer post-norm model well, with the warm-up of
-# chapter 7. Xiong et al., 2020, analyse why post-norm needs it; most later Transformers are
-# pre-norm.
+# as an example of a known effect, not a law. The paper trained its 6-layer post-norm
+# model well, with the warm-up of chapter 7. Xiong et al., 2020, analyse why post-norm
+# needs it; most later Transformers are pre-norm.
 
 # %% [markdown]
 # ## The feed-forward block: what attention does not do
