@@ -6,8 +6,15 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from annotated import keep_attention, make_model, make_std_mask, padding_mask
-from annotated.exercises import check_post_norm, check_untied_parameters
+from annotated import (
+    PositionwiseFeedForward,
+    SublayerConnection,
+    keep_attention,
+    make_model,
+    make_std_mask,
+    padding_mask,
+)
+from annotated.exercises import check_norm_prediction, check_untied_parameters
 from annotated.model import collect_attention
 from annotated.viz import figures
 from annotated.viz.draw import grad_norms_figure
@@ -114,18 +121,30 @@ def test_untied_parameters_grader():
     assert not r.passed and r.message.startswith("Not attempted yet")
 
 
-def test_post_norm_grader():
-    assert check_post_norm(lambda x, s, n: n(x + s(x))).passed
-    r = check_post_norm(lambda x, s, n: x + s(n(x)))
-    assert not r.passed and "pre-norm" in r.message
-    r = check_post_norm(lambda x, s, n: n(s(x)))
-    assert not r.passed and "residual is missing" in r.message
-
-    def unwritten(x, sublayer, norm):
-        ...
-
-    r = check_post_norm(unwritten)
+def test_norm_prediction_grader_names_every_catalogued_mistake():
+    assert check_norm_prediction({"pre": 10, "post": 1}).passed
+    assert check_norm_prediction({"pre": 9.9, "post": 1.0}).passed
+    r = check_norm_prediction({"pre": 1, "post": 10})
+    assert not r.passed and "swapped" in r.message
+    r = check_norm_prediction({"pre": 1, "post": 1})
+    assert not r.passed and "Not yet (pre)" in r.message and "unchanged" in r.message
+    r = check_norm_prediction({"pre": 20, "post": 1})
+    assert not r.passed and "correction" in r.message
+    r = check_norm_prediction({"pre": 10, "post": 10})
+    assert not r.passed and "Not yet (post)" in r.message and "after the sum" in r.message
+    r = check_norm_prediction({"pre": ..., "post": ...})
     assert not r.passed and r.message.startswith("Not attempted yet")
+    assert not check_norm_prediction([10, 1]).passed
+
+
+def test_norm_prediction_matches_what_the_blocks_do():
+    torch.manual_seed(0)
+    D = 64
+    ffn = PositionwiseFeedForward(D, 4 * D, dropout=0.0)
+    x = torch.randn(4, 6, D) * 10
+    pre = SublayerConnection(D, dropout=0.0, norm="pre")(x, ffn).std().item()
+    post = SublayerConnection(D, dropout=0.0, norm="post")(x, ffn).std().item()
+    assert check_norm_prediction({"pre": pre, "post": post}).passed
 
 
 def blue_arrows(ax):
@@ -227,15 +246,11 @@ def test_attention_bound_grader():
     assert r.message.startswith("Not attempted yet") and "max(" not in r.message
 
 
-def test_post_norm_hint_is_tiered_and_never_the_code():
-    def unwritten(x, sublayer, norm):
-        ...
-
-    message = check_post_norm(unwritten).message
+def test_norm_prediction_hint_is_tiered_and_never_the_answer():
+    message = check_norm_prediction({"pre": ..., "post": ...}).message
     assert "Hint 1" in message and "Hint 2" in message
-    assert "norm(x + sublayer(x))" not in message
-    r = check_post_norm(lambda x, s, n: x + n(s(x)))
-    assert not r.passed and "whole sum" in r.message
+    assert message.index("Hint 1") < message.index("Hint 2")
+    assert "'pre': 10" not in message and "about 10" not in message
 
 
 def test_untied_parameters_grader_names_every_catalogued_mistake():

@@ -1,15 +1,14 @@
-"""Chapter 6 exercises: an untied model's parameters, the paper's post-norm, and the bound on
-what attention alone can output."""
+"""Chapter 6 exercises: an untied model's parameters, a prediction about the two norm orders,
+and the bound on what attention alone can output."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from ..model import count_parameters, make_model
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, check_function, read_prediction
 
 
 def untied_parameters(src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, N: int) -> int:
@@ -58,45 +57,49 @@ def check_untied_parameters(attempt: Callable) -> Result:
     )
 
 
-def post_norm(x: torch.Tensor, sublayer: Callable, norm: nn.LayerNorm) -> torch.Tensor:
-    """The reference answer: the paper's LayerNorm(x + Sublayer(x))."""
-    return norm(x + sublayer(x))
+NORM_KEYS = ("pre", "post")
 
 
-def _cases_post_norm() -> list[tuple]:
-    g = torch.Generator().manual_seed(6)
-    cases = []
-    for d in (4, 8):
-        lin, norm = nn.Linear(d, d), nn.LayerNorm(d, eps=1e-6)
-        with torch.no_grad():
-            for p in (*lin.parameters(), *norm.parameters()):
-                p.copy_(torch.randn(p.shape, generator=g))  # a norm with a real scale/shift
-        cases.append((torch.randn(2, 3, d, generator=g), lin, norm))
-    return cases
+def check_norm_prediction(prediction) -> Result:
+    """Grade a prediction {"pre": s1, "post": s2}: the standard deviation of the output of a
+    fresh pre-norm and a fresh post-norm sublayer connection (LayerNorm scale 1, shift 0,
+    a fresh feed-forward block) for an input of mean 0 and standard deviation 10."""
+    todo = ("Predict before you run. Hint 1: ask where each order puts its LayerNorm, and "
+            "whether the residual stream itself passes through it or goes around it. "
+            "Hint 2: a fresh LayerNorm gives mean 0 and standard deviation 1; the fresh "
+            "feed-forward block on a normalised input adds only a small correction. Fill in "
+            "prediction = {'pre': ..., 'post': ...}, one standard deviation each.")
+    numbers = read_prediction(prediction, NORM_KEYS, todo)
+    if isinstance(numbers, Result):
+        return numbers
+    pre, post = numbers
 
+    def near(value: float, target: float) -> bool:
+        return abs(value - target) <= 0.3 * target
 
-def check_post_norm(attempt: Callable) -> Result:
-    """Grade `post_norm(x, sublayer, norm)`: the paper's residual connection, LN after the sum."""
-    return check_function(
-        attempt, post_norm, _cases_post_norm(),
-        todo="Hint 1: in the paper the LayerNorm comes last. It normalises the residual "
-             "stream itself, after the sublayer's output has been added to what came in. "
-             "Hint 2: you have three pieces, `sublayer` and `norm` (both called like "
-             "functions) and Python's +; compare the order with the article's pre-norm "
-             "in the figure above.",
-        mistakes=[
-            Mistake(lambda x, s, n: x + s(n(x)),
-                    "that is pre-norm, the article's code: LayerNorm before the sublayer. The "
-                    "paper normalises after the residual sum, so the norm comes last."),
-            Mistake(lambda x, s, n: n(s(x)),
-                    "the residual is missing: add x to sublayer(x) before the LayerNorm."),
-            Mistake(lambda x, s, n: x + n(s(x)),
-                    "the LayerNorm must wrap the whole sum x + sublayer(x), not the sublayer "
-                    "alone."),
-        ],
-        success="Correct! This is the paper's post-norm; the article's pre-norm is "
-                "x + sublayer(norm(x)).",
-    )
+    if near(pre, 1) and near(post, 10):
+        return Result(False, "Not yet: the two answers are swapped. In which order is the "
+                             "LayerNorm the last thing applied?")
+    if not near(pre, 10):
+        if near(pre, 1):
+            hint = ("pre-norm normalises only what enters the sublayer; the residual adds "
+                    "x back unchanged, so the output keeps the input's scale.")
+        elif pre > 13:
+            hint = ("the sublayer's output is small next to x: it sees a normalised input, "
+                    "so it adds a correction, not another copy of x.")
+        else:
+            hint = "x passes around the LayerNorm untouched: what is its scale?"
+        return Result(False, f"Not yet (pre): {hint}")
+    if not near(post, 1):
+        if near(post, 10):
+            hint = ("post-norm's LayerNorm comes after the sum, so whatever came in, the "
+                    "output is normalised.")
+        else:
+            hint = "what does a fresh LayerNorm do to the standard deviation of what it gets?"
+        return Result(False, f"Not yet (post): {hint}")
+    return Result(True, "Correct! Pre-norm passes the stream on at its own scale, about 10; "
+                        "post-norm hands the next layer a normalised stream, about 1. Run "
+                        "the cell below to measure both.")
 
 
 # --- Discover: what attention alone can output ---
@@ -135,6 +138,7 @@ def check_attention_bound(attempt: Callable) -> Result:
                     "position's value, sign included."),
         ],
         success="Correct! Attention's output never leaves the range of its values, "
-                "coordinate by coordinate: it mixes what is there. The next cell shows the "
-                "feed-forward block doing what attention cannot.",
+                "coordinate by coordinate: it mixes what is there. So if a column of values "
+                "is all negative, no weights make that coordinate positive. The "
+                "feed-forward block of the section above can.",
     )

@@ -1218,52 +1218,59 @@ def architecture_figure() -> Figure:
         _box(ax, x, 2.2, 3.4, 0.8, "Embeddings x √D\n+ positional encoding", emb)
         _arrow(ax, (x, 0.9), (x, 1.75), shape)
         _arrow(ax, (x, 2.65), (x, 3.7), shape[:-1] + ", D)")
-        ax.text(x - 0.15, 3.1, mask, ha="right", va="center", fontsize=8, color="0.35")
+        # The mask enters the stack: every layer's attention uses it.
+        ax.text(x - 1.0, 2.98, mask, ha="center", va="center", fontsize=8, color="0.35")
+        _arrow(ax, (x - 1.0, 3.1), (x - 1.0, 3.45), color="0.45")
 
     # Encoder: N x [self-attention, feed-forward], each as x + sublayer(LayerNorm(x)):
     # the default pre-norm model, with one more LayerNorm on top of each stack.
     ax.add_patch(plt.Rectangle((enc - 2.0, 3.45), 4.0, 2.75, fill=False, ls="--", lw=1.2))
-    ax.text(enc + 1.95, 6.24, "Encoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
+    ax.text(enc + 1.95, 6.3, "Encoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
             weight="bold")
     _box(ax, enc, 4.1, 3.2, 0.7, "LayerNorm -> self-attention\n(8 heads) -> + residual", sub)
     _box(ax, enc, 5.3, 3.2, 0.7, "LayerNorm -> feed-forward\nD -> d_ff = 4D -> D -> + residual",
          sub, size=8.5)
-    _arrow(ax, (enc, 4.5), (enc, 4.9), "(B, S, D)")
-    _arrow(ax, (enc, 5.7), (enc, 6.5))
-    _box(ax, enc, 6.75, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
-    _arrow(ax, (enc, 7.0), (enc, 7.42), "(B, S, D)")
-    _box(ax, enc, 7.7, 2.6, 0.5, "memory", "#d9f2d9")
+    _arrow(ax, (enc, 4.5), (enc, 4.9))
+    ax.text(enc + 0.4, 4.69, "(B, S, D)", ha="left", va="center", fontsize=8.5,
+            color="tab:red", family="monospace")  # right of the +, clear of it
+    _arrow(ax, (enc, 5.7), (enc, 6.72))
+    _box(ax, enc, 7.0, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (enc, 7.25), (enc, 7.67), "(B, S, D)")
+    _box(ax, enc, 7.95, 2.6, 0.5, "memory", "#d9f2d9")
 
     # Decoder: N x [masked self-attention, cross-attention, feed-forward].
     ax.add_patch(plt.Rectangle((dec - 2.0, 3.45), 4.0, 4.35, fill=False, ls="--", lw=1.2))
-    ax.text(dec + 1.95, 7.84, "Decoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
+    ax.text(dec + 1.95, 7.9, "Decoder layer  x N = 6", fontsize=9, va="bottom", ha="right",
             weight="bold")
     _box(ax, dec, 4.1, 3.2, 0.7, "LayerNorm -> masked\nself-attention -> + residual", sub)
     _box(ax, dec, 5.45, 3.2, 0.9, "LayerNorm -> cross-attention:\nQ from here, K, V from "
          "memory\n-> + residual", sub)
     _box(ax, dec, 6.85, 3.2, 0.6, "LayerNorm -> feed-forward\n-> + residual", sub, size=8.5)
-    for y0, y1 in ((4.5, 4.95), (5.95, 6.5)):  # shapes on the left: the + sits on the right
+    for y0, y1 in ((4.5, 4.95), (5.95, 6.5)):  # shapes on the left: the loops are on the right
         _arrow(ax, (dec, y0), (dec, y1))
-        ax.text(dec - 0.2, (y0 + y1) / 2, "(B, T, D)", ha="right", va="center", fontsize=8.5,
-                color="tab:red", family="monospace")
+        ax.text(dec - 0.4, (y0 + y1) / 2 - 0.01, "(B, T, D)", ha="right", va="center",
+                fontsize=8.5, color="tab:red", family="monospace")  # clear of the +
     # The memory feeds every decoder layer's cross-attention, as its keys and values.
-    ax.plot([enc + 1.38, 4.9, 4.9], [7.7, 7.7, 5.45], color="tab:green", lw=1.6)
+    ax.plot([enc + 1.38, 4.9, 4.9], [7.95, 7.95, 5.45], color="tab:green", lw=1.6)
     _arrow(ax, (4.9, 5.45), (dec - 1.68, 5.45), color="tab:green")
-    ax.text(4.05, 7.85, "memory (B, S, D)\nto every decoder layer\n(with src_mask)",
+    ax.text(4.05, 8.1, "memory (B, S, D)\nto every decoder layer\n(with src_mask)",
             fontsize=8.5, color="tab:green", family="monospace", ha="left", va="bottom")
 
     # The residual paths: each sublayer's input skips around it and is added to its output.
-    for y_from, y_to in ((3.58, 4.7), (4.78, 5.95)):
-        _residual_bypass(ax, enc, y_from, y_to, -1.85, size=8)
-    for y_from, y_to in ((3.58, 4.72), (4.8, 6.24), (6.32, 7.55)):
-        _residual_bypass(ax, dec, y_from, y_to, 1.85, size=8)
-    ax.text(enc - 1.85, 3.3, "residual", ha="center", va="center", fontsize=8,
+    # Neighbouring loops alternate between two distances from the column, so each one
+    # reads as its own loop where one ends and the next begins.
+    for (y_from, y_to), side in (((3.58, 4.7), -1.92), ((4.78, 5.95), -1.76)):
+        _residual_bypass(ax, enc, y_from, y_to, side, size=8)
+    for (y_from, y_to), side in (((3.58, 4.72), 1.92), ((4.8, 6.24), 1.76),
+                                 ((6.32, 7.55), 1.92)):
+        _residual_bypass(ax, dec, y_from, y_to, side, size=8)
+    ax.text(enc - 1.92, 3.3, "residual", ha="center", va="center", fontsize=8,
             color=RESIDUAL)
 
-    _box(ax, dec, 8.45, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
-    _arrow(ax, (dec, 7.2), (dec, 8.2))
-    _box(ax, dec, 9.75, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
-    _arrow(ax, (dec, 8.7), (dec, 9.3), "(B, T, D)")
+    _box(ax, dec, 8.65, 2.6, 0.45, "final LayerNorm", sub, size=8.5)
+    _arrow(ax, (dec, 7.2), (dec, 8.4))
+    _box(ax, dec, 9.85, 3.2, 0.8, "Generator\nlinear D -> V, log-softmax", "#e6dcf5")
+    _arrow(ax, (dec, 8.9), (dec, 9.4), "(B, T, D)")
     _box(ax, dec, 11.3, 3.4, 0.6, "log-probabilities of the next word", "white")
     _arrow(ax, (dec, 10.2), (dec, 10.95), "(B, T, V)")
     return fig

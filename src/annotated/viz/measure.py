@@ -482,20 +482,30 @@ def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int =
             "decoder": [grad_norm(layer) for layer in model.decoder.layers]}
 
 
-def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
-    """Train a small copy model (sequences of 5 symbols) with no learning-rate warm-up.
+def copy_run_without_warmup(norm: str, N: int = 6, steps: int = 100,
+                            seed: int = 0) -> list[float]:
+    """Train a small copy model (repeat 5 symbols) with no learning-rate warm-up.
 
-    Warm-up is 1 step, so the learning rate starts at its peak. Returns the training loss
-    (cross-entropy, no label smoothing) at every step.
+    Returns the training loss (cross-entropy, no label smoothing) at every step.
     """
-    config = TrainConfig(steps=steps, batch_size=32, warmup=1, factor=0.5, smoothing=0.0,
-                         valid_every=steps, valid_decode=10, seed=seed, device="cpu",
-                         mixed="fp32", progress=False)
+    config = TrainConfig(
+        steps=steps, batch_size=32, seed=seed, device="cpu", progress=False,
+        warmup=1,  # no warm-up: the first step already takes the peak learning rate
+        factor=0.5,  # scales the whole learning-rate schedule of chapter 7
+        smoothing=0.0,  # plain cross-entropy, so a blind guess scores log(10)
+        mixed="fp32",  # full precision: the comparison is about the order, not rounding
+        valid_every=steps, valid_decode=10,  # one small validation, at the end
+    )
     model = {"N": N, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0, "norm": norm}
+    return train("copy", config, model, length=5).history.loss
+
+
+def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
+    """`copy_run_without_warmup` on one CPU thread: its tensors are too small to share."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
+    torch.set_num_threads(1)
     try:
-        return train("copy", config, model, length=5).history.loss
+        return copy_run_without_warmup(norm, N=N, steps=steps, seed=seed)
     finally:
         torch.set_num_threads(before)
 

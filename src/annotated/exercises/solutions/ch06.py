@@ -1,4 +1,4 @@
-"""Chapter 6's solutions: an untied parameter count, the paper's post-norm, attention's bound."""
+"""Chapter 6's solutions: an untied count, the two norm orders' scale, attention's bound."""
 
 from __future__ import annotations
 
@@ -14,11 +14,6 @@ def untied_parameters(src_vocab, tgt_vocab, d_model, d_ff, N):
     return layers + vocabulary
 
 
-def post_norm(x, sublayer, norm):
-    """The paper: add the sublayer's output to its input, then normalise the sum."""
-    return norm(x + sublayer(x))
-
-
 def attention_bound(values):
     """All the weight on the position with the largest value, separately per coordinate."""
     return values.max(dim=0).values
@@ -26,6 +21,7 @@ def attention_bound(values):
 
 SOLUTIONS = {
     "check_untied_parameters": untied_parameters,
-    "check_post_norm": post_norm,
+    # pre-norm keeps the stream's scale; post-norm's last LayerNorm resets it to 1
+    "check_norm_prediction": {"pre": 10, "post": 1},
     "check_attention_bound": attention_bound,
 }
