@@ -244,10 +244,11 @@ def test_install_cell_installs_quietly_and_chapter_9_downloads_multi30k(colab_co
     point = f"from annotated import multi30k as _m\n_m.URL = {source!r}"
     # What every chapter uses from the installed package (not the checkout): the device and
     # precision choice (CPU here; a GPU's path needs a GPU), the shipped font and model.
-    shipped = ("import annotated\nfrom annotated import plots, pretrained\n"
+    shipped = ("import annotated\nfrom annotated import pretrained\n"
+               "from annotated.viz import primitives\n"
                "print(annotated.__file__)\n"
                "print(annotated.describe(annotated.precision_for(annotated.default_device())))\n"
-               "print(plots.use_kanji_font(), type(pretrained.load('numbers')).__name__)")
+               "print(primitives.kanji_font_name(), type(pretrained.load('numbers')).__name__)")
     results = simulate(colab_copy, [cell, cell, shipped, *code[:upto], point, code[upto]],
                        tmp_path)
     (first, ok1), (second, ok2) = results[:2]
