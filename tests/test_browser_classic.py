@@ -37,7 +37,9 @@ from test_colab import COLAB_ENV
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "browser-classic"
 CLASSIC_JUPYTER = ROOT / "build" / "classic-jupyter"  # widgetsnbextension 3.6.1's front end
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# The same chapters, in the same order, as the JupyterLab test: the primer first.
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9A-Z][0-9]_*.ipynb"),
+                   key=lambda p: (p.name[0].isdigit(), p.name))
 TOKEN = "annotated-classic-test"
 START_S = 120
 RUN_ALL_MS = 600_000
