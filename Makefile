@@ -87,7 +87,7 @@ test-colab: setup colab-env
 	  tests/test_notebooks.py notebooks
 
 # Every chapter in the classic Notebook (the 7.x widget front end) on build/colab-env's
-# kernel, driven by Chromium: about 11 minutes, so not part of `make test`.
+# kernel, driven by Chromium: about 4 minutes idle (11 on shared cores), not part of `make test`.
 test-classic: setup colab-env
 	ANNOTATED_CLASSIC_TESTS=1 ANNOTATED_BROWSER_TESTS=1 $(PY) -m pytest tests/test_browser_classic.py
 

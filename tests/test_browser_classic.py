@@ -12,7 +12,7 @@ Colab has installed (its own front end does not use it), cannot create an Output
 model ("_deserialize_state is not a function": its OutputModel does not derive from the
 bundle's WidgetModel), so no `interact` renders with it.
 
-It runs every chapter a third time (11 minutes measured on 2 shared cores), so it
+It runs every chapter a third time (4 minutes on 2 idle cores, 11 on shared ones), so it
 is off unless asked for: ANNOTATED_CLASSIC_TESTS=1 (`make test-classic`) runs it and then
 needs build/colab-env and a Chromium (ANNOTATED_BROWSER_TESTS's `browser` fixture, from
 tests/test_browser.py); unset or 0 skips it, saying so.
@@ -90,7 +90,7 @@ def classic(tmp_path_factory, request):
     value = os.environ.get("ANNOTATED_CLASSIC_TESTS", "").strip().lower()
     if value not in ("1", "on", "true", "yes"):
         pytest.skip("the 7.x front-end browser test runs only with ANNOTATED_CLASSIC_TESTS=1 "
-                    "(`make test-classic`): it runs every chapter again, about 11 minutes")
+                    "(`make test-classic`): it runs every chapter again, about 4 minutes")
     request.getfixturevalue("browser")
     missing = [p for p in (COLAB_ENV / ".installed",
                            CLASSIC_JUPYTER / "nbextensions" / "jupyter-js-widgets")
