@@ -52,7 +52,7 @@ from annotated.viz.measure import (
     train_without_warmup,
     without_feed_forward,
 )
-from annotated.viz.widgets import trained_model_explorer
+from annotated.viz.widgets import trained_heads_explorer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -446,7 +446,7 @@ assert ys[0, 1:].tolist() != src[0, :6].tolist()  # not a copy of the source: un
 # Untrained, nothing lines up.
 
 # %% tags=["nbval-ignore-output"]
-trained_model_explorer("einundzwanzig")
+trained_heads_explorer(translator, "einundzwanzig", part="cross")
 
 # %% [markdown]
 # ## Recap

@@ -1,7 +1,6 @@
 """Chapter 4: the lookup task, the split/concat and cost figures, the trained-heads widget and
 the graders."""
 
-import time
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -33,7 +32,7 @@ from annotated.viz.measure import (
     train_lookup,
     trained_and_untrained,
 )
-from annotated.viz.widgets import head_explorer, trained_heads_explorer
+from annotated.viz.widgets import trained_heads_explorer
 
 TOKENS = ["She", "gave", "him", "her", "book"]
 
@@ -64,24 +63,6 @@ def test_draw_attention_rejects_bad_input():
         AttentionMaps.of_heads(torch.rand(1, 1, 2, 4, 4), list("abcd"))
     with pytest.raises(ValueError, match="4 query and 4 key labels"):
         AttentionMaps.of_heads(torch.rand(2, 4, 5), list("abcd"), list("abcd"))
-
-
-def test_head_explorer_moves_between_heads_and_layers_quickly():
-    w = torch.rand(2, 8, 5, 5).softmax(-1)
-    widget = head_explorer(w, TOKENS)
-    layer, head = widget.children[0], widget.children[1]
-    widget.update()
-    assert len([a for a in widget.result.axes if a.get_title().startswith("head")]) == 8
-    start = time.perf_counter()
-    head.value = 3
-    single = time.perf_counter() - start
-    assert "layer 0 (first of 2), head 3" in widget.result.axes[0].get_title()
-    layer.value = 1
-    assert "layer 1 (last of 2), head 3" in widget.result.axes[0].get_title()
-    assert single < 0.2, f"one update took {single:.3f} s"
-    # One layer's weights give no layer control.
-    assert len(head_explorer(w[0], TOKENS).children) == 2  # the dropdown and the output
-    plt.close("all")
 
 
 def test_split_heads_grader():

@@ -1,6 +1,5 @@
 """Chapter 6: the architecture and gradient-norm figures, the model attention explorer, graders."""
 
-import time
 
 import matplotlib.pyplot as plt
 import pytest
@@ -13,13 +12,14 @@ from annotated import (
     make_model,
     make_std_mask,
     padding_mask,
+    pretrained,
 )
 from annotated.exercises import check_norm_prediction, check_untied_parameters
 from annotated.model import collect_attention
 from annotated.viz import figures
 from annotated.viz.draw import grad_norms_figure
 from annotated.viz.measure import layer_gradient_norms
-from annotated.viz.widgets import model_attention_explorer
+from annotated.viz.widgets import trained_heads_explorer
 
 
 def test_architecture_figure_labels_every_shape():
@@ -66,29 +66,6 @@ def test_collect_attention_shapes_and_errors():
     assert cross[..., -1].eq(0).all()  # the source pad gets no weight
     with pytest.raises(ValueError, match="unknown part 'both'"):
         collect_attention(model, "both")
-
-
-def test_model_attention_explorer_switches_part_layer_head():
-    model, src, tgt = run_toy_model()
-    model.train()
-    w = model_attention_explorer(model, src, tgt, list("abcde"), ["<s>", "x", "y"],
-                                 padding_mask(src, 0))
-    assert model.training  # the explorer's run leaves the model as it was
-    part, layer, head = w.children[:3]
-    w.update()
-    assert len([a for a in w.result.axes if a.get_title().startswith("head")]) == 4  # all
-    start = time.perf_counter()
-    head.value = 2
-    took = time.perf_counter() - start
-    part.value = "cross"
-    layer.value = 1
-    ax = w.result.axes[0]
-    assert "layer 1 (last of 2), head 2" in ax.get_title()
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["<s>", "x", "y"]  # queries
-    assert [t.get_text() for t in ax.get_xticklabels()] == list("abcde")  # keys
-    assert ax.collections[0].get_array().reshape(3, 5)[:, -1].max() == 0  # pad: no weight
-    assert took < 0.5, f"one update took {took:.3f} s"
-    plt.close("all")
 
 
 def test_untied_parameters_grader():
@@ -207,9 +184,9 @@ def test_without_feed_forward_zeroes_every_ffn_and_restores_it():
     assert model.encoder.layers[0].feed_forward is kept
 
 
-def test_trained_model_explorer_switches_trained_and_untrained():
-    from annotated.viz.widgets import trained_model_explorer
-    w = trained_model_explorer("einundzwanzig")
+def test_the_explorer_switches_trained_and_untrained_on_cross_attention():
+
+    w = trained_heads_explorer(pretrained.load("numbers"), "einundzwanzig", part="cross")
     weights, part, layer, head = w.children[:4]
     assert weights.value == "trained" and part.value == "cross"
     head.value = 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
 from ..embeddings import nearest_neighbours
-from .grading import Mistake, Result, check_function, read_prediction
+from .grading import Mistake, Result, check_function, read_prediction, within
 
 SCALE_KEYS = ("scaled", "unscaled")
 SCALE_VOCAB = 1000  # V in the exercise: the vocabulary of section 4's table
@@ -49,9 +50,7 @@ def check_scale_prediction(prediction) -> Result:
         return numbers
     scaled, unscaled = numbers
 
-    def near(x: float, y: float) -> bool:
-        return abs(x - y) <= 0.03 * abs(y)
-
+    near = partial(within, rel=0.03)  # a prediction off by up to 3% is right
     root2 = math.sqrt(2)
     right = scale_ratios()
     if near(scaled, right["unscaled"]) and near(unscaled, right["scaled"]):

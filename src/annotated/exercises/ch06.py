@@ -4,11 +4,12 @@ and the bound on what attention alone can output."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
 from ..model import count_parameters, make_model
-from .grading import Mistake, Result, check_function, read_prediction
+from .grading import Mistake, Result, check_function, read_prediction, within
 
 
 def untied_parameters(src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, N: int) -> int:
@@ -74,9 +75,7 @@ def check_norm_prediction(prediction) -> Result:
         return numbers
     pre, post = numbers
 
-    def near(value: float, target: float) -> bool:
-        return abs(value - target) <= 0.3 * target
-
+    near = partial(within, rel=0.3)  # standard deviations: a rough guess is right
     if near(pre, 1) and near(post, 10):
         return Result(False, "Not yet: the two answers are swapped. In which order is the "
                              "LayerNorm the last thing applied?")

@@ -96,6 +96,11 @@ def call_attempt(attempt: Callable, args: tuple, todo: str) -> object:
     return out
 
 
+def within(value: float, target: float, rel: float) -> bool:
+    """Whether a predicted `value` is within `rel` (a fraction) of `target`."""
+    return abs(value - target) <= rel * abs(target)
+
+
 def read_prediction(prediction: object, keys: Sequence[str], todo: str
                     ) -> tuple[float, ...] | Result:
     """The numbers of a prediction dict {key: number}, in `keys` order, or the Result that

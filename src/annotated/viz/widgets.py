@@ -19,9 +19,8 @@ from IPython import get_ipython
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
-from .. import pretrained
-from ..attention_maps import AttentionMaps, describe_part, record_attention
-from ..model import ATTENTION_PARTS, EncoderDecoder
+from ..attention_maps import AttentionMaps, describe_part
+from ..model import ATTENTION_PARTS
 from ..tasks import DIGIT_LANGUAGES, MAX_NUMBER, number_words, read_number
 from .draw import (
     MASK_SENTENCES,
@@ -203,46 +202,43 @@ def training_switch(maps: dict, head: int | str = "mean") -> widgets.interactive
 
 # --- Chapter 4 ---
 
-def maps_explorer(maps: AttentionMaps, part: str | None = None, head: int | str = "all",
-                  arrows: bool = False) -> widgets.interactive:
-    """Pick the kind of attention (if several), the layer (if several) and the head."""
-    parts = list(maps.weights)
-    L, H = maps.weights[parts[0]].shape[:2]
+def maps_explorer(maps: AttentionMaps | dict[str, AttentionMaps], part: str | None = None,
+                  head: int | str = "all", arrows: bool = False) -> widgets.interactive:
+    """Pick the kind of attention (if several), the layer (if several) and the head.
+
+    Several records by name ({"trained": .., "untrained": ..}) of the same words add a
+    "weights" switch between them, first among the controls.
+    """
+    records = maps if isinstance(maps, dict) else {"": maps}
+    name, first = next(iter(records.items()))
+    parts = list(first.weights)
+    part = part or parts[0]
+    L, H = first.weights[parts[0]].shape[:2]
     controls: dict[str, widgets.Widget] = {}
+    if len(records) > 1:
+        controls["weights"] = widgets.ToggleButtons(options=list(records), value=name,
+                                                    description="weights")
     if len(parts) > 1:
-        controls["part"] = part_picker(parts, part or parts[0])
+        controls["part"] = part_picker(parts, part)
     if L > 1:
         controls["layer"] = layer_picker(L, 0)
     controls["head"] = head_picker(H, head)
 
-    def draw(part: str = part or parts[0], layer: int = 0, head: int | str = head) -> Figure:
-        return draw_attention(maps, part, layer, head, arrows=arrows)
+    def draw(weights: str = name, part: str = part, layer: int = 0,
+             head: int | str = head) -> Figure:
+        return draw_attention(records[weights], part, layer, head, arrows=arrows)
 
     return interactive_figure(draw, **controls)
 
 
-def head_explorer(weights: torch.Tensor, tokens, query_tokens=None) -> widgets.interactive:
-    """The heads (and layers) of attention weights (H, Tq, Tk) or (L, H, Tq, Tk)."""
-    return maps_explorer(AttentionMaps.of_heads(weights, tokens, query_tokens))
+def trained_heads_explorer(translator, text: str = "einundzwanzig", seed: int = 0,
+                           part: str | None = None) -> widgets.interactive:
+    """The translator's attention on `text`, every part, layer and head, with a switch to
+    the same model untrained reading the same words."""
+    records = trained_and_untrained(translator, [text], seed)[text]
+    return maps_explorer({"trained": records["trained"], "untrained": records["untrained"]},
+                         part)
 
-
-
-def trained_heads_explorer(translator, text: str = "einundzwanzig", seed: int = 0
-                           ) -> widgets.interactive:
-    """The number translator's heads on `text`, with a switch to the same model untrained."""
-    maps = trained_and_untrained(translator, [text], seed)[text]
-    parts = list(maps["trained"].weights)
-    L, H = maps["trained"].weights[parts[0]].shape[:2]
-
-    def draw(weights: str = "trained", part: str = parts[0], layer: int = 0,
-             head: int | str = "all") -> Figure:
-        return draw_attention(maps[weights], part, layer, head)
-
-    return interactive_figure(
-        draw,
-        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
-                                      description="weights"),
-        part=part_picker(parts, parts[0]), layer=layer_picker(L, 0), head=head_picker(H, "all"))
 
 # --- Chapter 5 ---
 
@@ -274,37 +270,6 @@ def decoder_mask_explorer(translator, texts=MASK_EXAMPLES) -> widgets.interactiv
                                       description="weights"),
         layer=layer_picker(L, 0),
         head=head_picker(H, 0),
-    )
-
-
-# --- Chapter 6 ---
-
-def model_attention_explorer(model: EncoderDecoder, src: torch.Tensor, tgt: torch.Tensor,
-                             src_tokens, tgt_tokens,
-                             src_mask: torch.Tensor | None = None) -> widgets.interactive:
-    """Run `model` once on (src (1, S), tgt (1, T)); explore every part, layer and head."""
-    maps = record_attention(model, src, tgt, src_tokens, tgt_tokens, src_mask)
-    return maps_explorer(maps, "encoder")
-
-
-def trained_model_explorer(text: str = "einundzwanzig") -> widgets.interactive:
-    """The number translator's attention on `text`, every part, layer and head; a switch
-    shows the same model with random weights instead, on the same words."""
-    records = trained_and_untrained(pretrained.load("numbers"), [text])[text]
-    maps = records["trained"]
-    L, H = maps.weights["encoder"].shape[:2]
-
-    def draw(weights: str = "trained", part: str = "cross", layer: int = 0,
-             head: int | str = "all") -> Figure:
-        return draw_attention(records[weights], part, layer, head)
-
-    return interactive_figure(
-        draw,
-        weights=widgets.ToggleButtons(options=["trained", "untrained"], value="trained",
-                                      description="weights", style=STYLE),
-        part=part_picker(list(maps.weights), "cross"),
-        layer=layer_picker(L, 0),
-        head=head_picker(H, "all"),
     )
 
 
