@@ -1413,9 +1413,23 @@ def schedule_figure() -> Figure:
     """The paper's learning rate for a few (d_model, warmup) settings."""
     ax = curves(range(1, 20_001), schedule_curves(SCHEDULES), figsize=(7.0, 4.0),
                 title="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)",
-                xlabel="optimizer step", ylabel="learning rate")
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+                xlabel="optimizer step")
+    rate_axis(ax)
     return ax.figure
+
+
+def rate_axis(ax: Axes) -> int:
+    """Label the y axis 'learning rate (x 10^k)' with plain tick numbers; returns k.
+
+    Matplotlib's own offset ('1e-3' above the axis) is small and easy to miss, and the
+    title sits on top of it; the scale belongs in the axis label.
+    """
+    top = max(float(np.max(line.get_ydata())) for line in ax.get_lines()
+              if len(line.get_xdata()) > 2)
+    k = int(np.floor(np.log10(top)))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 10**k:g}"))
+    ax.set_ylabel(f"learning rate ($\\times 10^{{{k}}}$)")
+    return k
 
 
 def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
@@ -1429,11 +1443,10 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
     settings = [chosen] if chosen == PAPER_SCHEDULE else [PAPER_SCHEDULE, chosen]
     x = schedule_steps(steps, [w for _, w, _ in settings])
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
-    fixed_margins(fig, ["1.0e-3"])  # the axis shows numbers
+    fixed_margins(fig, ["1.00"], right=0.3)  # room for the last step's tick label
     peak = (f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}"
             if warmup <= steps else f"still warming up: the peak comes at step {warmup}")
-    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step",
-           ylabel="learning rate", title=peak)
+    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step", title=peak)
     *reference, line = ax.get_lines()
     line.set(color="tab:blue", linewidth=2)
     for ref in reference:
@@ -1442,7 +1455,7 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
         ax.legend(fontsize="small")
     ax.axvline(min(warmup, steps), color="tab:blue", linestyle=":", linewidth=1)
     ax.set_xlim(0, steps)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    rate_axis(ax)
     return fig
 
 
@@ -1462,6 +1475,54 @@ def draw_history(history) -> Figure:
     if history.valid_step:
         right.set_title(f"validation exact match: {history.valid_exact[-1]:.3f}")
         left.set_title(f"step {history.step[-1]}: training loss {history.loss[-1]:.3f}")
+    return fig
+
+
+TEACHER_TARGET = ["<s>", "the", "cat", "drinks", "milk", "</s>"]  # the target with its markers
+READ, WRITE, PASS = "#e3e3e3", "#d9f2d9", "#fde3c4"  # what the decoder reads, writes, computes
+
+
+def teacher_forcing_figure(target: list[str] = TEACHER_TARGET) -> Figure:
+    """Training reads the shifted true target in one pass; decoding writes one word per pass."""
+    if len(target) < 3:
+        raise ValueError(f"target needs <s>, a word and </s>, got {target}")
+    read, write = target[:-1], target[1:]  # tgt and tgt_y: the same words, shifted by one
+    T = len(read)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.8), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1, 1.15]})
+    for ax in (left, right):
+        ax.axis("off")
+    # Left: one decoder pass over every position at once.
+    left.set_xlim(-0.7, T - 0.3)
+    left.set_ylim(-0.9, 4.3)
+    left.set_title(f"training (teacher forcing): one pass, all {T} positions",
+                   fontsize=10.5)
+    _box(left, (T - 1) / 2, 1.75, T - 0.3, 0.7, "decoder, causal mask: position t sees "
+         "0..t", PASS, size=9)
+    for t in range(T):
+        _box(left, t, 0.3, 0.8, 0.45, read[t], READ)
+        _arrow(left, (t, 0.55), (t, 1.38))
+        _arrow(left, (t, 2.12), (t, 2.95))
+        _box(left, t, 3.2, 0.8, 0.45, write[t], WRITE)
+    left.text(-0.6, -0.35, "reads the true words: tgt (B, T)", fontsize=9, ha="left")
+    left.text(-0.6, 3.75, "predicts the next word: tgt_y (B, T)", fontsize=9, ha="left")
+    # Right: one pass per written word, each output appended to the next input.
+    right.set_xlim(-0.7, T + 1.6)
+    right.set_ylim(-1.0, T + 0.2)
+    right.set_title(f"decoding (autoregressive): {T} passes, one word each", fontsize=10.5)
+    for step in range(T):
+        y = T - 1 - step
+        right.text(-0.6, y, f"pass {step + 1}", fontsize=9, ha="left", va="center")
+        for t in range(step + 1):
+            _box(right, t + 0.6, y, 0.8, 0.4, read[t], READ if t == 0 else WRITE, size=8.5)
+        _arrow(right, (step + 1.1, y), (T + 0.35, y))
+        _box(right, T + 0.9, y, 0.9, 0.4, write[step], WRITE, size=8.5)
+        if step < T - 1:  # the word just written becomes the next pass's last input
+            right.annotate("", xy=(step + 1.6, y - 0.78), xytext=(T + 0.9, y - 0.22),
+                           arrowprops={"arrowstyle": "-|>", "color": "tab:green", "lw": 1.0,
+                                       "linestyle": "--", "connectionstyle": "arc3,rad=-0.15"})
+    right.text(T + 1.4, -0.75, "dashed: each pass's output is read by the next pass",
+               fontsize=8.5, ha="right", color="tab:green")
     return fig
 
 

@@ -175,6 +175,11 @@ figure("07_schedule", draw.schedule_figure,
        "warmup^-1.5): it rises linearly for `warmup` steps, peaks there, then decays like "
        "1/sqrt(step). A longer warm-up peaks later and lower; a smaller d_model scales the "
        "whole curve up (256 gives sqrt(2) = 1.41 times the rate of 512).")
+figure("07_teacher_forcing", draw.teacher_forcing_figure,
+       "Left, training: the decoder reads the true target shifted right by one (<s> the cat "
+       "drinks milk) and predicts every next word in one pass; the causal mask stops position "
+       "t from seeing the word it must write. Right, decoding: there is no target to read, so "
+       "the model writes one word per pass and reads its own guesses.")
 figure("08_cross_attention", draw.numbers_cross_attention,
        "Cross-attention of the shipped numbers model (layer 1, head 3) while it translates "
        "345,678 from German (left) and Japanese (right). Each row is the decoder position "
