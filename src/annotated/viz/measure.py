@@ -602,6 +602,17 @@ def number_attention(translator, text: str, digits: str = "de") -> AttentionMaps
     return dataclasses.replace(maps, reference=number_words(n, "en"))
 
 
+def translation_mistakes(translator, numbers, lang: str, beam_size: int = 1
+                         ) -> list[tuple[int, str, str, str]]:
+    """(number, its words in `lang`, the model's English, the right English) of every number
+    in `numbers` the model translates wrong."""
+    texts = [number_words(n, lang) for n in numbers]
+    outputs = translator.translate(texts, beam_size=beam_size)
+    return [(n, text, out, number_words(n, "en"))
+            for n, text, out in zip(numbers, texts, outputs, strict=True)
+            if out != number_words(n, "en")]
+
+
 @dataclasses.dataclass(frozen=True)
 class CacheStep:
     """One greedy step with the key/value cache: what was fed and how full the caches were."""
