@@ -13,7 +13,7 @@ from ..decoding import next_log_probs
 from ..masks import padding_mask, subsequent_mask
 from ..model import make_model
 from ..pretrained import load
-from .grading import Mistake, Result, check_function
+from .grading import Mistake, Result, check_function, grade_choice
 
 
 @functools.cache
@@ -99,30 +99,25 @@ CACHE_CHOICES = {
 def check_cache_prediction(choice) -> Result:
     """Grade a prediction ("a" to "d"): what cached greedy decoding gives, compared with
     decoding without a cache, if the decoder's self-attention had no causal mask."""
-    todo = ("Hint 1: a cache is safe only if what it stores would never be computed "
-            "differently later. Hint 2: without the causal mask, which positions can the "
-            "state of position 2 depend on, and what happens to it when word 6 arrives? "
-            f"Answer with one letter: {', '.join(CACHE_CHOICES)}.")
-    if choice is ... or choice is None:
-        return Result(False, f"Not attempted yet. {todo}")
-    choice = str(choice).strip().lower()
-    if choice not in CACHE_CHOICES:
-        return Result(False, f"Not yet: {choice!r} is not one of the letters. {todo}")
-    if choice == "b":
-        return Result(True, "Correct! With the causal mask, position i sees 0..i only, so its "
-                            "keys and values are final the moment it is computed: that is "
-                            "what the chapter checked (the first 5 rows did not move when a "
-                            "6th word came). Without it, every new word would change every "
-                            "earlier state, and a cache would hand out stale ones.")
-    hints = {
-        "a": "the cache stores what was computed at an earlier step. Would the same state "
-             "be computed at a later step, once the position can see the newer words?",
-        "c": "the shapes do not care about the mask: the cache holds (B, H, T, d_k) either "
-             "way. Think about the values in it, not their shape.",
-        "d": "a cache does not slow decoding down. Ask whether a state computed at step 3 is "
-             "still the state the decoder would compute at step 6.",
-    }
-    return Result(False, f"Not yet: {hints[choice]}")
+    return grade_choice(
+        choice, "b", {
+            "a": "the cache stores what was computed at an earlier step. Would the same "
+                 "state be computed at a later step, once the position can see the newer "
+                 "words?",
+            "c": "the shapes do not care about the mask: the cache holds (B, H, T, d_k) "
+                 "either way. Think about the values in it, not their shape.",
+            "d": "a cache does not slow decoding down. Ask whether a state computed at step "
+                 "3 is still the state the decoder would compute at step 6.",
+        },
+        todo="Hint 1: a cache is safe only if what it stores would never be computed "
+             "differently later. Hint 2: without the causal mask, which positions can the "
+             "state of position 2 depend on, and what happens to it when word 6 arrives? "
+             f"Answer with one letter: {', '.join(CACHE_CHOICES)}.",
+        success="Correct! With the causal mask, position i sees 0..i only, so its keys and "
+                "values are final the moment it is computed: that is what the chapter "
+                "checked (the first 5 rows did not move when a 6th word came). Without it, "
+                "every new word would change every earlier state, and a cache would hand "
+                "out stale ones.")
 
 
 MISTAKE_CHOICES = {
@@ -138,33 +133,25 @@ MISTAKE_CHOICES = {
 def check_mistake_explanation(choice) -> Result:
     """Grade an explanation ("a" to "d") of why the shipped model's Japanese mistakes gather
     between 10,000 and 19,999 (一万...)."""
-    todo = ("Hint 1: compare what English does with 14,000 and with 24,000, and what "
-            "Japanese does (一万四千, 二万四千). Hint 2: test each explanation against a fact "
-            "you can check: how many training numbers fall in each block of 10,000, how "
-            "many numbers with 万 the model gets right, and what beam search writes. Answer "
-            f"with one letter: {', '.join(MISTAKE_CHOICES)}.")
-    if choice is ... or choice is None:
-        return Result(False, f"Not attempted yet. {todo}")
-    choice = str(choice).strip().lower()
-    if choice not in MISTAKE_CHOICES:
-        return Result(False, f"Not yet: {choice!r} is not one of the letters. {todo}")
-    if choice == "b":
-        return Result(True, "Correct, as far as this evidence goes! From 20,000 up, the tens "
-                            "word comes from one character (二万 -> twenty); from 10,000 to "
-                            "19,999 it is a teen made from 一万 and the next digit, and "
-                            "一万 alone is 'ten'. The mistakes write a tens word or the wrong "
-                            "teen there. The German words (vierzehntausend) give the teen as "
-                            "one piece, and German gets almost all of these numbers right. It "
-                            "stays a hypothesis until a fix tests it, for example more "
-                            "training numbers in this block.")
-    hints = {
-        "a": "each block of 10,000 holds about 1% of the numbers, and 20,000-29,999 is just "
-             "as rare, yet the model gets that block almost entirely right. Rarity alone "
-             "does not single "
-             "out this block.",
-        "c": "every number from 10,000 up has a 万, and the model gets almost all of them "
-             "right: it reads 万 well.",
-        "d": "beam search with K = 4 gets almost all of these numbers wrong too: the model "
-             "itself gives the wrong words the higher probability.",
-    }
-    return Result(False, f"Not yet: {hints[choice]}")
+    return grade_choice(
+        choice, "b", {
+            "a": "each block of 10,000 holds about 1% of the numbers, and 20,000-29,999 is "
+                 "just as rare, yet the model gets that block almost entirely right. Rarity "
+                 "alone does not single out this block.",
+            "c": "every number from 10,000 up has a 万, and the model gets almost all of them "
+                 "right: it reads 万 well.",
+            "d": "beam search with K = 4 gets almost all of these numbers wrong too: the "
+                 "model itself gives the wrong words the higher probability.",
+        },
+        todo="Hint 1: compare what English does with 14,000 and with 24,000, and what "
+             "Japanese does (一万四千, 二万四千). Hint 2: test each explanation against a fact "
+             "you can check: how many training numbers fall in each block of 10,000, how "
+             "many numbers with 万 the model gets right, and what beam search writes. Answer "
+             f"with one letter: {', '.join(MISTAKE_CHOICES)}.",
+        success="Correct, as far as this evidence goes! From 20,000 up, the tens word comes "
+                "from one character (二万 -> twenty); from 10,000 to 19,999 it is a teen made "
+                "from 一万 and the next digit, and 一万 alone is 'ten'. The mistakes write a "
+                "tens word or the wrong teen there. The German words (vierzehntausend) give "
+                "the teen as one piece, and German gets almost all of these numbers right. "
+                "It stays a hypothesis until a fix tests it, for example more training "
+                "numbers in this block.")
