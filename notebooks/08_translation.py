@@ -435,7 +435,7 @@ if not RETRAIN:  # the shipped model's weak spot
 #
 # ## Looking inside: attention
 #
-# In 2014 Bahdanau, Cho and Bengio added attention to a recurrent translator from English
+# Bahdanau, Cho and Bengio (2015) added attention to a recurrent translator from English
 # to French. Their most famous picture showed its weights: for each French word written,
 # which English words it looked at. The picture was an *alignment*, found by the model on
 # its own. Our model has three kinds of attention in each of its 2 layers, with 4 heads
@@ -601,9 +601,9 @@ cache_answer = ...  # one letter
 check_cache_prediction(cache_answer)
 
 # %% [markdown]
-# **3. Interpret.** The scan above found the model's mistakes between 10,000 and 19,999:
-# 一万 -> "eleven thousand", 一万七 -> "seventeen thousand and seven". Which explanation
-# does the evidence support? Check each one against what you can measure before you choose.
+# **3. Interpret.** Between 10,000 and 19,999 the model writes 一万五 -> "fifteen thousand
+# and five", and even 一万 -> "eleven thousand". Which explanation does the evidence
+# support? Check each one against what you can measure before you choose.
 
 # %%
 for letter, text in MISTAKE_CHOICES.items():
