@@ -30,7 +30,7 @@ from .ch07 import (
     check_rate,
     check_smoothed_targets,
 )
-from .ch08 import check_exact_match, check_greedy_step, check_length_penalty
+from .ch08 import check_cache_prediction, check_greedy_step, check_mistake_explanation
 from .ch09 import check_detokenize, check_padding_share
 from .grading import Mistake, Result, check_function
 
@@ -48,6 +48,6 @@ __all__ = [
     "check_attention_bound", "check_norm_prediction", "check_untied_parameters",  # 6
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
-    "check_exact_match", "check_greedy_step", "check_length_penalty",  # 8
+    "check_cache_prediction", "check_greedy_step", "check_mistake_explanation",  # 8
     "check_detokenize", "check_padding_share",  # 9
 ]

@@ -19,12 +19,13 @@ from torch import nn
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, make_batch, pad_sequences, padding_counts
+from ..decoding import beam_search, next_log_probs
 from ..device import precision_for
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import EncoderDecoder, ModelConfig, make_model, model_from_config
+from ..model import EncoderDecoder, ModelConfig, evaluating, make_model, model_from_config
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -638,6 +639,96 @@ def number_attention(translator, text: str, digits: str = "de") -> AttentionMaps
     source, n, _ = read_number(text, digits)
     maps = translator.attention(source)
     return dataclasses.replace(maps, reference=number_words(n, "en"))
+
+
+def translation_mistakes(translator, numbers, lang: str, beam_size: int = 1
+                         ) -> list[tuple[int, str, str, str]]:
+    """(number, its words in `lang`, the model's English, the right English) of every number
+    in `numbers` the model translates wrong."""
+    texts = [number_words(n, lang) for n in numbers]
+    outputs = translator.translate(texts, beam_size=beam_size)
+    return [(n, text, out, number_words(n, "en"))
+            for n, text, out in zip(numbers, texts, outputs, strict=True)
+            if out != number_words(n, "en")]
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheStep:
+    """One greedy step with the key/value cache: what was fed and how full the caches were."""
+
+    read: str  # the one token the decoder was fed this step
+    wrote: str
+    self_before: int  # self-attention keys already stored: reused, not computed again
+    self_after: int
+    cross_before: int  # cross-attention keys (from the encoder's memory) already stored
+    cross_after: int
+
+
+@torch.no_grad()
+def cache_growth(translator, text: str) -> tuple[list[str], list[CacheStep]]:
+    """Decode `text` greedily with the cache, reading every layer-0 cache's size each step."""
+    model, tv = translator.model, translator.tgt_vocab
+    source = translator.task.source_tokens(text)
+    device = next(model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
+    src_mask = padding_mask(src, translator.src_vocab.pad)  # (1, 1, S)
+    steps: list[CacheStep] = []
+    with evaluating(model):
+        memory = model.encode(src, src_mask)  # (1, S, D)
+        cache = model.new_cache()
+        self_kv, cross_kv = cache.layers[0]
+        ys = torch.tensor([[tv.bos]], device=device)  # (1, 1)
+        while ys.size(1) < translator.max_len:
+            before = self_kv.length, cross_kv.length
+            word = next_log_probs(model, memory, src_mask, ys, cache).argmax(-1)  # (1,)
+            steps.append(CacheStep(tv.itos[int(ys[0, -1])], tv.itos[int(word)], before[0],
+                                   self_kv.length, before[1], cross_kv.length))
+            ys = torch.cat([ys, word.view(1, 1)], dim=1)  # (1, t + 1)
+            if int(word) == tv.eos:
+                break
+    return source, steps
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamNode:
+    """A candidate of beam search in words: prefix + word, its total log P and its fate."""
+
+    step: int
+    prefix: tuple[str, ...]
+    word: str
+    log_prob: float
+    fate: str  # "kept", "finished" or "pruned"
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamTree:
+    """Every candidate a beam search weighed on one source, and its finished hypotheses."""
+
+    text: str
+    beam_size: int
+    nodes: list[BeamNode]
+    best: list[tuple[str, float, float]]  # (translation, log P, score), best first
+    best_words: tuple[str, ...]  # the winner's tokens (no <s>, no </s>)
+
+
+def beam_tree(translator, text: str, beam_size: int = 4, alpha: float = 0.6) -> BeamTree:
+    """Run the package's beam search on `text` with a trace, and name the traced tokens."""
+    model, sv, tv = translator.model, translator.src_vocab, translator.tgt_vocab
+    device = next(model.parameters()).device
+    src = torch.tensor([sv.encode(translator.task.source_tokens(text))], device=device)
+    trace: list = []
+    with evaluating(model):
+        hyps = beam_search(model, src, padding_mask(src, sv.pad), translator.max_len, tv.bos,
+                           tv.eos, beam_size=beam_size, alpha=alpha, n_best=beam_size,
+                           trace=trace)[0]
+
+    def words(ids) -> tuple[str, ...]:
+        return tuple(tv.itos[i] for i in ids)
+
+    nodes = [BeamNode(c.step, words(c.prefix), tv.itos[c.word], c.log_prob, c.fate)
+             for c in trace]
+    best = [(translator.task.target_text(words(h.tokens)), h.log_prob, h.score) for h in hyps]
+    return BeamTree(text, beam_size, nodes, best, words(hyps[0].tokens))
 
 
 # --- Chapter 9 ---
