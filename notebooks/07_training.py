@@ -192,7 +192,7 @@ print(f"mean largest probability of a position: {probs.max(-1).values.mean().ite
 # %%
 show(loss_sum)
 criterion = LabelSmoothing(V, padding_idx=tgt_vocab.pad, smoothing=0.0)
-fp32 = annotated.precision_for(device, "fp32")  # plain float32
+fp32 = annotated.precision_for(device, "fp32")  # float32 throughout: no mixed precision
 hardened = loss_sum(model, batch, criterion, fp32) / batch.ntokens
 print(f"loss_sum with smoothing=0.0: {hardened.item():.4f}   the sketch: {loss.item():.4f}")
 assert torch.isclose(hardened, loss)
@@ -356,6 +356,7 @@ twins = [copy.deepcopy(model) for _ in range(2)]
 optims = [make_optimizer(m, model_size=32, factor=1.0, warmup=10) for m in twins]
 # *optims[0] unpacks the pair: the optimizer and the scheduler as the last two arguments
 simple_train_step(twins[0], batch, criterion, *optims[0])
+# in float32 the scaler is switched off: its calls are plain backward() and step()
 train_step(twins[1], [batch], criterion, *optims[1], fp32.grad_scaler(), fp32)
 same = all(torch.allclose(a, b) for a, b in zip(twins[0].parameters(), twins[1].parameters(),
                                                 strict=True))
