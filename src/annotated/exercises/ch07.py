@@ -319,9 +319,9 @@ def check_no_warmup_prediction(prediction: dict) -> Result:
     return _grade_break_it(
         prediction, ("higher", "lower"),
         hints=("the two runs differ only in their first 50 steps. With the ramp, step 1 uses "
-               "1/50 of the peak; without it, Adam moves every weight by about the full peak "
-               "rate at once, in directions taken from one or two batches. Can the later "
-               "steps always undo that?",
+               "1/50 of the peak; without it, every one of those steps moves each weight by "
+               "about the full peak rate, while Adam's averages rest on a few batches. Can "
+               "the later steps always undo that?",
                "exact match counts a sequence only when every symbol is right. If the loss "
                "stays well above the baseline's, how many whole sequences can be right?"),
         success="Correct! The runs differ only in their first 50 steps, and the one without "
