@@ -157,7 +157,7 @@ print(f"a blind guess over V = {V} words pays log V = {math.log(V):.4f}")
 # an average per real token. **Perplexity** is exp of that average: a model with perplexity
 # 10 is as unsure as a fair choice among 10 words.
 #
-# At the article's size the loss of a batch is three lines:
+# At the article's size the loss of a batch takes four lines:
 
 # %%
 def simple_loss(model, batch, pad):
