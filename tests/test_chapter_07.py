@@ -353,11 +353,23 @@ def test_break_it_runs_show_the_leak_and_validate():
         break_it_run(warmup=0)
 
 
+def test_break_it_without_the_ramp_keeps_the_peak_and_the_decay():
+    ramp, flat = break_it_run(steps=60), break_it_run(ramp=False, steps=60)
+    peak = rate(50, 64, 1.0, 50)
+    assert ramp["lr"][0] == pytest.approx(rate(1, 64, 1.0, 50)) == pytest.approx(peak / 50)
+    assert flat["lr"][:50] == pytest.approx([peak] * 50)  # the peak from step 1
+    assert flat["lr"][49:] == pytest.approx(ramp["lr"][49:])  # the same from step 50 on
+    assert max(ramp["lr"]) == pytest.approx(peak)
+    # The chapter's claim at 150 steps (two seeds, in the notebook): without the ramp the
+    # loss stays higher. Already visible at 60 steps.
+    assert sum(flat["loss"][-10:]) > sum(ramp["loss"][-10:])
+
+
 @pytest.mark.parametrize(("grader", "answer", "wrong_loss", "hint"), [
     (check_no_mask_prediction, {"loss": "lower", "exact match": "lower"}, "higher",
      "shifted by one"),
     (check_no_warmup_prediction, {"loss": "higher", "exact match": "lower"}, "lower",
-     "full rate"),
+     "first 50 steps"),
 ])
 def test_break_it_graders(grader, answer, wrong_loss, hint):
     assert grader(answer).passed
@@ -366,7 +378,9 @@ def test_break_it_graders(grader, answer, wrong_loss, hint):
     r = grader(answer | {"exact match": "same"})
     assert not r.passed and "Not yet (exact match)" in r.message
     r = grader({"loss": ..., "exact match": ...})
-    assert not r.passed and r.message.startswith("Not attempted yet") and "Hint 1" in r.message
+    # The chapter releases its hints one tier at a time; the first message gives none.
+    assert not r.passed and r.message.startswith("Not attempted yet")
+    assert "Hint" not in r.message and hint not in r.message
     r = grader(answer | {"loss": "much lower"})
     assert not r.passed and "'much lower' is not one of lower, same, higher" in r.message
     assert not grader(["lower", "lower"]).passed

@@ -1405,12 +1405,16 @@ def label_smoothing_figure(smoothing: float = 0.1,
             ylabel="position")
     p = np.linspace(0.02, 0.999, 300)
     losses = {f"epsilon = {e:g}": smoothing_penalty(p, e) for e in epsilons}
-    curves(p, losses, ax=right, title="loss of one position (KL divergence)",
-           xlabel="probability p given to the right token", ylabel="loss")
+    V = len(SMOOTHING_TOKENS)
+    curves(p, losses, ax=right, title=f"loss of one position (KL divergence), V = {V}",
+           xlabel=f"probability p of the right token (1 - p spread over the other {V - 2})",
+           ylabel="loss")
     for y, line in zip(losses.values(), right.get_lines(), strict=True):
         i = int(np.argmin(y))
-        right.plot(p[i], y[i], "o", color=line.get_color())
-    right.set_ylim(0, 3)
+        # The minima are at loss 0: drawn above the axis line, not hidden under it.
+        right.plot(p[i], y[i], "o", color=line.get_color(), markersize=8, clip_on=False,
+                   zorder=4)
+    right.set_ylim(-0.12, 3)
     return fig
 
 

@@ -165,11 +165,9 @@ figure("06_pre_post_norm", draw.pre_post_norm_figure,
 figure("07_label_smoothing", draw.label_smoothing_figure,
        "Left: the targets LabelSmoothing builds for \"the cat drinks milk\" plus one padded "
        "position, with epsilon = 0.1 and a 5-token vocabulary: 0.9 on the right word, 0.1 / "
-       "3 on each other word, 0 in the <pad> column and on the padded row. Right: the loss "
-       "of one position against the probability p the model gives the right word (the rest, "
-       "1 - p, spread evenly over the other non-pad words). Without smoothing it falls all "
-       "the way to p = 1; with epsilon it is smallest at p = 1 - epsilon (dots) and rises "
-       "beyond: over-confidence is penalised.")
+       "3 on each other word, 0 in the <pad> column and on the padded row. Right: without "
+       "smoothing the loss falls all the way to p = 1; with epsilon it is smallest at p = 1 - "
+       "epsilon (dots): over-confidence costs.")
 figure("07_schedule", draw.schedule_figure,
        "The paper's learning rate, factor x d_model^-0.5 x min(step^-0.5, step x "
        "warmup^-1.5): it rises linearly for `warmup` steps, peaks there, then decays like "

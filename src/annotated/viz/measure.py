@@ -584,42 +584,49 @@ def schedule_steps(steps: int, marks: list[int] | tuple[int, ...] = (),
 
 
 
-def break_it_run(*, causal: bool = True, norm: str = "pre", N: int = 2, warmup: int = 50,
-                 steps: int = 150, factor: float = 1.0, seed: int = 0) -> dict[str, object]:
-    """Train a tiny copy model (5 symbols) with one part broken; its losses and exact match.
+def break_it_run(*, causal: bool = True, ramp: bool = True, norm: str = "pre", N: int = 2,
+                 warmup: int = 50, steps: int = 150, factor: float = 1.0,
+                 seed: int = 0) -> dict[str, object]:
+    """Train a tiny copy model (length 5, symbols 1 to 10) with one part broken.
 
     `causal=False` gives the decoder a mask that hides only pads, so position t also sees
-    the words after it. `warmup=1` starts at the peak rate. Plain cross-entropy (no
-    smoothing): a blind guess scores log(10) = 2.30. Runs on one CPU thread (tiny tensors).
-    Returns {"loss": per-step training losses, "exact": held-out exact match (200 greedy)}.
+    the words after it. `ramp=False` keeps the schedule's peak and drops its ramp: the rate
+    is the peak from step 1 to `warmup`, then decays exactly as with the ramp. Plain
+    cross-entropy (no smoothing): a blind guess among the 10 symbols scores log(10) = 2.30.
+    Returns {"loss": training loss per step, "lr": rate per step, "exact": held-out exact
+    match of 200 greedy decodes}.
     """
     if steps < 10 or N < 1 or warmup < 1:
         raise ValueError(f"need steps >= 10, N >= 1 and warmup >= 1, got {steps}, {N}, "
                          f"{warmup}")
     data = make_data("copy", seed, length=5)
     before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
+    torch.set_num_threads(1)  # tiny tensors: one thread is faster (docs/training.md)
     try:
         torch.manual_seed(seed)
         model = make_model(len(data.src_vocab), len(data.tgt_vocab), N=N, d_model=64,
                            d_ff=128, h=4, dropout=0.0, norm=norm)
         optimizer, scheduler = make_optimizer(model, 64, factor, warmup)
+        if not ramp:  # rate(max(step, warmup)): the peak until step = warmup, then the same
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda s: rate(max(s + 1, warmup), 64, factor, warmup))
         criterion = LabelSmoothing(len(data.tgt_vocab), data.tgt_vocab.pad, 0.0)
         fp32 = precision_for("cpu", "fp32")
-        losses = []
+        losses, lrs = [], []
         for step in range(steps):
             pairs = [(e.src, e.tgt) for e in data.train[step * 32:(step + 1) * 32]]
             batch = make_batch(pairs, data.src_vocab, data.tgt_vocab)
             if not causal:  # every query may read every real target word, future included
                 T = batch.tgt.size(1)
                 batch.tgt_mask = padding_mask(batch.tgt, data.tgt_vocab.pad).expand(-1, T, -1)
+            lrs.append(scheduler.get_last_lr()[0])
             losses.append(train_step(model, [batch], criterion, optimizer, scheduler,
                                      fp32.grad_scaler(), fp32))
         model.eval()
         exact = exact_match_of(model, data.test[:200], data.src_vocab, data.tgt_vocab, 8)
     finally:
         torch.set_num_threads(before)
-    return {"loss": losses, "exact": exact}
+    return {"loss": losses, "lr": lrs, "exact": exact}
 
 # --- Chapter 8 ---
 

@@ -33,6 +33,6 @@ SOLUTIONS = {
     "check_smoothed_targets": smoothed_targets,
     # without the mask, position t reads its answer at t + 1: easy in training, useless after
     "check_no_mask_prediction": {"loss": "lower", "exact match": "lower"},
-    # started at the peak rate, the tiny model stays near a blind guess for 150 steps
+    # the same peak without the ramp: full-size first Adam steps, a loss that stays high
     "check_no_warmup_prediction": {"loss": "higher", "exact match": "lower"},
 }
