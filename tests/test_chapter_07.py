@@ -13,11 +13,8 @@ import torch
 
 from annotated.attention_maps import AttentionMaps
 from annotated.exercises import (
-    check_factor_for_peak,
     check_no_mask_prediction,
     check_no_warmup_prediction,
-    check_rate,
-    check_smoothed_targets,
 )
 from annotated.losses import LabelSmoothing
 from annotated.training import History, rate
@@ -155,147 +152,6 @@ def test_live_history_redraws_at_each_call(capsys):
 
 def papers_rate(step, model_size, factor, warmup):
     return factor / math.sqrt(model_size) * min(1 / math.sqrt(step), step / warmup**1.5)
-
-
-def test_rate_grader_accepts_any_real_number_type():
-    assert check_rate(papers_rate).passed
-    assert check_rate(rate).passed
-    as_float32 = lambda *a: torch.tensor(papers_rate(*a), dtype=torch.float32)  # noqa: E731
-    assert check_rate(as_float32).passed  # float32 keeps about 7 digits: good enough
-    assert check_rate(lambda *a: torch.tensor([papers_rate(*a)])).passed  # shape (1,)
-    for kind in (np.float32, np.float64, np.array):
-        r = check_rate(lambda *a, kind=kind: kind(papers_rate(*a)))
-        assert r.passed, (kind, r.message)
-    r = check_rate(lambda *a: papers_rate(*a) * (1 + 1e-4))  # 0.01% off is wrong
-    assert not r.passed
-    r = check_rate(lambda *a: str(papers_rate(*a)))
-    assert not r.passed and "returned a str, expected a number" in r.message
-
-
-def test_rate_grader_names_each_mistake():
-    cases = {
-        "-1.5": lambda s, d, f, w: f * d**-0.5 * min(s**-0.5, s * w**-0.5),
-        "min of the two parts": lambda s, d, f, w: f * d**-0.5 * max(s**-0.5, s * w**-1.5),
-        "lost its minus sign": lambda s, d, f, w: f * d**-0.5 * min(s**-0.5, s * w**1.5),
-        "only the falling part": lambda s, d, f, w: f * d**-0.5 * s**-0.5,
-        "only the rising part": lambda s, d, f, w: f * d**-0.5 * s * w**-1.5,
-        "multiply by model_size ** -0.5": lambda s, d, f, w: f * min(s**-0.5, s * w**-1.5),
-        "not 0.5": lambda s, d, f, w: f * d**0.5 * min(s**-0.5, s * w**-1.5),
-        "`factor` too": lambda s, d, f, w: d**-0.5 * min(s**-0.5, s * w**-1.5),
-    }
-    for hint, wrong in cases.items():
-        r = check_rate(wrong)
-        assert not r.passed and hint in r.message, (hint, r.message)
-    r = check_rate(lambda s, d, f, w: 0.001)
-    assert not r.passed
-    assert "rate(step=1, model_size=512, factor=1.0, warmup=4000) returned 0.001, expected " \
-           "1.74693e-07" in r.message
-    assert "min(" not in r.message and "** -1.5" not in r.message  # the todo gives no code
-
-    def unwritten(step, model_size, factor, warmup):
-        ...
-
-    r = check_rate(unwritten)
-    assert not r.passed and r.message.startswith("Not attempted yet")
-    assert "min(" not in r.message
-    r = check_rate(papers_rate(1, 512, 1.0, 4000))  # called, not passed
-    assert not r.passed and "no parentheses" in r.message
-
-
-def test_factor_for_peak_grader():
-    right = lambda p, d, w: p * math.sqrt(d * w)  # noqa: E731
-    assert check_factor_for_peak(right).passed
-    # Using the package's rate: the rate is proportional to factor, so this is right too.
-    assert check_factor_for_peak(lambda p, d, w: p / rate(w, d, 1.0, w)).passed
-    assert check_factor_for_peak(lambda p, d, w: np.float32(right(p, d, w))).passed
-    cases = {
-        "multiply by sqrt(warmup) too": lambda p, d, w: p * d**0.5,
-        "it does not divide": lambda p, d, w: p * d**0.5 / w**0.5,
-        "the step counts too": lambda p, d, w: p * d**0.5 * w**1.5,
-        "as a multiplier, not a divisor": lambda p, d, w: p * w**0.5 / d**0.5,
-        "you need the inverse": lambda p, d, w: rate(w, d, p, w),
-        "square roots": lambda p, d, w: p * d * w,
-    }
-    for hint, wrong in cases.items():
-        r = check_factor_for_peak(wrong)
-        assert not r.passed and hint in r.message, (hint, r.message)
-    r = check_factor_for_peak(lambda p, d, w: 0.5)
-    assert not r.passed and "factor_for_peak(peak_lr=0.00375, model_size=64, warmup=100) " \
-                           "returned 0.5, expected 0.3" in r.message
-
-    def unwritten(peak_lr, model_size, warmup):
-        ...
-
-    assert check_factor_for_peak(unwritten).message.startswith("Not attempted yet")
-
-
-def smoothed(target, size, padding_idx, smoothing, spread_over=None):
-    """The right answer; spread_over=size - 1 gives a common mistake."""
-    q = torch.full((len(target), size), smoothing / (spread_over or size - 2))
-    q.scatter_(1, target.unsqueeze(1), 1 - smoothing)
-    q[:, padding_idx] = 0
-    q[target == padding_idx] = 0
-    return q
-
-
-def test_smoothed_targets_grader():
-    assert check_smoothed_targets(smoothed).passed
-
-    def keep_pad_column(target, size, padding_idx, smoothing):
-        q = torch.full((len(target), size), smoothing / (size - 2))
-        q.scatter_(1, target.unsqueeze(1), 1 - smoothing)
-        q[target == padding_idx] = 0
-        return q
-
-    def torch_convention(target, size, padding_idx, smoothing):
-        q = torch.nn.functional.one_hot(target, size) * (1 - smoothing) + smoothing / size
-        q[target == padding_idx] = 0
-        return q
-
-    def v_minus_1(target, size, padding_idx, smoothing):
-        return smoothed(target, size, padding_idx, smoothing, spread_over=size - 1)
-
-    def pad_is_zero(target, size, padding_idx, smoothing):
-        return smoothed(target, size, 0, smoothing)  # right whenever <pad> is 0
-
-    def zero_then_scatter(target, size, padding_idx, smoothing):
-        q = torch.full((len(target), size), smoothing / (size - 2))
-        q[:, padding_idx] = 0
-        q[target == padding_idx] = 0
-        q.scatter_(1, target.unsqueeze(1), 1 - smoothing)  # puts 0.9 back on padded rows
-        return q
-
-    cases = [(keep_pad_column, "<pad> column must be 0"),
-             (torch_convention, "CrossEntropyLoss(label_smoothing"),
-             (v_minus_1, "V - 2 tokens, not V - 1"),
-             (pad_is_zero, "use padding_idx, not 0"),
-             (zero_then_scatter, "AFTER the scatter")]
-    for wrong, hint in cases:
-        r = check_smoothed_targets(wrong)
-        assert not r.passed and hint in r.message, (hint, r.message)
-
-    def unwritten(target, size, padding_idx, smoothing):
-        ...
-
-    r = check_smoothed_targets(unwritten)
-    assert not r.passed and r.message.startswith("Not attempted yet")
-
-    def one_column_too_many(target, size, padding_idx, smoothing):
-        return torch.zeros(len(target), size + 1)
-
-    r = check_smoothed_targets(one_column_too_many)
-    assert not r.passed and "has shape (5, 6), expected (5, 5)" in r.message
-    assert "for target=[2, 1, 0, 3, 3], size=5, padding_idx=0, smoothing=0.4" in r.message
-
-    def forgets_smoothing_on_last_case(target, size, padding_idx, smoothing):
-        q = smoothed(target, size, padding_idx, smoothing)
-        return q if padding_idx == 0 else smoothed(target, size, padding_idx, 0.0)
-
-    r = check_smoothed_targets(forgets_smoothing_on_last_case)
-    assert not r.passed
-    assert ("for target=[2, 0, 3, 1, 2], size=5, padding_idx=2, smoothing=0.2, the result has "
-            "the right shape but differs by up to 0.2 (row 1, whose target is 0, column 0: "
-            "1.0000, expected 0.8000)") in r.message, r.message
 
 
 def test_draw_attention_shows_every_head_of_the_last_layer_with_a_colour_bar():
