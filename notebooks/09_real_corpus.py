@@ -34,7 +34,7 @@ from annotated import count_parameters, multi30k, pretrained, show
 from annotated.data import bucket_batches, padding_share
 from annotated.registry import get_task
 from annotated.training import History
-from annotated.viz.draw import bucketing_figure, draw_attention
+from annotated.viz.draw import MULTI30K_SENTENCE, bucketing_figure, multi30k_cross_attention
 from annotated.viz.measure import pair_padding
 from annotated.viz.primitives import curves
 from annotated.viz.widgets import translation_explorer
@@ -182,11 +182,11 @@ assert share["bucketed, as training does"] < share["random batches"] / 2
 _ = bucketing_figure((src_len, tgt_len, "Multi30k train" if corpus.real else "generated sample"))
 
 # %% [markdown]
-# *Random batches spend about half of their tensors on `<pad>`: a short sentence next to a
-# long one pays for the long one. Bucketed batches pad far less.*
+# *Random batches spend more than half of their tensors on `<pad>`: a short sentence next
+# to a long one pays for the long one. Bucketed batches pad about a fifth.*
 #
-# Fewer padded positions is less work for the same sentences: at 55% padding an epoch
-# computes about 2.2 positions per real piece, at 20% only 1.25. Exercise 2 asks why
+# Fewer padded positions is less work for the same sentences. At 57% padding an epoch
+# computes 1 / 0.43 = 2.3 positions per real piece; at 20%, only 1.25. Exercise 2 asks why
 # training does not simply sort the whole corpus once.
 #
 # ## The trained model
@@ -301,17 +301,16 @@ for i in (0, 5, 9):
 
 # %% [markdown]
 # Which German pieces did the model look at while writing each English piece? Here is the
-# cross-attention of the last decoder layer, averaged over its 8 heads, for a sentence of
-# our own. Rows are the English pieces it wrote, ending with `</s>`; columns are the German
-# pieces.
+# cross-attention of the last decoder layer, averaged over its 8 heads, for a sentence in
+# the corpus's style. Rows are the English pieces it wrote, ending with `</s>`; columns are
+# the German pieces.
 
 # %%
-sentence = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält eine Zeitschrift."
-maps = translator.attention(sentence)
-print("translation:", maps.translation)
+maps = translator.attention(MULTI30K_SENTENCE)
+print(maps.text, "->", maps.translation)
 print("weights (L, H, T, S):", tuple(maps.cross.shape))
 torch.testing.assert_close(maps.cross.sum(-1), torch.ones(maps.cross.shape[:-1]))  # rows sum to 1
-_ = draw_attention(maps, "cross", layer=-1, head="mean")
+_ = multi30k_cross_attention(translator=translator)
 
 # %% [markdown]
 # *Most rows have one bright cell on the German piece that means the same: `▁Mann` for

@@ -29,7 +29,7 @@ from annotated.exercises.ch09 import (
 from annotated.pretrained import Translator
 from annotated.registry import make_data
 from annotated.training import TrainConfig, train
-from annotated.viz.draw import bucketing_figure, draw_attention
+from annotated.viz.draw import bucketing_figure, draw_attention, multi30k_cross_attention
 from annotated.viz.measure import pair_padding
 from annotated.viz.widgets import translation_explorer
 
@@ -103,6 +103,18 @@ def test_translation_attention_matches_the_translation(translator):
     torch.testing.assert_close(cells(fig.axes[0]), maps.cross[0, 1], atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="layer 2 out of range"):
         draw_attention(maps, "cross", layer=2)
+    plt.close("all")
+
+
+def test_the_cross_attention_figure_draws_the_mean_of_the_last_layer(translator):
+    text = "Ein großer Hund spielt im Schnee."
+    fig = multi30k_cross_attention(text, translator)
+    maps = translator.attention(text)
+    torch.testing.assert_close(cells(fig.axes[0]), maps.cross[-1].mean(0), atol=1e-6, rtol=0)
+    title = fig.axes[0].get_title()  # wrapped to the figure's width
+    body, heading = title.rsplit("\ncross-attention", 1)
+    assert body.split() == f"{text} → {maps.translation}".split() and "mean of 2 heads" in heading
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == maps.source
     plt.close("all")
 
 
