@@ -166,7 +166,7 @@ assert unknown < 0.001
 show(bucket_batches)
 
 # %% tags=["nbval-ignore-output"]
-total = [s + t for s, t in zip(src_len, tgt_len)]  # the length training sorts by
+total = [s + t for s, t in zip(src_len, tgt_len, strict=True)]  # what training sorts by
 choices = {
     "random batches": bucket_batches(total, 128, seed=0, pool=1),  # a pool of 1 sorts nothing
     "bucketed, as training does": bucket_batches(total, 128, seed=0),
@@ -217,6 +217,7 @@ ax = curves(history.step[window - 1:],
             {f"training, label-smoothed (mean of {window} steps)": smooth}, **labels)
 _ = curves(history.valid_step, {"validation, plain cross-entropy": history.valid_loss}, ax=ax,
            marker="o", **labels)
+_ = ax.legend()  # one legend for both calls
 
 # %% [markdown]
 # *The loss falls steeply in the first epoch, then slowly.* The two curves measure different
@@ -236,13 +237,10 @@ _ = curves(history.valid_step, {"validation, plain cross-entropy": history.valid
 # %% tags=["nbval-ignore-output"]
 TRAIN_HERE = False
 if TRAIN_HERE and corpus.real:
-    from annotated.pretrained import Translator
-    from annotated.registry import make_data
-    from annotated.training import TrainConfig, train
+    from annotated.training import train
 
-    run = train(make_data("multi30k", folder=corpus.folder), TrainConfig(**recipe.train),
-                out="runs/multi30k")
-    translator = Translator.from_checkpoint(run.checkpoint, device=device)
+    run = train("multi30k", out="runs/multi30k", folder=corpus.folder)  # the recipe's settings
+    translator = pretrained.Translator.from_checkpoint(run.checkpoint, device=device)
 print("translating with", "your own run" if TRAIN_HERE and corpus.real else "the shipped model")
 
 # %% [markdown]
@@ -317,8 +315,7 @@ _ = multi30k_cross_attention(translator=translator)
 # `▁man`, `▁Stuhl` for `▁chair`.* Nobody told the model these alignments: they come from
 # learning to translate.
 #
-# Pick a test sentence, a layer or a head. Try the first layers too: their heads look
-# elsewhere, and only some align.
+# Pick a test sentence, a layer or a head, and compare single heads with their mean.
 
 # %% tags=["nbval-ignore-output"]
 translation_explorer(translator, test_de[:8])
@@ -331,12 +328,17 @@ translation_explorer(translator, test_de[:8])
 #
 # | Source | Model | BLEU setup | Test BLEU |
 # |---|---|---|---|
-# | B. Trevett, [pytorch-seq2seq, notebook 6](https://github.com/bentrevett/pytorch-seq2seq/blob/7faa64a895fe4b76cb87409d66a0ba349a78298e/6%20-%20Attention%20is%20All%20You%20Need.ipynb) | 9.0M parameters, d_model 256, 3 + 3 layers, 10 epochs, greedy | torchtext, lower-cased spaCy tokens | 36.52 |
-# | [psh150204/Transformer](https://github.com/psh150204/Transformer) | after the DGL example, 12 to 39 epochs | tokenised, cased | 30.59 to 32.81 |
-# | [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/) | the paper's model, Multi30k | none reported | - |
+# | B. Trevett, [pytorch-seq2seq, notebook 6][trevett] | 9.0M parameters, 10 epochs, greedy | torchtext, lower-cased spaCy tokens | 36.52 |
+# | [psh150204/Transformer][psh] | based on DGL's example, 12 to 39 epochs | multi-bleu style, its own tokens | 30.59 to 32.81 |
+# | [The Annotated Transformer][annotated] | the paper's model | none reported | - |
 #
-# Our model has the layers of the first row. It has 6.0M parameters, not 9.0M, because
-# one shared embedding matrix replaces that notebook's separate ones. Our two scores:
+# [trevett]: https://github.com/bentrevett/pytorch-seq2seq/blob/7faa64a895fe4b76cb87409d66a0ba349a78298e/6%20-%20Attention%20is%20All%20You%20Need.ipynb
+# [psh]: https://github.com/psh150204/Transformer
+# [annotated]: https://nlp.seas.harvard.edu/annotated-transformer/
+#
+# Our model has the layers of the first row: d_model 256, 3 + 3 layers. It has 6.0M
+# parameters, not 9.0M, because one shared embedding matrix replaces that notebook's
+# separate ones. Our two scores:
 
 # %% tags=["nbval-ignore-output"]
 print(f"this chapter's model, greedy: lower-cased BLEU {scores['lowercased'].score:.2f}, "

@@ -1518,5 +1518,6 @@ def multi30k_cross_attention(text: str = MULTI30K_SENTENCE, translator=None) -> 
     """The shipped Multi30k model's last-layer cross-attention, mean of its heads, on `text`."""
     translator = translator or pretrained.load("multi30k")
     maps = translator.attention(text)
-    return draw_attention(maps, "cross", layer=-1, head="mean",
-                          title=f"{maps.text}\n→ {maps.translation}")
+    # Wrapped narrower than draw_attention would: a long German line fills the whole width.
+    lines = [*textwrap.wrap(maps.text, 52), *textwrap.wrap(f"→ {maps.translation}", 52)]
+    return draw_attention(maps, "cross", layer=-1, head="mean", title="\n".join(lines))
