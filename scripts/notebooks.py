@@ -12,9 +12,9 @@ saves it with its outputs: the outputs nbval checks.
     python scripts/notebooks.py check               # .ipynb in sync with .py and the header
     python scripts/notebooks.py sync 09             # new sources, stored outputs kept
 
-`sync` is for a chapter whose stored outputs cannot be made again here (chapter 9's come
-from a long training run): it copies each cell's new source into the stored notebook and
-keeps the outputs. nbval then checks that the outputs still match what the code prints.
+`sync` is for a chapter whose stored outputs cannot be made again here (e.g. outputs of a
+long training run): it copies each cell's new source into the stored notebook and keeps
+the outputs. nbval then checks that the outputs still match what the code prints.
 """
 
 from __future__ import annotations

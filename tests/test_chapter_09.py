@@ -1,6 +1,17 @@
-"""Chapter 9: padding shares, the bucketing figure, the translation widget and the graders."""
+"""Chapter 9: padding shares, the bucketing figure, the translation widget, the graders, and
+the notebook's corpus step (offline: the sample and its notice; online: the real corpus,
+downloaded from a local server and checksummed; a wrong checksum refused)."""
 
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
@@ -8,12 +19,17 @@ import torch
 
 from annotated import multi30k
 from annotated.data import bucket_batches, padding_counts, padding_share
-from annotated.exercises import check_detokenize, check_padding_share
-from annotated.exercises.ch09 import detokenize
+from annotated.exercises import check_detokenize, check_fewest_pads, check_half_bleu
+from annotated.exercises.ch09 import (
+    detokenize,
+    fewest_pads,
+    first_halves,
+    half_sentence_bleu,
+)
 from annotated.pretrained import Translator
 from annotated.registry import make_data
 from annotated.training import TrainConfig, train
-from annotated.viz.draw import bucketing_figure, draw_attention
+from annotated.viz.draw import bucketing_figure, draw_attention, multi30k_cross_attention
 from annotated.viz.measure import pair_padding
 from annotated.viz.widgets import translation_explorer
 
@@ -90,6 +106,18 @@ def test_translation_attention_matches_the_translation(translator):
     plt.close("all")
 
 
+def test_the_cross_attention_figure_draws_the_mean_of_the_last_layer(translator):
+    text = "Ein großer Hund spielt im Schnee."
+    fig = multi30k_cross_attention(text, translator)
+    maps = translator.attention(text)
+    torch.testing.assert_close(cells(fig.axes[0]), maps.cross[-1].mean(0), atol=1e-6, rtol=0)
+    title = fig.axes[0].get_title()  # wrapped to the figure's width
+    body, heading = title.rsplit("\ncross-attention", 1)
+    assert body.split() == f"{text} → {maps.translation}".split() and "mean of 2 heads" in heading
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == maps.source
+    plt.close("all")
+
+
 def test_translation_explorer_follows_its_controls_quickly(translator):
     texts = ["Ein Hund läuft im Park.", "Eine junge Frau schläft am Strand."]
     w = translation_explorer(translator, texts)
@@ -117,14 +145,137 @@ def test_detokenize_grader():
     assert "still there" in repr(check_detokenize(lambda p: "".join(p)))
 
 
-def test_padding_share_grader():
-    def stub(lengths, batches):
+def test_fewest_pads_grader():
+    def stub(lengths, batch_size):
         ...
 
-    assert check_padding_share(padding_share).passed
-    assert "Not attempted yet" in repr(check_padding_share(stub))
-    whole = check_padding_share(lambda n, b: 1 - sum(n) / (len(n) * max(n)))
-    assert "its own longest sentence" in repr(whole)
-    ratio = check_padding_share(
-        lambda n, b: (sum(len(x) * max(n[i] for i in x) for x in b) - sum(n)) / sum(n))
-    assert "divide it by all positions" in repr(ratio)
+    assert check_fewest_pads(fewest_pads).passed
+    descending = check_fewest_pads(lambda n, b: [x[::-1] for x in fewest_pads(n, b)][::-1])
+    assert descending.passed  # any batches as good as sorted ones pass
+    assert "Not attempted yet" in repr(check_fewest_pads(stub))
+    in_order = check_fewest_pads(lambda n, b: [list(range(i, i + b)) for i in range(0, len(n), b)])
+    assert not in_order.passed and "corpus order" in repr(in_order)
+    singles = check_fewest_pads(lambda n, b: [[i] for i in range(len(n))])
+    assert not singles.passed and "exactly batch_size" in repr(singles)
+    values = check_fewest_pads(lambda n, b: [sorted(n)[i:i + b] for i in range(0, len(n), b)])
+    assert not values.passed and "indices" in repr(values)
+    # Sorted, but the last two batches swap one sentence: still more padding than needed.
+    def nearly(n, b):
+        out = fewest_pads(n, b)
+        out[-1][0], out[0][0] = out[0][0], out[-1][0]
+        return out
+    assert not check_fewest_pads(nearly).passed
+
+
+def test_half_bleu_grader_and_its_claim():
+    assert 35 < half_sentence_bleu() < 38
+    assert check_half_bleu(37).passed and check_half_bleu(36.8).passed
+    assert "Not attempted yet" in repr(check_half_bleu(...))
+    assert "shorter than its reference" in repr(check_half_bleu(100))
+    assert "exponentially" in repr(check_half_bleu(50))
+    assert "not halved" in repr(check_half_bleu(6))
+    assert "give a number" in repr(check_half_bleu("37"))
+    # The claim, on sentences: outputs that are the first half of each reference's words.
+    refs = [f"a man in a {c} shirt is riding a {v} down the street ." for c, v in
+            (("red", "bike"), ("blue", "horse"), ("green", "skateboard"), ("black", "scooter"))]
+    refs.append("Two young, White males are outside near many bushes.")
+    halves = first_halves(refs)
+    assert halves[-1] == "Two young , White males are"  # 11 tokens -> the first 6
+    bleu = multi30k.bleu_scores(halves, refs)["sacrebleu"]
+    assert list(bleu.precisions) == [100.0] * 4  # every n-gram written is in the reference
+    assert check_half_bleu(bleu.score).passed, bleu.score
+
+
+# ---------------------------------------------------------------- the notebook's corpus step
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_real_corpus.py"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
+NO_SHARED = "no local copy of Multi30k's .gz files to serve (../shared/data/multi30k)"
+
+
+def corpus_cell() -> str:
+    """The notebook's code cell that finds, downloads or replaces the corpus."""
+    # The source the .ipynb is built from (tests/test_notebooks.py keeps the two in sync).
+    cells = re.split(r"^(?=# %%)", NOTEBOOK.read_text(), flags=re.M)
+    return next(c for c in cells if "multi30k.corpus()" in c and "[markdown]" not in c)
+
+
+def run_corpus_cell(home: Path, url: str) -> str:
+    """Run that cell in a fresh interpreter with an empty cache and no $ANNOTATED_MULTI30K."""
+    env = {k: v for k, v in os.environ.items() if k != multi30k.ENV}
+    env |= {"HOME": str(home), multi30k.URL_ENV: url}
+    code = "from annotated import multi30k\n" + corpus_cell()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def flat(out: str) -> str:
+    """The output's words, without the box and the line breaks of its wrapping."""
+    return " ".join(out.replace("#", " ").split())
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over a folder: (folder, url template)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/{{name}}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_offline_the_corpus_step_uses_the_sample_and_says_so(tmp_path, server):
+    _, url = server  # the server runs, but serves no files: every download fails
+    out = run_corpus_cell(tmp_path / "home", url)
+    first = out.splitlines()[0]
+    assert first == "#" * 80, out  # the notice opens the output, in a box
+    words = flat(out)
+    assert "NOT MULTI30K" in words and "GENERATED SAMPLE" in words, out
+    assert f"set {multi30k.ENV}" in words and "could not download" in words, out
+    assert "train:  3,000 sentence pairs" in out, out
+    closed = run_corpus_cell(tmp_path / "home2", "http://127.0.0.1:9/{name}")  # nothing listens
+    assert closed.startswith("#" * 80) and "NOT MULTI30K" in closed, closed
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=NO_SHARED)
+def test_online_the_corpus_step_downloads_and_checks_the_real_corpus(tmp_path, server):
+    root, url = server
+    for name in multi30k.SHA256:
+        shutil.copy(SHARED / name, root / name)
+    out = run_corpus_cell(tmp_path / "home", url)
+    assert out.startswith("Multi30k downloaded, each file's SHA-256 checked"), out
+    assert "NOT MULTI30K" not in out and "train: 29,000 sentence pairs" in out, out
+    cache = tmp_path / "home" / ".cache" / "annotated" / "multi30k"
+    assert sorted(p.name for p in cache.glob("*.gz")) == sorted(multi30k.SHA256)
+    assert all(multi30k.sha256(cache / n) == h for n, h in multi30k.SHA256.items())
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=NO_SHARED)
+def test_a_file_with_the_wrong_checksum_is_refused(tmp_path, server):
+    root, url = server
+    for name in multi30k.SHA256:
+        shutil.copy(SHARED / name, root / name)
+    (root / "val.en.gz").write_bytes((SHARED / "val.en.gz").read_bytes()[:-10])  # truncated
+    with pytest.raises(ValueError, match="refusing it"):
+        multi30k.download(tmp_path / "direct", url=url)
+    assert not (tmp_path / "direct" / "val.en.gz").exists()
+    out = run_corpus_cell(tmp_path / "home", url)  # the notebook falls back, and says why
+    assert out.startswith("#" * 80) and "NOT MULTI30K" in out, out
+    assert "val.en.gz but its SHA-256 is" in flat(out), out
+    cache = tmp_path / "home" / ".cache" / "annotated" / "multi30k"
+    assert not (cache / "val.en.gz").exists()
+
+
+def test_a_url_without_a_file_name_is_refused(monkeypatch):
+    monkeypatch.setenv(multi30k.URL_ENV, "http://example.org/files/")
+    with pytest.raises(ValueError, match="has no {name}"):
+        multi30k.source_url()
+    assert multi30k.source_url("http://x/{name}") == "http://x/{name}"
+    monkeypatch.delenv(multi30k.URL_ENV)
+    assert multi30k.source_url() == multi30k.URL

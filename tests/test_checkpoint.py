@@ -107,3 +107,20 @@ def test_reading_a_checkpoint_imports_no_training_machinery():
             else:
                 continue
             assert not any(n.lstrip(".") in banned for n in names), (module, names)
+
+
+def test_export_stores_tied_embeddings_once(tmp_path):
+    torch.manual_seed(0)
+    out = tmp_path / "tied"
+    train("copy", tiny_config(steps=2, valid_every=2), TINY | {"tie_embeddings": True}, out=out,
+          **DATA)
+    state = load_checkpoint(out / "checkpoint.pt", "copy")
+    names = ("src_embed.0.lut.weight", "tgt_embed.0.lut.weight", "generator.proj.weight")
+    assert len({state["model"][n].data_ptr() for n in names}) == 1  # one tensor, three names
+    slim = load_checkpoint(export(state, tmp_path / "slim.pt"), "copy")
+    assert len({slim["model"][n].data_ptr() for n in names}) == 1  # still one after float16
+    untied = {k: v.clone() for k, v in slim["model"].items()}  # what a copy per name would be
+    separate = save_checkpoint(tmp_path / "copies.pt", slim | {"model": untied})
+    assert (tmp_path / "slim.pt").stat().st_size < separate.stat().st_size
+    model, _, _ = model_from_checkpoint(slim)
+    assert model.generator.proj.weight is model.src_embed[0].lut.weight  # tied again

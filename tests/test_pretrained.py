@@ -1,10 +1,12 @@
-"""The shipped number translator: loads offline from the package and translates well."""
+"""The shipped translators (numbers, Multi30k): they load offline from the package and
+translate well."""
 
 import random
 import tomllib
 from pathlib import Path
 
 import pytest
+import torch
 
 from annotated import pretrained
 from annotated.tasks import MAX_NUMBER, number_words
@@ -59,3 +61,36 @@ def test_clear_errors(numbers):
         numbers.translate(["twenty-one"])
     with pytest.raises(ValueError, match="no pretrained model 'poems'"):
         pretrained.load("poems")
+
+
+# ---------------------------------------------------------------- chapter 9's Multi30k model
+
+@pytest.fixture(scope="module")
+def multi30k_model():
+    return pretrained.load("multi30k")
+
+
+def test_the_multi30k_model_ships_compact_with_its_note():
+    path = pretrained.model_path("multi30k")
+    assert path.is_file() and path.stat().st_size < 15_000_000  # float16, embedding stored once
+    note = (path.parent / "multi30k.md").read_text()
+    assert "Elliott et al." in note and "research and teaching" in note
+    assert "python -m annotated train multi30k" in note and "export(" in note
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "models/*.md" in meta["tool"]["setuptools"]["package-data"]["annotated"]
+
+
+def test_the_multi30k_model_is_the_default_run_and_translates(multi30k_model):
+    from annotated.registry import get_task
+
+    state = multi30k_model.state
+    recipe = get_task("multi30k").recipe
+    assert state["step"] == recipe.train["steps"]  # the whole default run, not a short one
+    assert {k: state["model_config"][k] for k in recipe.model} == recipe.model
+    assert all(v.dtype == torch.float16 for v in state["model"].values()
+               if v.is_floating_point())
+    assert len(multi30k_model.task.subwords) == 8000  # the subword model travels with it
+    out = multi30k_model.translate(["Ein Hund läuft im Schnee.",
+                                    "Zwei Männer spielen Fußball auf einem Feld."])
+    assert "dog" in out[0] and "snow" in out[0], out
+    assert "men" in out[1].lower() and ("soccer" in out[1] or "football" in out[1]), out

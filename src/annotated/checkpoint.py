@@ -81,6 +81,13 @@ def export(state: dict, path: Path | str) -> Path:
             "tgt_vocab", "max_len", "step", "history")
     slim = {k: state[k] for k in keep}
     slim["assets"] = state.get("assets", {})  # chapter 9: the subword model
-    slim["model"] = {k: (v.half() if v.is_floating_point() else v).detach().cpu().clone()
-                     for k, v in state["model"].items()}
+    # Tied embeddings are one tensor under three names (source, target, generator): convert
+    # each tensor once, so that the file stores it once.
+    converted: dict[int, torch.Tensor] = {}
+    slim["model"] = {}
+    for k, v in state["model"].items():
+        key = v.untyped_storage().data_ptr() + v.storage_offset()
+        if key not in converted or converted[key].shape != v.shape:
+            converted[key] = (v.half() if v.is_floating_point() else v).detach().cpu().clone()
+        slim["model"][k] = converted[key]
     return save_checkpoint(path, slim)

@@ -159,7 +159,7 @@ def _add_model_source(p: argparse.ArgumentParser, positional: bool) -> None:
         p.add_argument("checkpoint", nargs="?", help=helps)
     else:
         p.add_argument("--checkpoint", help=helps)
-    p.add_argument("--pretrained", metavar="NAME", help="a shipped model (numbers)")
+    p.add_argument("--pretrained", metavar="NAME", help="a shipped model (numbers, multi30k)")
     p.add_argument("--beam", type=int, default=1, metavar="K",
                    help="beam size; 1 = greedy decoding (default: 1)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")

@@ -1,10 +1,12 @@
 """Chapter 9: the Multi30k German -> English corpus (task 1, raw text), in subword pieces.
 
 The files are read from a folder given by argument, else from $ANNOTATED_MULTI30K, else from
-~/.cache/annotated/multi30k. Where they are absent, `download_missing=True` (for a machine online,
-such as Colab) fetches them from the public multi30k/dataset
-repository at a fixed commit; every .gz file is checked against its SHA-256 sum, so a
-corrupt or truncated file is refused.
+~/.cache/annotated/multi30k. Where they are absent, `download()` (or `download_missing=True`)
+fetches them from the public multi30k/dataset repository at a fixed commit, or from the URL
+template in $ANNOTATED_MULTI30K_URL (a mirror; the tests serve a local copy); every .gz file is
+checked against its SHA-256 sum, so a corrupt or truncated file is refused. `corpus()` is
+chapter 9's first step: the real corpus, found or downloaded, else a generated sample and a
+notice that says so.
 
 `Multi30kTask` (the task "multi30k" in `annotated.registry`) trains one joint
 sentencepiece BPE model on the training split and cuts every sentence into its pieces;
@@ -20,9 +22,11 @@ import io
 import os
 import shutil
 import tempfile
+import textwrap
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .data import Vocab
@@ -32,6 +36,7 @@ from .tasks import Example, Recipe, Task, TaskData
 COMMIT = "a3d2e0d"
 URL = f"https://github.com/multi30k/dataset/raw/{COMMIT}/data/task1/raw/{{name}}"
 ENV = "ANNOTATED_MULTI30K"
+URL_ENV = "ANNOTATED_MULTI30K_URL"  # another source of the same files, e.g. http://host/{name}
 SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 SIZES = {"train": 29_000, "val": 1_014, "test": 1_000}
 SHA256 = {
@@ -73,16 +78,30 @@ def verify(path: Path) -> None:
         )
 
 
-def download(folder: str | Path | None = None, timeout: float = 30.0) -> Path:
-    """Fetch the six .gz files into `folder`, checking each one's SHA-256; returns the folder."""
+def source_url(url: str | None = None) -> str:
+    """The download URL template: the argument, else $ANNOTATED_MULTI30K_URL, else GitHub."""
+    url = url or os.environ.get(URL_ENV) or URL
+    if "{name}" not in url:
+        raise ValueError(f"the Multi30k URL {url!r} has no {{name}} for the file name; "
+                         "write it like https://host/path/{name}")
+    return url
+
+
+def download(folder: str | Path | None = None, timeout: float = 30.0,
+             url: str | None = None) -> Path:
+    """Fetch the six .gz files into `folder`, checking each one's SHA-256; returns the folder.
+
+    `url` is a template with {name} for the file name (default: `source_url()`).
+    """
     folder = default_folder(folder)
+    template = source_url(url)
     folder.mkdir(parents=True, exist_ok=True)
     for name in SHA256:
         target = folder / name
         if target.exists():
             verify(target)
             continue
-        url = URL.format(name=name)
+        url = template.format(name=name)
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, \
                     tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:
@@ -350,3 +369,53 @@ def find_corpus(folder: str | Path | None = None) -> Path | None:
     cache = Path.home() / ".cache" / "annotated" / "multi30k"
     candidates = [folder, os.environ.get(ENV), cache]
     return next((Path(c).expanduser() for c in candidates if c and has_corpus(c)), None)
+
+
+# ---------------------------------------------------------------- chapter 9's first step
+
+SAMPLE_NOTICE = (
+    "NOT MULTI30K: {why}. This notebook uses a small GENERATED SAMPLE of template sentences "
+    "instead, so its corpus numbers describe that sample, not Multi30k. To get the real "
+    "corpus, run it online (it downloads about 1.3 MB), or put the six task-1 files "
+    "(train, val, test_2016_flickr; .de.gz and .en.gz) in a folder and set {env} to it.")
+
+
+@dataclass
+class Corpus:
+    """Where chapter 9's sentences come from: `real` is False for the generated sample."""
+
+    folder: Path
+    real: bool
+    notice: str
+
+    def banner(self) -> str:
+        """The notice in a box of # signs, hard to miss at the top of a cell's output."""
+        lines = textwrap.wrap(self.notice, 76)
+        if self.real:
+            return "\n".join(lines)
+        rule = "#" * 80
+        return "\n".join([rule, *(f"# {line:<76} #" for line in lines), rule])
+
+
+def corpus(folder: str | Path | None = None, timeout: float = 10.0,
+           url: str | None = None) -> Corpus:
+    """The real corpus where it is found or can be downloaded, else a generated sample.
+
+    Looks where `find_corpus` looks; if nothing is there, downloads into the cache
+    (`download`, each file's SHA-256 checked); if that fails (offline, or a file with the
+    wrong checksum), writes a sample into a temporary folder and says so in `notice`.
+    """
+    found = find_corpus(folder)
+    if found is not None:
+        return Corpus(found, True, f"Multi30k found: the numbers below are about the real "
+                                   f"corpus ({sum(SIZES.values()):,} sentence pairs).")
+    try:
+        fetched = download(timeout=timeout, url=url)
+    except (OSError, ValueError) as e:  # offline, refused by a checksum, or a bad URL
+        reason = str(e).split(". ")[0]  # the first sentence says which file and why
+        why = f"Multi30k was not found, and the download failed: {reason}"
+        sample = write_sample(tempfile.mkdtemp(prefix="annotated-sample-"),
+                              n_train=3000, n_val=100, n_test=100)
+        return Corpus(sample, False, SAMPLE_NOTICE.format(why=why, env=ENV))
+    return Corpus(fetched, True, "Multi30k downloaded, each file's SHA-256 checked: the "
+                                 "numbers below are about the real corpus.")

@@ -1,11 +1,13 @@
-"""Chapter 8: the shipped number translator, and a Translator for any trained checkpoint.
+"""Chapters 8-9: the shipped translators, and a Translator for any trained checkpoint.
 
     >>> from annotated import pretrained
     >>> pretrained.load("numbers").translate(["einundzwanzig", "三十四万五千六百七十八"])
     ['twenty-one', 'three hundred and forty-five thousand, six hundred and seventy-eight']
 
-The model file lives inside the package (src/annotated/models/numbers.pt) and was made by
-`python -m annotated train numbers --export src/annotated/models/numbers.pt`.
+The model files live inside the package (src/annotated/models/NAME.pt), each exported in
+float16 from a training run: "numbers" (chapter 8) by `python -m annotated train numbers
+--export src/annotated/models/numbers.pt`, "multi30k" (chapter 9, German -> English, with its
+subword model) as src/annotated/models/multi30k.md says.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from .model import EncoderDecoder
 from .registry import get_task
 from .tasks import Task
 
-MODELS = ("numbers",)
+MODELS = ("numbers", "multi30k")
+# How each shipped model was made, for the error when its file is missing.
+MADE_BY = {
+    "numbers": "python -m annotated train numbers --export src/annotated/models/numbers.pt",
+    "multi30k": "python -m annotated train multi30k --data DIR --export "
+                "src/annotated/models/multi30k.pt",
+}
 
 
 @dataclass
@@ -81,7 +89,6 @@ def load(name: str = "numbers", device: torch.device | str = "cpu") -> Translato
     """The shipped model `name` as a Translator; works offline."""
     path = model_path(name)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"the package has no {path.name}; make it with `python -m annotated train {name} "
-            f"--export src/annotated/models/{name}.pt`")
+        raise FileNotFoundError(f"the package has no {path.name}; make it with "
+                                f"`{MADE_BY[name]}`")
     return Translator.from_checkpoint(path, name, device)

@@ -25,7 +25,7 @@ from .ch05 import check_causal_mask, check_fixed_mask, check_masked_softmax, che
 from .ch06 import check_attention_bound, check_norm_prediction, check_untied_parameters
 from .ch07 import check_no_mask_prediction, check_no_warmup_prediction
 from .ch08 import check_cache_prediction, check_greedy_step, check_mistake_explanation
-from .ch09 import check_detokenize, check_padding_share
+from .ch09 import check_detokenize, check_fewest_pads, check_half_bleu
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -42,5 +42,5 @@ __all__ = [
     "check_attention_bound", "check_norm_prediction", "check_untied_parameters",  # 6
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
     "check_cache_prediction", "check_greedy_step", "check_mistake_explanation",  # 8
-    "check_detokenize", "check_padding_share",  # 9
+    "check_detokenize", "check_fewest_pads", "check_half_bleu",  # 9
 ]

@@ -1730,3 +1730,16 @@ def bucketing_figure(lengths: tuple[list[int], list[int], str] | None = None,
                 figsize=(6.5, 3.6))
     ax.set_ylim(0, 100)
     return ax.figure
+
+
+# A sentence in the style of Multi30k's captions, not one of its test sentences.
+MULTI30K_SENTENCE = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält eine Zeitschrift."
+
+
+def multi30k_cross_attention(text: str = MULTI30K_SENTENCE, translator=None) -> Figure:
+    """The shipped Multi30k model's last-layer cross-attention, mean of its heads, on `text`."""
+    translator = translator or pretrained.load("multi30k")
+    maps = translator.attention(text)
+    # Wrapped narrower than draw_attention would: a long German line fills the whole width.
+    lines = [*textwrap.wrap(maps.text, 52), *textwrap.wrap(f"→ {maps.translation}", 52)]
+    return draw_attention(maps, "cross", layer=-1, head="mean", title="\n".join(lines))
