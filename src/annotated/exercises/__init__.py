@@ -24,7 +24,12 @@ from .ch04 import (
 from .ch05 import check_causal_mask, check_fixed_mask, check_masked_softmax, check_zero_rows
 from .ch06 import check_attention_bound, check_norm_prediction, check_untied_parameters
 from .ch07 import check_no_mask_prediction, check_no_warmup_prediction
-from .ch08 import check_cache_prediction, check_greedy_step, check_mistake_explanation
+from .ch08 import (
+    check_aligning_head,
+    check_beam_prediction,
+    check_mistake_explanation,
+    check_offset_prediction,
+)
 from .ch09 import check_detokenize, check_fewest_pads, check_half_bleu
 from .grading import Mistake, Result, check_function
 
@@ -41,6 +46,7 @@ __all__ = [
     "check_causal_mask", "check_fixed_mask", "check_masked_softmax", "check_zero_rows",  # 5
     "check_attention_bound", "check_norm_prediction", "check_untied_parameters",  # 6
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
-    "check_cache_prediction", "check_greedy_step", "check_mistake_explanation",  # 8
+    "check_offset_prediction", "check_beam_prediction", "check_mistake_explanation",  # 8
+    "check_aligning_head",
     "check_detokenize", "check_fewest_pads", "check_half_bleu",  # 9
 ]

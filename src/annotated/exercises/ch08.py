@@ -1,124 +1,94 @@
-"""Chapter 8 exercises: one greedy step without a cache, what the cache needs (a prediction),
-and why the shipped model gets some numbers wrong (an interpretation)."""
+"""Chapter 8 exercises: break the cache's position offset (predict, then run), predict beam
+search with K = 1 and K = 2, explain the shipped model's mistakes, and find the aligning
+cross-attention head by code.
+
+The chapter gives the hints, one tier at a time, so a grader's not-attempted message gives
+none."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
-from ..data import pad_sequences
-from ..decoding import next_log_probs
-from ..masks import padding_mask, subsequent_mask
-from ..model import make_model
-from ..pretrained import load
 from .grading import Mistake, Result, check_function, grade_choice
 
-
-@functools.cache
-def _greedy_cases() -> list[tuple]:
-    with torch.random.fork_rng(devices=[]):  # building a model draws random numbers:
-        numbers = load("numbers")  # leave the learner's own sequence alone
-    model, sv, tv = numbers.model, numbers.src_vocab, numbers.tgt_vocab
-    sources = [numbers.task.source_tokens(t) for t in
-               ("dreihundertfünfundvierzigtausendsechshundertachtundsiebzig",
-                "三十四万五千六百七十八", "einundzwanzig")]
-    src = pad_sequences([sv.encode(s) for s in sources], sv.pad)  # (B, S)
-    src_mask = padding_mask(src, sv.pad)  # (B, 1, S)
-    with torch.no_grad():
-        memory = model.encode(src, src_mask)  # (B, S, D)
-    start = torch.full((3, 1), tv.bos, dtype=torch.long)  # (B, 1)
-    prefix = torch.tensor([tv.encode("three hundred and".split(), bos=True)] * 3)  # (B, 4)
-    # A random model reading an odd prefix: there, forgetting the causal mask shows.
-    # (With seed 4, 2 of its 16 rows differ; with the trained model none do.)
-    g = torch.Generator().manual_seed(4)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(4)
-        toy = make_model(9, 9, N=3, d_model=16, d_ff=32, h=2, dropout=0.0).eval()
-    toy_src = torch.randint(1, 9, (16, 5), generator=g)  # (B, S)
-    with torch.no_grad():
-        toy_memory = toy.encode(toy_src, None)  # (B, S, D)
-    toy_ys = torch.randint(1, 9, (16, 6), generator=g)  # (B, T)
-    return [(model, memory, src_mask, start), (model, memory, src_mask, prefix),
-            (toy, toy_memory, None, toy_ys)]
+# --- 1. Break it: every cached step gets position 0 ---
 
 
-@torch.no_grad()
-def greedy_step(model, memory: torch.Tensor, src_mask: torch.Tensor | None,
-                ys: torch.Tensor) -> torch.Tensor:
-    """The reference answer: ys (B, T) with the most likely next token appended, (B, T + 1)."""
-    next_word = next_log_probs(model, memory, src_mask, ys, None).argmax(dim=-1)  # (B,)
-    return torch.cat([ys, next_word.unsqueeze(1)], dim=1)  # (B, T + 1)
+@contextlib.contextmanager
+def positions_from_zero(model) -> Iterator[None]:
+    """Inside the block, cached decoding adds position 0's encoding to every new word: the
+    `start=cache.length` offset of `model.decode` is dropped. Outside, all is as before."""
+    _, position = model.tgt_embed  # Embeddings, PositionalEncoding
+    forward = position.forward
+    position.forward = lambda x, start=0: forward(x, 0)  # the offset ignored
+    try:
+        yield
+    finally:
+        position.forward = forward
 
 
-@torch.no_grad()
-def _step_from(model, memory, src_mask, ys, position: int = -1, causal: bool = True,
-               append: bool = True) -> torch.Tensor:
-    """Wrong versions of greedy_step, for the hints."""
-    mask = subsequent_mask(ys.size(1)) if causal else None
-    out = model.decode(memory, src_mask, ys, mask)  # (B, T, D)
-    next_word = model.generator(out[:, position]).argmax(dim=-1)  # (B,)
-    return torch.cat([ys, next_word.unsqueeze(1)], dim=1) if append else next_word
-
-
-def check_greedy_step(attempt: Callable) -> Result:
-    """Grade `greedy_step(model, memory, src_mask, ys)` -> ys with one more token, (B, T + 1)."""
-    return check_function(
-        attempt, greedy_step, _greedy_cases(),
-        todo="Hint 1: without a cache, each step shows the decoder the whole prefix again, "
-             "under the same mask as in training, and only the last position's output "
-             "predicts the next word. Hint 2: the tools are model.decode, subsequent_mask "
-             "(chapter 5), model.generator and an argmax; torch.cat joins the new column to "
-             "ys. Return (B, T + 1).",
-        mistakes=[
-            Mistake(functools.partial(_step_from, position=0),
-                    "you used the first position's output, out[:, 0], which predicts the "
-                    "word after <s> every time. The next word comes from the last position."),
-            Mistake(functools.partial(_step_from, causal=False),
-                    "without the causal mask (subsequent_mask(T)) each earlier position sees "
-                    "the words after it, which it never did in training."),
-            Mistake(functools.partial(_step_from, append=False),
-                    "you returned the new tokens alone, shape (B,). Return the whole prefix "
-                    "with them appended as a new last column, (B, T + 1)."),
-        ],
-        success="Correct! That is one step of greedy decoding without a cache: the decoder "
-                "reruns the whole prefix each time. greedy_decode repeats it until </s>.",
-    )
-
-
-CACHE_CHOICES = {
-    "a": "the same tokens: the cache only stores what was computed anyway",
-    "b": "different tokens: earlier positions would change as words are added, but the "
-         "cache keeps their old keys and values",
-    "c": "an error: the cached keys would no longer fit the new position's shape",
-    "d": "the same tokens, only slower",
+OFFSET_CHOICES = {
+    "a": "all 1,000 the same: the cache already holds the earlier words in order",
+    "b": "most the same; the others go wrong only after several words",
+    "c": "almost none the same: every output goes wrong from its second word on",
+    "d": "an error: the new word's encoding no longer fits the cache",
 }
 
 
-def check_cache_prediction(choice) -> Result:
-    """Grade a prediction ("a" to "d"): what cached greedy decoding gives, compared with
-    decoding without a cache, if the decoder's self-attention had no causal mask."""
+def check_offset_prediction(choice) -> Result:
+    """Grade a prediction ("a" to "d"): how many of 1,000 greedy translations stay the same
+    when every cached step gets position 0's encoding."""
     return grade_choice(
         choice, "b", {
-            "a": "the cache stores what was computed at an earlier step. Would the same "
-                 "state be computed at a later step, once the position can see the newer "
-                 "words?",
-            "c": "the shapes do not care about the mask: the cache holds (B, H, T, d_k) "
-                 "either way. Think about the values in it, not their shape.",
-            "d": "a cache does not slow decoding down. Ask whether a state computed at step "
-                 "3 is still the state the decoder would compute at step 6.",
+            "a": "attention itself ignores order: keys and values in the cache carry their "
+                 "position only through the encoding added to their word. Drop it, and the "
+                 "cache is a bag of words.",
+            "c": "step 1 reads <s> at position 0 either way, so the first word cannot change. "
+                 "And does the model need the encoding to know where it is, if it can see "
+                 "what it already wrote?",
+            "d": "position 0's encoding has the same shape, (1, 1, D), as any other: nothing "
+                 "complains.",
         },
-        todo="Hint 1: a cache is safe only if what it stores would never be computed "
-             "differently later. Hint 2: without the causal mask, which positions can the "
-             "state of position 2 depend on, and what happens to it when word 6 arrives? "
-             f"Answer with one letter: {', '.join(CACHE_CHOICES)}.",
-        success="Correct! With the causal mask, position i sees 0..i only, so its keys and "
-                "values are final the moment it is computed: that is what the chapter "
-                "checked (the first 5 rows did not move when a 6th word came). Without it, "
-                "every new word would change every earlier state, and a cache would hand "
-                "out stale ones.")
+        todo=f"Answer with one letter: {', '.join(OFFSET_CHOICES)}.",
+        success="Correct! The first word is read at position 0 anyway, and for a while the "
+                "words already written tell the model where it is. In long numbers the same "
+                "word comes back (hundred, and), and without positions the model loses its "
+                "place. The offset is what makes the cache give the very same tokens.")
 
+
+# --- 2. Predict: beam search with K = 1 and K = 2 on 九百一 ---
+
+BEAM_CHOICES = {
+    "a": "both write greedy's 'nine hundred and one thousand, nine hundred and one'",
+    "b": "K = 1 writes greedy's answer; K = 2 writes 'nine hundred and one'",
+    "c": "both write 'nine hundred and one'",
+    "d": "K = 1 writes 'nine hundred and one'; K = 2 writes greedy's answer",
+}
+
+
+def check_beam_prediction(choice) -> Result:
+    """Grade a prediction ("a" to "d"): what beam search writes for 九百一 with K = 1 and
+    K = 2."""
+    return grade_choice(
+        choice, "b", {
+            "a": "at step 5 the two best candidates are 'thousand' and '</s>'. With K = 2 the "
+                 "ending is among the K best: does it reach the finished list?",
+            "c": "with K = 1 only the best candidate of a step survives. At step 5 that is "
+                 "'thousand' (0.484), not '</s>' (0.349): is the ending among the K best?",
+            "d": "a larger beam keeps everything a smaller one keeps. Can K = 2 lose what "
+                 "K = 1 found?",
+        },
+        todo=f"Answer with one letter: {', '.join(BEAM_CHOICES)}.",
+        success="Correct! With K = 1 an ending counts only when it is the best candidate, so "
+                "beam search is greedy decoding. With K = 2 the ending after 'nine hundred "
+                "and one' is second best at step 5: it is kept on the finished list and "
+                "wins in the end.")
+
+
+# --- 3. Interpret: why the mistakes gather between 10,000 and 19,999 ---
 
 MISTAKE_CHOICES = {
     "a": "numbers from 10,000 to 19,999 are rare in training",
@@ -143,11 +113,7 @@ def check_mistake_explanation(choice) -> Result:
             "d": "beam search with K = 4 gets almost all of these numbers wrong too: the "
                  "model itself gives the wrong words the higher probability.",
         },
-        todo="Hint 1: compare what English does with 14,000 and with 24,000, and what "
-             "Japanese does (一万四千, 二万四千). Hint 2: test each explanation against a fact "
-             "you can check: how many training numbers fall in each block of 10,000, how "
-             "many numbers with 万 the model gets right, and what beam search writes. Answer "
-             f"with one letter: {', '.join(MISTAKE_CHOICES)}.",
+        todo=f"Answer with one letter: {', '.join(MISTAKE_CHOICES)}.",
         success="Correct, as far as this evidence goes! From 20,000 up, the tens word comes "
                 "from one character (二万 -> twenty); from 10,000 to 19,999 it is a teen made "
                 "from 一万 and the next digit, and 一万 alone is 'ten'. The mistakes write a "
@@ -155,3 +121,70 @@ def check_mistake_explanation(choice) -> Result:
                 "the teen as one piece, and German gets almost all of these numbers right. "
                 "It stays a hypothesis until a fix tests it, for example more training "
                 "numbers in this block.")
+
+
+# --- 4. Discover: which cross-attention head aligns? ---
+
+
+def aligning_head(cross: torch.Tensor, pairs: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The reference answer: the (layer, head) of `cross` (L, H, T, S) whose strongest weight
+    falls on the paired source column j in the most rows i of `pairs`; the first on a tie."""
+    hits = sum((cross[:, :, i].argmax(-1) == j).int() for i, j in pairs)  # (L, H)
+    best = int(hits.flatten().argmax())
+    return best // cross.size(1), best % cross.size(1)
+
+
+def _sharpest_head(cross, pairs):
+    """Wrong: the head whose strongest weights are largest, wherever they point."""
+    sharp = cross.amax(-1).mean(-1)  # (L, H)
+    best = int(sharp.flatten().argmax())
+    return best // cross.size(1), best % cross.size(1)
+
+
+def _head_then_layer(cross, pairs):
+    """Wrong: the right head, returned as (head, layer)."""
+    layer, head = aligning_head(cross, pairs)
+    return head, layer
+
+
+def _aligning_cases() -> list[tuple]:
+    """Planted heads: one sharp on the wrong columns, one softer that hits every pair."""
+    g = torch.Generator().manual_seed(8)
+    cases = []
+    for L, H, planted, sharp in ((2, 4, (1, 2), (0, 1)), (3, 2, (0, 1), (2, 0)),
+                                 (2, 4, (0, 3), (1, 3))):
+        T, S = 9, 7
+        cross = torch.softmax(torch.randn(L, H, T, S, generator=g), dim=-1)  # diffuse
+        pairs = [(i, int(j)) for i, j in enumerate(torch.randint(0, S, (T,), generator=g))
+                 if i % 3]
+        cross[sharp] = torch.nn.functional.one_hot(
+            (torch.arange(T) + 1) % S, S).float() * 0.98 + 0.02 / S  # sharp, off the pairs
+        for i, j in pairs:
+            cross[planted][i] = 0.4 / (S - 1)
+            cross[planted][i, j] = 0.6
+        cases.append((cross, pairs))
+    return cases
+
+
+def check_aligning_head(attempt: Callable) -> Result:
+    """Grade `aligning_head(cross, pairs)` -> (layer, head) that hits the most pairs."""
+    cases = _aligning_cases()
+    return check_function(
+        attempt, aligning_head, cases,
+        todo="Return a tuple (layer, head) of ints.",
+        mistakes=[
+            Mistake(_sharpest_head,
+                    "you picked the sharpest head. A head can put all its weight on one "
+                    "token and still look at the wrong one: count, for each head, the rows "
+                    "of `pairs` whose strongest weight sits on the paired column."),
+            Mistake(_head_then_layer,
+                    "that is the right head, given as (head, layer). Return (layer, head), "
+                    "the order of the tensor's first two axes."),
+        ],
+        success="Correct! That is how a head is called aligning: it looks, row after row, at "
+                "the source token a translator would point at. Run it on the German and "
+                "Japanese views below and compare with the head in the chapter's figure.",
+        describe=lambda args, out, expected: (
+            f"with cross of shape {tuple(args[0].shape)} you returned {out!r}, but head "
+            f"{expected!r} hits more of the {len(args[1])} pairs"),
+    )

@@ -1608,6 +1608,7 @@ def kv_cache_figure(steps=None, source: list[str] | None = None) -> Figure:
 
 FATE_STYLE = {"kept": ("tab:blue", "white"), "finished": ("tab:green", "white"),
               "pruned": ("#bbbbbb", "#f4f4f4")}  # edge colour, face colour
+WINNER_COLOUR = "black"  # not green: green marks every finished hypothesis
 
 
 def beam_tree_figure(tree=None, pruned_shown: int = 2) -> Figure:
@@ -1620,9 +1621,9 @@ def beam_tree_figure(tree=None, pruned_shown: int = 2) -> Figure:
     winner = (*tree.best_words, EOS)
     spot: dict[tuple[str, ...], tuple[float, float]] = {(): (0.0, -(rows - 1) / 2)}
     with with_kanji():
-        fig, ax = plt.subplots(figsize=(1.0 * (steps + 1), 0.9 + 0.45 * rows))
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01,
-                            top=1 - 0.55 / fig.get_size_inches()[1])
+        fig, ax = plt.subplots(figsize=(1.0 * (steps + 1), 1.2 + 0.45 * rows))
+        height = fig.get_size_inches()[1]
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.8 / height)
         ax.text(0, spot[()][1], "<s>", ha="center", va="center", fontsize=7.5,
                 bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "tab:blue"})
         for t in range(1, steps + 1):
@@ -1636,8 +1637,8 @@ def beam_tree_figure(tree=None, pruned_shown: int = 2) -> Figure:
                 parent = spot.get(node.prefix)
                 if parent is not None:
                     ax.plot([parent[0] + 0.27, x - 0.27], [parent[1], y],
-                            color="tab:green" if best else edge, zorder=1,
-                            linewidth=2.2 if best else 0.8,
+                            color=WINNER_COLOUR if best else edge, zorder=1,
+                            linewidth=2.4 if best else 0.8,
                             linestyle=":" if node.fate == "pruned" else "-")
                 if node.fate == "kept":
                     spot[path] = (x, y)
@@ -1645,16 +1646,22 @@ def beam_tree_figure(tree=None, pruned_shown: int = 2) -> Figure:
                         fontsize=6.5, color="#888888" if node.fate == "pruned" else "black",
                         bbox={"boxstyle": "round,pad=0.25", "facecolor": face, "edgecolor": edge,
                               "linewidth": 1.6 if node.fate == "finished" else 0.8})
+        for t in range(steps + 1):  # the step numbers the text refers to
+            ax.text(t, 0.75, f"step {t}" if t else "start", ha="center", va="center",
+                    fontsize=7.5, weight="bold")
         ax.set_xlim(-0.4, steps + 0.4)
-        ax.set_ylim(-rows + 0.5, 0.5)
+        ax.set_ylim(-rows + 0.5, 1.0)
         ax.axis("off")
         handles = [Rectangle((0, 0), 1, 1, facecolor=FATE_STYLE[f][1], edgecolor=FATE_STYLE[f][0])
                    for f in FATE_STYLE]
-        fig.legend(handles, ["kept in the beam", "finished (</s>)",
-                             f"pruned (best {pruned_shown})"],
-                   loc="upper right", ncols=3, fontsize=8, frameon=False)
+        handles.append(plt.Line2D([0], [0], color=WINNER_COLOUR, linewidth=2.4))
+        fig.legend(handles, [f"kept in the beam (K = {tree.beam_size})",
+                             "finished: </s> among the K best",
+                             f"dropped (the {pruned_shown} best shown)", "the winner's path"],
+                   loc="upper left", bbox_to_anchor=(0.0, 1 - 0.3 / height), ncols=4,
+                   fontsize=8, frameon=False)
         text, log_p, _ = tree.best[0]
-        fig.suptitle(f"beam search, K = {tree.beam_size}, on {tree.text}; the green path wins: "
+        fig.suptitle(f"beam search, K = {tree.beam_size}, on {tree.text}; the black path wins: "
                      f"'{text}', log P {log_p:.2f}", x=0.01, ha="left", fontsize=9)
     return fig
 

@@ -192,10 +192,12 @@ figure("08_kv_cache", draw.kv_cache_figure,
        "the cache (grey); the source's keys and values for cross-attention are computed at "
        "step 1 and reused to the end.")
 figure("08_beam_tree", draw.beam_tree_figure,
-       "The package's beam search (K = 4) on 九百一, every candidate it kept, finished or "
-       "pruned, with the total log-probability of its prefix. At step 5 the ending after "
+       "The package's beam search (K = 4) on 九百一: every candidate it kept, finished or "
+       "dropped, with the total log-probability of its words. At step 5 the ending after "
        "'nine hundred and one' (-1.38) goes to the finished list while 'thousand' (-1.05) "
-       "stays in the beam; the long answer ends at -2.11, so the short one wins.")
+       "stays in the beam; the long answer ends at -2.11, so the short one wins. An ending "
+       "outside a step's K best is dropped, however good its score (step 7). <unk> and <s> "
+       "are words of the vocabulary too: when little is likely, they get ranked.")
 figure("08_attention_grid", draw.attention_grid,
        "Every head of the shipped number translator on 三十四万五千六百七十八, for the three "
        "kinds of attention and both layers. Layer 0 of the encoder spreads its weight; in "
