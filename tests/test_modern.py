@@ -357,3 +357,38 @@ def test_ablation_results_explain_a_missing_file(tmp_path):
 def test_steps_to_reach():
     assert steps_to_reach([100, 200, 300], [0.5, 0.991, 1.0]) == 200
     assert steps_to_reach([100, 200], [0.5, 0.98]) is None
+
+
+# ---------------------------------------------------------------- the command line
+
+CLI_TINY = ["--layers", "1", "--d-model", "16", "--d-ff", "32", "--heads", "2",
+            "--batch-size", "16", "--steps", "4", "--valid-every", "2", "--device", "cpu",
+            "--no-progress"]
+
+
+@pytest.mark.parametrize("switches", [
+    ["--norm-type", "rms", "--ffn", "swiglu", "--position", "rope", "--kv-heads", "1"],
+    ["--arch", "decoder", "--position", "learned", "--ffn", "gelu"],
+])
+def test_cli_trains_evaluates_translates_and_resumes_with_switches(switches, tmp_path, capsys):
+    from annotated.checkpoint import load_checkpoint
+    from annotated.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "copy", *CLI_TINY, *switches, "--out", str(out)]) == 0
+    state = load_checkpoint(out / "checkpoint.pt")
+    given = dict(zip(switches[::2], switches[1::2], strict=True))
+    cfg = state["model_config"]
+    assert cfg["norm_type"] == given.get("--norm-type", "layer")
+    assert cfg["arch"] == given.get("--arch", "encoder-decoder")
+    assert str(cfg["kv_heads"]) == given.get("--kv-heads", "None")
+    if cfg["arch"] == "decoder":  # one joint vocabulary on both sides
+        assert state["src_vocab"] == state["tgt_vocab"]
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--limit", "20"]) == 0
+    assert "exact match" in capsys.readouterr().out
+    assert main(["translate", "--checkpoint", str(out / "checkpoint.pt"), "1 2 3"]) == 0
+    assert capsys.readouterr().out.startswith("1 2 3\t")
+    assert main(["train", "copy", "--steps", "6", "--no-progress", "--out", str(out),
+                 "--resume", str(out / "checkpoint.pt")]) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 6
