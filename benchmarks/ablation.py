@@ -6,6 +6,9 @@ an hour or more.
     python benchmarks/ablation.py --rows base rope --steps 300   # a few rows, shorter
     python benchmarks/ablation.py --tiny                # seconds: checks the script runs
 
+Runs already in build/ablation with the same settings are not repeated, and two invocations
+started at different times share the work (each run is claimed by a file while it runs).
+
 Each (row, seed) trains the numbers recipe's model (`train numbers`, one CPU thread) with
 the row's switches for `--steps` steps, measuring greedy exact match on the first
 `--valid-decode` validation examples every `--every` steps (the training callback), then
@@ -228,9 +231,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def child(job: tuple[str, int]) -> int:
         name, seed = job
+        result = runs_dir / f"{tag}{name.replace(' ', '_')}-{seed}.json"
+        if result.is_file() and json.loads(result.read_text()).get("settings") == settings:
+            return 0  # done by an earlier invocation: a stopped ablation resumes
+        claim = result.with_suffix(".claim")
+        try:  # another invocation sharing this folder may run it already: then skip it
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return 0
         print(f"start {name} seed {seed}", flush=True)
         cmd = [sys.executable, __file__, "--one", name, str(seed), *flags]
-        code = subprocess.run(cmd, env=env, check=False).returncode
+        try:
+            code = subprocess.run(cmd, env=env, check=False).returncode
+        finally:
+            claim.unlink()
         with lock:  # the results so far, so that a stopped run still leaves a usable file
             write_results()
         return code
