@@ -1,7 +1,7 @@
 """Chapter 10's ablation: each switch of issue 20 on the numbers task. Not a test: it takes
 an hour or more.
 
-    python benchmarks/ablation.py                       # every row, seed 0, 400 steps
+    python benchmarks/ablation.py                       # every row, seed 0, 500 steps
     python benchmarks/ablation.py --seeds 0 1 --jobs 2  # two seeds, two processes at once
     python benchmarks/ablation.py --rows base rope --steps 300   # a few rows, shorter
     python benchmarks/ablation.py --tiny                # seconds: checks the script runs
@@ -178,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", nargs="*", default=list(ROWS), help=f"rows: {', '.join(ROWS)}")
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
-    p.add_argument("--steps", type=int, default=400, help="training steps per run")
+    p.add_argument("--steps", type=int, default=500, help="training steps per run")
     p.add_argument("--every", type=int, default=50, help="validate every this many steps")
     p.add_argument("--valid-decode", type=int, default=200)
     p.add_argument("--test", type=int, default=1000, help="held-out test examples scored")
-    p.add_argument("--time-steps", type=int, default=15)
+    p.add_argument("--time-steps", type=int, default=10)
     p.add_argument("--jobs", type=int, default=2, help="processes at once, one thread each")
     p.add_argument("--teaching", action="store_true",
                    help="train on the teaching path (default: the fast path, ~1.3x faster; "
