@@ -206,6 +206,8 @@ except RuntimeError as e:
 # - `backend` picks our explicit softmax ("naive") or PyTorch's fused
 #   `scaled_dot_product_attention` ("sdpa"), which is faster but keeps no weights to draw;
 #   "auto" uses sdpa unless `keep_attn` asks for the weights, as chapter 6 does.
+# - `kv_heads` (fewer key/value heads than query heads) and `rope` (rotary positions) are
+#   today's variants: chapter 10.
 
 # %%
 show(MultiHeadedAttention)
