@@ -23,7 +23,8 @@ from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import EncoderDecoder, ModelConfig, make_model, model_from_config
+from ..model import EncoderDecoder, ModelConfig, count_parameters, make_model, model_from_config
+from ..modern import RMSNorm, RotaryEmbedding, SwiGLU, swiglu_hidden
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -621,3 +622,76 @@ def corpus_lengths(folder=None, vocab_size: int = 8000) -> tuple[list[int], list
         name, vocab_size = "generated sample (Multi30k not found)", 200
     data = make_data("multi30k", folder=found, vocab_size=vocab_size)
     return [len(e.src) for e in data.train], [len(e.tgt) for e in data.train], name
+
+
+# --- Chapter 10 ---
+
+# A vector whose mean is far from 0: LayerNorm and RMSNorm treat it differently.
+NORM_EXAMPLE = (3.0, 1.5, 4.0, 2.0, -0.5, 3.5, 2.5, 1.0)
+
+
+def norm_outputs(x: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """A vector before and after a fresh LayerNorm and a fresh RMSNorm (scale 1, no shift)."""
+    x = torch.tensor(NORM_EXAMPLE) if x is None else x
+    D = x.size(-1)
+    with torch.no_grad():
+        return {"x": x, "LayerNorm(x)": nn.LayerNorm(D, eps=1e-6)(x),
+                "RMSNorm(x)": RMSNorm(D)(x)}
+
+
+def ffn_parameters(d_model: int = 512, d_ff: int = 2048) -> dict[str, tuple[int, int]]:
+    """(hidden width, parameters) of the ReLU block and the width-matched SwiGLU block."""
+    relu = PositionwiseFeedForward(d_model, d_ff, dropout=0.0)
+    gated = SwiGLU(d_model, d_ff, dropout=0.0)
+    return {"ReLU": (d_ff, count_parameters(relu)),
+            "SwiGLU": (swiglu_hidden(d_model, d_ff), count_parameters(gated))}
+
+
+def rope_track(pair: int, positions: int = 64, d_k: int = 64, base: float = 10000.0,
+               start: tuple[float, float] = (1.0, 0.0)) -> torch.Tensor:
+    """(positions, 2): one pair of a query, `start`, rotated by RotaryEmbedding at each position."""
+    if not 0 <= pair < d_k // 2:
+        raise ValueError(f"pair must be in 0..{d_k // 2 - 1} for d_k = {d_k}, got {pair}")
+    rope = RotaryEmbedding(d_k, base)
+    x = torch.zeros(1, 1, positions, d_k)  # (B, H, T, d_k): the same vector at every position
+    half = d_k // 2  # split halves: pair i is dimensions i and i + d_k / 2
+    x[..., pair], x[..., pair + half] = start
+    with torch.no_grad():
+        y = rope(x)[0, 0]  # (T, d_k)
+    return torch.stack([y[:, pair], y[:, pair + half]], dim=-1)
+
+
+def pair_frequency(pair: int, d_k: int = 64, base: float = 10000.0) -> float:
+    """RoPE's angle per position for pair i: base^(-2i / d_k) radians."""
+    return base ** (-2 * pair / d_k)
+
+
+def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int = 32,
+                    d_k: int = 64, seed: int = 0) -> dict[int, torch.Tensor]:
+    """The score q_m·k_n of one fixed query and key at m = n + distance, for each start n.
+
+    kind "sinusoidal": the paper's table added to the vectors before W_q and W_k;
+    kind "rope": the vectors projected, then rotated by RotaryEmbedding. Returns, for each
+    n in `starts`, the scores at distances 0..reach-1.
+    """
+    if kind not in ("sinusoidal", "rope"):
+        raise ValueError(f"kind must be 'sinusoidal' or 'rope', got {kind!r}")
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(d_k, generator=g)  # one word's vector, the same at every position
+    w_q, w_k = (torch.randn(d_k, d_k, generator=g) / math.sqrt(d_k) for _ in range(2))
+    length = max(starts) + reach
+    if kind == "sinusoidal":
+        at = x + sinusoidal_table(length, d_k)  # (L, d_k): the word at each position
+        q, k = at @ w_q.T, at @ w_k.T
+    else:
+        rope = RotaryEmbedding(d_k)
+        with torch.no_grad():
+            q = rope((w_q @ x).expand(1, 1, length, d_k))[0, 0]  # (L, d_k)
+            k = rope((w_k @ x).expand(1, 1, length, d_k))[0, 0]
+    scores = q @ k.T / math.sqrt(d_k)  # (L, L): query position m, key position n
+    return {n: scores[n + torch.arange(reach), n] for n in starts}
+
+
+def kv_cache_bytes(layers: int, kv_heads: int, d_k: int, bytes_per_value: int = 2) -> int:
+    """Bytes the decoding cache holds per token: a key and a value per key/value head, per layer."""
+    return 2 * layers * kv_heads * d_k * bytes_per_value
