@@ -2,7 +2,7 @@
 
 An attempt that is not written yet (a body of `...`, `pass` or `raise NotImplementedError`)
 gets a hint of what to do; a wrong one gets a hint about the likely mistake. Never a traceback.
-One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
+One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch10`.
 """
 
 from .a1 import check_broadcast, check_largest_rate, check_linear
@@ -26,6 +26,7 @@ from .ch06 import check_attention_bound, check_norm_prediction, check_untied_par
 from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets
 from .ch08 import check_exact_match, check_greedy_step, check_length_penalty
 from .ch09 import check_detokenize, check_padding_share
+from .ch10 import check_cache_bytes, check_rotate_pair
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7
     "check_exact_match", "check_greedy_step", "check_length_penalty",  # 8
     "check_detokenize", "check_padding_share",  # 9
+    "check_cache_bytes", "check_rotate_pair",  # 10
 ]

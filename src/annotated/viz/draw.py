@@ -26,7 +26,7 @@ from ..embeddings import nearest_neighbours
 from ..examples import FEATURES, line_loss, she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
-from ..modern import ablation_results
+from ..modern import ablation_results, cache_bytes_formula
 from ..positional import shift_matrix, sinusoidal_table
 from ..tasks import MAX_NUMBER, number_words
 from ..training import rate
@@ -45,7 +45,6 @@ from .measure import (
     embedding_scales,
     ffn_parameters,
     forced_attention,
-    kv_cache_bytes,
     layer_gradient_norms,
     loss_surface,
     norm_outputs,
@@ -1664,7 +1663,7 @@ def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 6, bytes_per_value: int 
         kx = _heads_row(ax, 0.3, kv, [palette[j] for j in range(kv)], "keys,\nvalues")
         for i, x in enumerate(qx):
             ax.plot([x, kx[i // group]], [2.1, 0.6], color="0.5", linewidth=1)
-        cache = kv_cache_bytes(layers, kv, d_k, bytes_per_value)
+        cache = cache_bytes_formula(layers, kv, d_k, bytes_per_value)
         ax.set_title(f"{name}: {h} query heads, {kv} key/value head{'s' * (kv > 1)}",
                      fontsize=10)
         ax.text(4.0, -0.6, f"cache per token: {cache:,} bytes", ha="center", va="center",

@@ -691,7 +691,3 @@ def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int 
     scores = q @ k.T / math.sqrt(d_k)  # (L, L): query position m, key position n
     return {n: scores[n + torch.arange(reach), n] for n in starts}
 
-
-def kv_cache_bytes(layers: int, kv_heads: int, d_k: int, bytes_per_value: int = 2) -> int:
-    """Bytes the decoding cache holds per token: a key and a value per key/value head, per layer."""
-    return 2 * layers * kv_heads * d_k * bytes_per_value

@@ -1,0 +1,24 @@
+"""Chapter 10's solutions: RoPE for one pair, the cache of grouped-query attention."""
+
+from __future__ import annotations
+
+import torch
+
+
+def rotate_pair(x1, x2, angle):
+    """The rotation matrix [[cos, -sin], [sin, cos]] times the column (x1, x2)."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return x1 * cos - x2 * sin, x1 * sin + x2 * cos
+
+
+def cache_bytes(layers, h, kv_heads, d_model, bytes_per_value):
+    """Each layer stores one key and one value per key/value head, each d_model / h wide."""
+    d_k = d_model // h
+    per_layer = 2 * kv_heads * d_k  # numbers: keys and values
+    return layers * per_layer * bytes_per_value
+
+
+SOLUTIONS = {
+    "check_rotate_pair": rotate_pair,
+    "check_cache_bytes": cache_bytes,
+}
