@@ -1672,8 +1672,12 @@ def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 6, bytes_per_value: int 
 
 
 def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
-                        target: tuple[str, ...] = ("twenty", "-", "one")) -> Figure:
-    """The encoder-decoder beside one causal stack over 'source <sep> target', and its mask."""
+                        target: tuple[str, ...] = ("twenty", "-", "one"),
+                        sep: str = "<s>") -> Figure:
+    """The encoder-decoder beside one causal stack over 'source <s> target', and its mask.
+
+    `sep` joins source and target: the package's decoder-only model uses the start symbol.
+    """
     fig, (left, mid, right) = plt.subplots(1, 3, figsize=(12.5, 4.6), layout="constrained",
                                            gridspec_kw={"width_ratios": [1, 1, 1.15]})
     stack = "#fde3c4"
@@ -1693,7 +1697,7 @@ def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
     _arrow(left, (4.5, 4.25), (4.5, 5.3))
     left.text(4.5, 5.6, " ".join(target) + " </s>", ha="center", fontsize=8.5)
     mid.set_title("decoder-only: the encoder folded in", fontsize=10)
-    joint = [*source, "<sep>", *target]
+    joint = [*source, sep, *target]
     _box(mid, 3.0, 0.5, 5.4, 0.5, " ".join(joint), "white", size=8.5)
     _box(mid, 3.0, 2.9, 3.0, 2.6, "one decoder stack\n(causal self-attention,\nno cross-attention)",
          stack)
@@ -1706,7 +1710,7 @@ def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
     rows = [f"{w} -> {n}" for w, n in zip(joint, [*joint[1:], "</s>"], strict=True)]
     heatmap(mask, rows, joint, ax=right, cmap="Blues", vmin=0, vmax=1, annot=False, cbar=False,
             title="causal mask over the joint sequence", xlabel="key", ylabel="reads -> writes")
-    first_target = len(source)  # the row that reads <sep> writes the first target word
+    first_target = len(source)  # the row that reads `sep` writes the first target word
     for r, label in enumerate(right.get_yticklabels()):
         label.set_color("tab:red" if r >= first_target else "0.45")
     return fig

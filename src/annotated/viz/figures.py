@@ -217,6 +217,6 @@ figure("10_gqa", draw.gqa_figure,
 figure("10_decoder_only", draw.decoder_only_figure,
        "Left: the 2017 encoder-decoder reads the source with its own stack and hands the "
        "memory to the decoder's cross-attention. Middle: a decoder-only model reads source "
-       "and target as one sequence, joined by <sep>, through one causal stack. Right: the "
-       "mask over that sequence; every row predicts the next token, and only the red rows, "
-       "those that write the target, count in the loss.")
+       "and target as one sequence, joined by the start symbol <s>, through one causal "
+       "stack. Right: the mask over that sequence; every row predicts the next token, and "
+       "only the red rows, those that write the target, count in the loss.")

@@ -19,6 +19,7 @@ from torch import nn
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, pad_sequences, padding_counts
+from ..device import default_device
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
@@ -501,14 +502,22 @@ def copy_run_without_warmup(norm: str, N: int = 6, steps: int = 100,
     return train("copy", config, model, length=5).history.loss
 
 
-def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
-    """`copy_run_without_warmup` on one CPU thread: its tensors are too small to share."""
+@contextlib.contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block: small models' tensors are too small to
+    share between threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return copy_run_without_warmup(norm, N=N, steps=steps, seed=seed)
+        yield
     finally:
         torch.set_num_threads(before)
+
+
+def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
+    """`copy_run_without_warmup` on one CPU thread: its tensors are too small to share."""
+    with one_cpu_thread():
+        return copy_run_without_warmup(norm, N=N, steps=steps, seed=seed)
 
 
 class _Zero(nn.Module):
@@ -691,3 +700,25 @@ def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int 
     scores = q @ k.T / math.sqrt(d_k)  # (L, L): query position m, key position n
     return {n: scores[n + torch.arange(reach), n] for n in starts}
 
+
+
+# The race of chapter 10: a small numbers model, 2017 against every switch flipped.
+RACE_MODEL = {"N": 2, "d_model": 64, "d_ff": 256, "h": 4, "dropout": 0.1}
+MODERN_SWITCHES = {"norm_type": "rms", "ffn": "swiglu", "position": "rope", "kv_heads": 2}
+RACE = {"2017": {}, "today": MODERN_SWITCHES}
+
+
+def switch_race(models: dict[str, dict] | None = None, steps: int = 200, seed: int = 0,
+                device: str = "auto") -> dict[str, list[float]]:
+    """Train each model of `models` (name -> switches on RACE_MODEL) on the numbers task with
+    the same seed and batches; return each one's training loss per step."""
+    models = RACE if models is None else models
+    data = make_data("numbers", seed=seed, n_train=steps * 64, n_valid=100, n_test=10)
+    config = TrainConfig(steps=steps, batch_size=64, warmup=50, factor=1.0, seed=seed,
+                         device=device, progress=False, valid_every=steps, valid_decode=20)
+    on_cpu = default_device(device).type == "cpu"
+    losses = {}
+    for name, switches in models.items():
+        with one_cpu_thread() if on_cpu else contextlib.nullcontext():
+            losses[name] = train(data, config, {**RACE_MODEL, **switches}).history.loss
+    return losses
