@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .checkpoint import export, load_checkpoint, validate_vocab
+from .decoder_only import data_for
 from .device import default_device, describe, precision_for
 from .distributed import close_distributed, init_distributed
 from .metrics import evaluate
@@ -34,6 +35,12 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 MODEL_OPTIONS = {"layers": "N", "d_model": "d_model", "d_ff": "d_ff", "heads": "h",
                  "dropout": "dropout"}
+# Chapter 10's switches: option -> (ModelConfig field, choices, type).
+SWITCH_OPTIONS = {"norm_type": ("norm_type", ("layer", "rms"), str),
+                  "ffn": ("ffn", ("relu", "gelu", "swiglu"), str),
+                  "position": ("position", ("sinusoidal", "learned", "rope"), str),
+                  "kv_heads": ("kv_heads", None, int),
+                  "arch": ("arch", ("encoder-decoder", "decoder"), str)}
 TRAIN_OPTIONS = ("steps", "batch_size", "accum", "factor", "warmup", "smoothing", "clip",
                  "valid_every", "stop_at", "seed", "device", "mixed", "compile")
 
@@ -45,6 +52,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(**(defaults | given | {"progress": not args.no_progress}))
     model_config = {v: getattr(args, k) for k, v in MODEL_OPTIONS.items()
                     if getattr(args, k) is not None}
+    model_config |= {field: getattr(args, opt) for opt, (field, _, _) in SWITCH_OPTIONS.items()
+                     if getattr(args, opt) is not None}
     if args.fast:
         model_config["fast"] = True
     task_settings = _task_settings(args)
@@ -100,6 +109,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if state["task"] == "multi30k":
         return _evaluate_multi30k(tr, args)
     data = make_data(state["task"], seed=state["train_config"]["seed"], **state["task_settings"])
+    data = data_for(state["model_config"].get("arch", "encoder-decoder"))(data)
     validate_vocab(state, data)
     examples = data.split(args.split)[: args.limit]
     print(f"{state['task']}: {len(examples)} {args.split} examples, "
@@ -185,6 +195,9 @@ def add_training_commands(sub) -> None:
                "  python -m annotated train numbers --export src/annotated/models/numbers.pt\n"
                "  python -m annotated train numbers --steps 4000 --resume "
                "runs/numbers/checkpoint.pt\n"
+               "  python -m annotated train numbers --norm-type rms --ffn swiglu "
+               "--position rope --kv-heads 2\n"
+               "  python -m annotated train numbers --arch decoder\n"
                "  python -m annotated train multi30k --data DIR   # DIR holds Multi30k's files")
     # No argparse choices: an unknown name is get_task's ValueError, which lists the tasks.
     p.add_argument("task", help=f"the task to learn: {', '.join(TASKS)}")
@@ -204,6 +217,9 @@ def add_training_commands(sub) -> None:
     for opt, field in MODEL_OPTIONS.items():
         kind = float if opt == "dropout" else int
         p.add_argument(f"--{opt.replace('_', '-')}", type=kind, help=f"model {field}")
+    for opt, (field, choices, kind) in SWITCH_OPTIONS.items():
+        p.add_argument(f"--{opt.replace('_', '-')}", type=kind, choices=choices,
+                       help=f"chapter 10: model {field} (default: the 2017 model's)")
     p.add_argument("--fast", action="store_true", default=None,
                    help="the fast path: fused attention projections, sdpa, faster CPU dropout, "
                         "the loss in closed form, fused Adam (the same weights; equal outputs "

@@ -110,7 +110,10 @@ class FusedMultiHeadedAttention(MultiHeadedAttention):
         mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
     ) -> torch.Tensor:
-        if cache is not None or self.uses_weights:  # decoding and pictures: the teaching code
+        # Decoding, pictures, and chapter 10's grouped key/value heads or rotary positions
+        # (their K and V are not the fused shapes): the teaching code, the same weights.
+        if (cache is not None or self.uses_weights or self.kv_heads != self.h
+                or self.rope is not None):
             return super().forward(query, key, value, mask, cache)
         h, d_k = self.h, self.d_k
         W_q, W_k, W_v, W_o = self.linears

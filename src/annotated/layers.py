@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .multihead import KVCache, clones
@@ -38,17 +39,25 @@ class SublayerConnection(nn.Module):
         return self.norm(x + self.dropout(sublayer(x)))  # LN(x + Sublayer(x))
 
 
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}  # chapter 10: GELU (BERT, GPT-2)
+
+
 class PositionwiseFeedForward(nn.Module):
     """FFN(x) = W_2 relu(W_1 x): expand d_model -> d_ff, then compress back, at each position."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1):
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, activation: str = "relu"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; use one of "
+                             f"{', '.join(ACTIVATIONS)}")
         self.w_1 = nn.Linear(d_model, d_ff)
         self.w_2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
+        self.activation = ACTIVATIONS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w_2(self.dropout(self.w_1(x).relu()))  # (B, S, D) -> (B, S, d_ff) -> (B, S, D)
+        hidden = self.activation(self.w_1(x))  # (B, S, D) -> (B, S, d_ff)
+        return self.w_2(self.dropout(hidden))  # (B, S, d_ff) -> (B, S, D)
 
 
 class EncoderLayer(nn.Module):

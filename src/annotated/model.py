@@ -12,18 +12,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import validate_backend
+from .decoder_only import DecoderOnly, DecoderOnlyLayer
 from .embeddings import Embeddings
 from .fast import make_fast
 from .layers import (
+    LAYER_NORM_EPS,
     Decoder,
     DecoderLayer,
     Encoder,
     EncoderLayer,
     PositionwiseFeedForward,
+    SublayerConnection,
     validate_norm,
 )
+from .modern import LearnedPositions, NoPositions, RMSNorm, RotaryEmbedding, SwiGLU
 from .multihead import KVCache, MultiHeadedAttention
 from .positional import PositionalEncoding
+
+SWITCHES = {"norm_type": ("layer", "rms"), "ffn": ("relu", "gelu", "swiglu"),
+            "position": ("sinusoidal", "learned", "rope"),
+            "arch": ("encoder-decoder", "decoder")}
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,12 @@ class ModelConfig:
     attn_backend: str = "auto"
     max_len: int = 5000
     fast: bool = False  # the fast path (annotated.fast): same weights, fused computations
+    # Chapter 10's switches; the defaults are the 2017 model (old checkpoints lack them).
+    norm_type: str = "layer"  # "layer" (LayerNorm) or "rms" (RMSNorm)
+    ffn: str = "relu"  # "relu", "gelu" or "swiglu"
+    position: str = "sinusoidal"  # "sinusoidal", "learned" or "rope"
+    kv_heads: int | None = None  # key/value heads (None = h): grouped- or multi-query
+    arch: str = "encoder-decoder"  # or "decoder": one causal stack of 2N layers
 
     def __post_init__(self):
         for name in ("src_vocab", "tgt_vocab", "N", "d_model", "d_ff", "h", "max_len"):
@@ -58,6 +72,23 @@ class ModelConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         validate_norm(self.norm)
+        for name, allowed in SWITCHES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, "
+                                 f"got {getattr(self, name)!r}")
+        if self.kv_heads is not None and (
+                not isinstance(self.kv_heads, int) or self.kv_heads <= 0
+                or self.h % self.kv_heads):
+            raise ValueError(f"kv_heads must be None (= h) or a divisor of h={self.h}, got "
+                             f"{self.kv_heads!r}; try one of "
+                             f"{[d for d in range(1, self.h + 1) if self.h % d == 0]}")
+        if self.position == "rope" and (self.d_model // self.h) % 2:
+            raise ValueError(f"position='rope' rotates pairs of dimensions, so d_k = d_model "
+                             f"/ h must be even, got {self.d_model} / {self.h}")
+        if self.arch == "decoder" and self.src_vocab != self.tgt_vocab:
+            raise ValueError(f"arch='decoder' reads source and target with one joint "
+                             f"vocabulary, but src_vocab={self.src_vocab} and tgt_vocab="
+                             f"{self.tgt_vocab}; build it with annotated.decoder_only.joint_vocab")
         validate_backend(self.attn_backend)
         if self.tie_embeddings and self.src_vocab != self.tgt_vocab:
             raise ValueError(
@@ -169,24 +200,36 @@ def make_model(
     return model_from_config(cfg)
 
 
-def model_from_config(cfg: ModelConfig) -> EncoderDecoder:
+def model_from_config(cfg: ModelConfig) -> EncoderDecoder | DecoderOnly:
     """Build the model a ModelConfig describes."""
     c = copy.deepcopy
-    attn = MultiHeadedAttention(cfg.h, cfg.d_model, cfg.dropout, backend=cfg.attn_backend)
-    ff = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
-    position = PositionalEncoding(cfg.d_model, cfg.dropout, cfg.max_len)
-    model = EncoderDecoder(
-        Encoder(EncoderLayer(cfg.d_model, c(attn), c(ff), cfg.dropout, cfg.norm), cfg.N),
-        Decoder(DecoderLayer(cfg.d_model, c(attn), c(attn), c(ff), cfg.dropout, cfg.norm), cfg.N),
-        nn.Sequential(Embeddings(cfg.d_model, cfg.src_vocab), c(position)),
-        nn.Sequential(Embeddings(cfg.d_model, cfg.tgt_vocab), c(position)),
-        Generator(cfg.d_model, cfg.tgt_vocab),
-    )
+    attn = MultiHeadedAttention(cfg.h, cfg.d_model, cfg.dropout, backend=cfg.attn_backend,
+                                kv_heads=cfg.kv_heads)
+    ff = _feed_forward(cfg)
+    position = _positions(cfg)
+    if cfg.position == "rope":  # chapter 10: positions rotate self-attention's queries and keys
+        attn.rope = RotaryEmbedding(cfg.d_model // cfg.h)
+    cross = c(attn)
+    cross.rope = None  # queries and keys of two different sequences: no relative position
+    if cfg.arch == "decoder":
+        model = _decoder_only(cfg, attn, ff, position)
+    else:
+        model = EncoderDecoder(
+            Encoder(EncoderLayer(cfg.d_model, c(attn), c(ff), cfg.dropout, cfg.norm), cfg.N),
+            Decoder(DecoderLayer(cfg.d_model, c(attn), cross, c(ff), cfg.dropout, cfg.norm),
+                    cfg.N),
+            nn.Sequential(Embeddings(cfg.d_model, cfg.src_vocab), c(position)),
+            nn.Sequential(Embeddings(cfg.d_model, cfg.tgt_vocab), c(position)),
+            Generator(cfg.d_model, cfg.tgt_vocab),
+        )
     if cfg.tie_embeddings:
         # One matrix for source lookup, target lookup and output projection (the paper, 3.4).
-        shared = model.src_embed[0].lut.weight
-        model.tgt_embed[0].lut.weight = shared
-        model.generator.proj.weight = shared
+        lookups = ([model.embed[0]] if cfg.arch == "decoder"
+                   else [model.src_embed[0], model.tgt_embed[0]])
+        for lookup in lookups:
+            lookup.lut.weight = model.generator.proj.weight
+    if cfg.norm_type == "rms":
+        _swap_norms(model)
     for p in model.parameters():
         if p.dim() > 1:
             nn.init.xavier_uniform_(p)
@@ -194,6 +237,41 @@ def model_from_config(cfg: ModelConfig) -> EncoderDecoder:
         make_fast(model)
     model.config = cfg
     return model
+
+
+def _feed_forward(cfg: ModelConfig) -> nn.Module:
+    """The position-wise block chapter 10's `ffn` switch names."""
+    if cfg.ffn == "swiglu":
+        return SwiGLU(cfg.d_model, cfg.d_ff, cfg.dropout)
+    return PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout, activation=cfg.ffn)
+
+
+def _positions(cfg: ModelConfig) -> nn.Module:
+    """The module that adds positions to the embeddings (dropout only under RoPE)."""
+    if cfg.position == "learned":
+        return LearnedPositions(cfg.d_model, cfg.dropout, cfg.max_len)
+    if cfg.position == "rope":
+        return NoPositions(cfg.dropout)
+    return PositionalEncoding(cfg.d_model, cfg.dropout, cfg.max_len)
+
+
+def _decoder_only(cfg: ModelConfig, attn: MultiHeadedAttention, ff: nn.Module,
+                  position: nn.Module) -> DecoderOnly:
+    """One causal stack of 2N layers: as many as the encoder and the decoder together."""
+    sublayer = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm)
+    final = (nn.LayerNorm(cfg.d_model, eps=LAYER_NORM_EPS) if cfg.norm == "pre"
+             else nn.Identity())
+    layer = DecoderOnlyLayer(cfg.d_model, attn, ff, sublayer)
+    embed = nn.Sequential(Embeddings(cfg.d_model, cfg.tgt_vocab), position)
+    return DecoderOnly(layer, 2 * cfg.N, embed, Generator(cfg.d_model, cfg.tgt_vocab), final)
+
+
+def _swap_norms(model: nn.Module) -> None:
+    """Replace every LayerNorm by an RMSNorm of the same size and epsilon."""
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.LayerNorm):
+                setattr(parent, name, RMSNorm(child.normalized_shape[0], eps=child.eps))
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint, validate_vocab
 from .data import Batch, Vocab, bucket_batches, make_batch
+from .decoder_only import data_for, seq2seq_view
 from .decoding import translate_tokens
 from .device import Precision, precision_for
 from .distributed import Dist, broadcast_flag, init_distributed
@@ -165,7 +166,8 @@ def validation_loss(model: EncoderDecoder, examples: Sequence[Example], src_voca
         for i in range(0, len(examples), batch_size):
             pairs = [(e.src, e.tgt) for e in examples[i : i + batch_size]]
             batch = make_batch(pairs, src_vocab, tgt_vocab).to(device)
-            total += loss_sum(model, batch, criterion, precision_for("cpu", "fp32")).item()
+            total += loss_sum(seq2seq_view(model), batch, criterion,
+                              precision_for("cpu", "fp32")).item()
             tokens += batch.ntokens
     return total / max(tokens, 1)
 
@@ -237,10 +239,14 @@ def _resolve_config(name: str, recipe: Recipe, config: TrainConfig | None,
                                              if k in local}
 
 
-def _task_data(task: str | TaskData, seed: int, state: dict | None, task_settings: dict
-               ) -> TaskData:
-    """The task's data (generated from `seed` unless given); a resumed run's must match."""
+def _task_data(task: str | TaskData, seed: int, state: dict | None, task_settings: dict,
+               arch: str = "encoder-decoder") -> TaskData:
+    """The task's data (generated from `seed` unless given); a resumed run's must match.
+
+    A decoder-only model (`arch` "decoder") gets it with one joint vocabulary.
+    """
     data = task if isinstance(task, TaskData) else make_data(task, seed, **task_settings)
+    data = data_for(arch)(data)
     if state is not None:
         validate_vocab(state, data)
     return data
@@ -274,11 +280,11 @@ def _build_run(data: TaskData, recipe: Recipe, config: TrainConfig, model_config
 def _training_view(model: EncoderDecoder, config: TrainConfig, dist_info: Dist,
                    device: torch.device) -> nn.Module:
     """What the training steps call: the model, compiled and/or wrapped in DDP."""
-    view: nn.Module = model
+    view: nn.Module = seq2seq_view(model)  # chapter 10's DecoderOnly, called as a seq2seq
     if config.compile:
         # A compiled view of the same parameters for the training steps only; validation's
         # step-by-step decoding (changing shapes, a cache) stays eager.
-        view = torch.compile(model)
+        view = torch.compile(view)
     if dist_info.world > 1:
         ids = [device.index] if device.type == "cuda" else None
         view = nn.parallel.DistributedDataParallel(view, device_ids=ids)
@@ -347,7 +353,9 @@ def train(task: str | TaskData = "copy", config: TrainConfig | None = None,
     config, task_settings = _resolve_config(name, recipe, config, state, task_settings)
     dist_info, device = init_distributed(config.device)
     precision = precision_for(device, config.mixed)
-    data = _task_data(task, config.seed, state, task_settings)
+    arch = (recipe.model | (model_config or {}) | (state["model_config"] if state else {})
+            ).get("arch", "encoder-decoder")
+    data = _task_data(task, config.seed, state, task_settings, arch)
     run = _build_run(data, recipe, config, model_config, state, device, precision)
     train_model = _training_view(run.model, config, dist_info, device)
     criterion = make_criterion(len(data.tgt_vocab), data.tgt_vocab.pad, config.smoothing,
