@@ -113,8 +113,8 @@ def test_loss_race_and_ablation_drawers():
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["2017", "today"]
     assert len(fig.axes[0].get_lines()[0].get_xdata()) == 3
     rows = [{"name": n, "exact_match": e, "steps_to_99": s,
-             "per_seed": [{"exact_match": e - 0.01, "steps_to_99": s}, {"exact_match": e,
-                                                                        "steps_to_99": None}]}
+             "per_seed": {"0": {"exact_match": e - 0.01, "steps_to_99": s},
+                          "1": {"exact_match": e, "steps_to_99": None}}}
             for n, e, s in (("2017", 0.95, 1500), ("rms", 0.96, None))]
     fig = ablation_figure(rows)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["2017", "rms"]

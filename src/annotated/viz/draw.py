@@ -1735,7 +1735,7 @@ def ablation_figure(rows: list[dict] | None = None) -> Figure:
     for ax, key, title in ((axes[0], "exact_match", "test exact match"),
                            (axes[1], "steps_to_99", "steps to 99% validation exact match")):
         for i, row in enumerate(rows):
-            seeds = [s[key] for s in row["per_seed"] if s.get(key) is not None]
+            seeds = [s[key] for s in row["per_seed"].values() if s.get(key) is not None]
             if seeds:
                 ax.plot(seeds, [i] * len(seeds), "o", color="tab:blue", alpha=0.6)
             if row.get(key) is not None:

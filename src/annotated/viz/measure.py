@@ -703,9 +703,10 @@ def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int 
 
 
 # The race of chapter 10: a small numbers model, 2017 against every switch flipped.
+# "today" is decoder-only: one stack of 2N layers, as many as the encoder and decoder have.
 RACE_MODEL = {"N": 2, "d_model": 64, "d_ff": 256, "h": 4, "dropout": 0.1}
 MODERN_SWITCHES = {"norm_type": "rms", "ffn": "swiglu", "position": "rope", "kv_heads": 2}
-RACE = {"2017": {}, "today": MODERN_SWITCHES}
+RACE = {"2017": {}, "today": {**MODERN_SWITCHES, "arch": "decoder"}}
 
 
 def switch_race(models: dict[str, dict] | None = None, steps: int = 200, seed: int = 0,
