@@ -46,6 +46,8 @@ from annotated.viz.figures import FIGURES
 from annotated.viz.measure import (
     RACE,
     RACE_MODEL,
+    ablation_table,
+    ablation_verdicts,
     ffn_parameters,
     norm_outputs,
     relative_scores,
@@ -389,8 +391,37 @@ _ = draw_loss_race(losses)
 # does that on the numbers task, and the package ships its table.
 
 # %%
-print("ablation rows: to come", ablation_figure, ablation_results)
+rows = ablation_results()  # one dict per row, read from the package's data
+print(ablation_table(rows))
 
+# %% [markdown]
+# Each row flips one switch of the 2017 model, except "modern", which flips four, and
+# "decoder". Every row trains the same number of steps, and the test exact match is
+# measured on the same held-out numbers. Seeds, drawn afresh, make the same model land in
+# slightly different places. The picture shows each seed as a dot:
+
+# %%
+_ = ablation_figure(rows)
+
+# %% [markdown]
+# *Each dot is one seed, each black tick the mean; a row whose dots overlap the 2017 row's dots
+# is not shown to be different.*
+#
+# That is the rule for reading any such table: a gap counts only if it is larger than
+# the spread between seeds of the same model. The cell below applies it to every row, and
+# nothing more. Two or three seeds give only a rough spread, so a verdict of "larger"
+# is a reason to look closer, not a proof.
+
+# %%
+for name, gap, noise, verdict in ablation_verdicts(rows):
+    print(f"{name:<11} {gap:+.3f} against the 2017 row, seeds spread {noise:.3f}: {verdict}")
+
+# %% [markdown]
+# The other columns need no seeds. The parameters and the cache follow from the shapes,
+# as this chapter computed them: fewer key/value heads shrink the cache and W_k and W_v.
+# The time per step was measured on one CPU thread; at this size it says more about
+# small matrix products than about the switches.
+#
 # %% [markdown]
 # ## Recap
 #
@@ -408,7 +439,11 @@ print("ablation rows: to come", ablation_figure, ablation_results)
 # two new tensors.
 
 # %%
-from annotated.exercises import check_cache_bytes, check_rotate_pair  # noqa: E402
+from annotated.exercises import (  # noqa: E402
+    check_biggest_switch,
+    check_cache_bytes,
+    check_rotate_pair,
+)
 
 
 def my_rotate_pair(x1, x2, angle):
@@ -431,10 +466,13 @@ def cache_bytes(layers, h, kv_heads, d_model, bytes_per_value):
 check_cache_bytes(cache_bytes)
 
 # %% [markdown]
-# **3. Think: which switch mattered most?** In the ablation table above, find the switch
-# whose row moved furthest from the 2017 row. Then look at its seeds: is the gap larger
-# than the spread between seeds of the same model? If not, what would you need to run to
-# decide?
+# **3. Discover: which switch mattered most?** In the ablation table above, find the row
+# that flips one switch and whose exact match moved furthest from the 2017 row. Then look
+# at its seeds: is the gap larger than their spread? If not, what would you run to decide?
+
+# %%
+answer = ...  # a row's name, e.g. "rms"
+check_biggest_switch(answer)
 #
 # ## Further reading
 #

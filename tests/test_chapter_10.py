@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from annotated.exercises import check_cache_bytes, check_rotate_pair
+from annotated.exercises import check_biggest_switch, check_cache_bytes, check_rotate_pair
 from annotated.exercises.ch10 import cache_bytes_per_token
 from annotated.viz import figures
 from annotated.viz.draw import (
@@ -17,6 +17,8 @@ from annotated.viz.draw import (
     gqa_figure,
 )
 from annotated.viz.measure import (
+    ablation_table,
+    ablation_verdicts,
     ffn_parameters,
     norm_outputs,
     pair_frequency,
@@ -156,3 +158,63 @@ def test_cache_grader_names_the_mistakes():
     for words, attempt in mistakes.items():
         result = check_cache_bytes(attempt)
         assert not result.passed and words in result.message, words
+
+
+def test_ablation_table_prints_every_row_and_seed():
+    rows = [{"name": "base", "params": 1000, "step_ms": 12.34, "steps_to_99": 1200.0,
+             "exact_match": 0.99, "cache_bytes_per_token": 4096,
+             "per_seed": {"0": {"exact_match": 0.985}, "1": {"exact_match": 0.995}}},
+            {"name": "rms", "params": 990, "step_ms": 11.0, "steps_to_99": None,
+             "exact_match": 0.97, "cache_bytes_per_token": 4096,
+             "per_seed": {"0": {"exact_match": 0.97}}}]
+    lines = ablation_table(rows).splitlines()
+    assert len(lines) == 3 and lines[0].startswith("row")
+    assert "0.985 0.995" in lines[1] and "1,000" in lines[1] and "4,096" in lines[1]
+    assert lines[2].split()[3] == "-"  # never reached 99% within the budget
+
+
+def toy_ablation():
+    def row(name, config, exact):
+        return {"name": name, "config": config, "exact_match": exact}
+
+    return [row("base", {}, 0.90), row("rms", {"norm_type": "rms"}, 0.91),
+            row("swiglu", {"ffn": "swiglu"}, 0.95), row("rope", {"position": "rope"}, 0.80),
+            row("modern", {"norm_type": "rms", "ffn": "swiglu"}, 0.99)]
+
+
+def test_biggest_switch_grader_counts_a_loss_as_much_as_a_gain():
+    rows = toy_ablation()
+    assert check_biggest_switch("rope", rows).passed  # 0.10 down beats 0.05 up
+    messages = {name: check_biggest_switch(name, rows).message
+                for name in ("base", "modern", "swiglu", "rms", "nothing")}
+    assert "2017 row" in messages["base"]
+    assert "several switches" in messages["modern"]
+    assert "best row" in messages["swiglu"]
+    assert "another row" in messages["rms"]
+    assert "no row of the table" in messages["nothing"]
+    assert check_biggest_switch(..., rows).message.startswith("Not attempted yet")
+
+
+def test_ablation_verdicts_compare_each_gap_with_the_seeds_spread():
+    def row(name, config, *seeds):
+        return {"name": name, "config": config, "exact_match": sum(seeds) / len(seeds),
+                "per_seed": {str(i): {"exact_match": s} for i, s in enumerate(seeds)}}
+
+    rows = [row("base", {}, 0.90, 0.92), row("rms", {"norm_type": "rms"}, 0.92, 0.93),
+            row("rope", {"position": "rope"}, 0.70, 0.72), row("gelu", {"ffn": "gelu"}, 0.95)]
+    verdicts = {name: (gap, noise, verdict) for name, gap, noise, verdict
+                in ablation_verdicts(rows)}
+    assert set(verdicts) == {"rms", "rope", "gelu"}
+    assert verdicts["rms"][2] == "within the seeds' spread"
+    assert verdicts["rope"][0] == pytest.approx(-0.2) and verdicts["rope"][1] == pytest.approx(0.02)
+    assert verdicts["rope"][2] == "larger than the seeds' spread"
+    assert verdicts["gelu"][2].startswith("one seed")
+
+
+def test_ablation_figure_says_when_no_run_reached_99_percent():
+    rows = [{"name": "base", "exact_match": 0.5, "steps_to_99": None,
+             "per_seed": {"0": {"exact_match": 0.5, "steps_to_99": None}}}]
+    fig = ablation_figure(rows)
+    assert any("no run reached it" in t.get_text() for t in fig.axes[1].texts)
+    assert not fig.axes[0].texts
+    plt.close("all")

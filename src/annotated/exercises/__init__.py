@@ -26,7 +26,7 @@ from .ch06 import check_attention_bound, check_norm_prediction, check_untied_par
 from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets
 from .ch08 import check_exact_match, check_greedy_step, check_length_penalty
 from .ch09 import check_detokenize, check_padding_share
-from .ch10 import check_cache_bytes, check_rotate_pair
+from .ch10 import check_biggest_switch, check_cache_bytes, check_rotate_pair
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -44,5 +44,5 @@ __all__ = [
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7
     "check_exact_match", "check_greedy_step", "check_length_penalty",  # 8
     "check_detokenize", "check_padding_share",  # 9
-    "check_cache_bytes", "check_rotate_pair",  # 10
+    "check_biggest_switch", "check_cache_bytes", "check_rotate_pair",  # 10
 ]

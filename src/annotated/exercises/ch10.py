@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..modern import cache_bytes_formula, rotate_pair
+from ..modern import ablation_results, cache_bytes_formula, rotate_pair
 from .grading import Mistake, Result, check_function
 
 # --- Implement: RoPE for one pair ---
@@ -93,3 +93,48 @@ def check_cache_bytes(attempt: Callable) -> Result:
         success="Correct! A LLaMA-2-7B-sized stack (32 layers, 32 heads, d_model 4096) stores "
                 "512 KiB per token with 32 key/value heads in 2-byte numbers, 128 KiB with 8.",
     )
+
+
+# --- Discover: which single switch moved the table most ---
+
+
+def biggest_switches(rows: list[dict]) -> set[str]:
+    """The reference answer: the one-switch rows whose test exact match is furthest from the
+    2017 row's, better or worse (several if they tie)."""
+    base = next(r for r in rows if not r["config"])
+    gaps = {r["name"]: abs(r["exact_match"] - base["exact_match"])
+            for r in rows if len(r["config"]) == 1}
+    top = max(gaps.values())
+    return {name for name, gap in gaps.items() if gap == top}
+
+
+def check_biggest_switch(answer, rows: list[dict] | None = None) -> Result:
+    """Grade the name of the ablation row (one switch flipped) that moved exact match most."""
+    rows = ablation_results() if rows is None else rows
+    names = [r["name"] for r in rows]
+    todo = ("Hint 1: compare each row that flips one switch with the 2017 row, in the exact "
+            "match column; a switch that hurts moved the table as much as one that helps. "
+            "Hint 2: the size of a difference, not its sign. Give the row's name as a string.")
+    if answer is ... or answer is None:
+        return Result(False, f"Not attempted yet. {todo}")
+    if answer not in names:
+        return Result(False, f"Not yet: {answer!r} is no row of the table; the rows are "
+                             f"{names}. {todo}")
+    row = rows[names.index(answer)]
+    if answer in biggest_switches(rows):
+        base = next(r for r in rows if not r["config"])
+        gap = row["exact_match"] - base["exact_match"]
+        return Result(True, f"Correct! {answer} moved exact match by {gap:+.3f}. Now compare "
+                            "that with how far the seeds of one row fall apart: a gap smaller "
+                            "than that spread is within the noise.")
+    if not row["config"]:
+        return Result(False, "Not yet: that is the 2017 row, the one every other row is "
+                             "compared with.")
+    if len(row["config"]) > 1:
+        return Result(False, "Not yet: that row flips several switches at once, so it cannot "
+                             "say which one mattered. Look at the rows that flip one.")
+    best = max((r for r in rows if len(r["config"]) == 1), key=lambda r: r["exact_match"])
+    if answer == best["name"]:
+        return Result(False, "Not yet: that is the best row, but the question asks for the "
+                             "row furthest from the 2017 row, better or worse.")
+    return Result(False, f"Not yet: another row is further from the 2017 row. {todo}")

@@ -1742,6 +1742,9 @@ def ablation_figure(rows: list[dict] | None = None) -> Figure:
                 ax.plot([row[key]], [i], "|", color="black", markersize=16, markeredgewidth=2)
         ax.set_title(title)
         ax.grid(axis="x", alpha=0.3)
+        if not ax.get_lines():  # e.g. no seed reached 99% within the training budget
+            ax.text(0.5, 0.5, "no run reached it\nwithin the budget", ha="center",
+                    va="center", transform=ax.transAxes, color="0.4")
     axes[0].set_yticks(range(len(rows)), names)
     axes[0].invert_yaxis()
     return fig

@@ -723,3 +723,42 @@ def switch_race(models: dict[str, dict] | None = None, steps: int = 200, seed: i
         with one_cpu_thread() if on_cpu else contextlib.nullcontext():
             losses[name] = train(data, config, {**RACE_MODEL, **switches}).history.loss
     return losses
+
+
+def ablation_table(rows: list[dict]) -> str:
+    """The stored ablation as aligned text: one line per row, each seed's exact match too."""
+    lines = [f"{'row':<11}{'parameters':>11}{'ms/step':>9}{'steps to 99%':>14}"
+             f"{'exact match':>13}  {'per seed':<22}{'cache bytes/token':>18}"]
+    for r in rows:
+        reach = "-" if r["steps_to_99"] is None else f"{r['steps_to_99']:.0f}"
+        seeds = " ".join(f"{s['exact_match']:.3f}" for s in r["per_seed"].values())
+        lines.append(f"{r['name']:<11}{r['params']:>11,}{r['step_ms']:>9.1f}{reach:>14}"
+                     f"{r['exact_match']:>13.3f}  {seeds:<22}"
+                     f"{r['cache_bytes_per_token']:>18,.0f}")
+    return "\n".join(lines)
+
+
+def seed_spread(row: dict) -> float:
+    """How far one row's seeds fall apart in test exact match: its noise."""
+    values = [s["exact_match"] for s in row["per_seed"].values()]
+    return max(values) - min(values)
+
+
+def ablation_verdicts(rows: list[dict]) -> list[tuple[str, float, float, str]]:
+    """(name, gap to the 2017 row in exact match, the seeds' spread, verdict) for each other
+    row: a gap counts only if it is larger than both rows' spread between seeds."""
+    base = next(r for r in rows if not r["config"])
+    out = []
+    for r in rows:
+        if r is base:
+            continue
+        gap = r["exact_match"] - base["exact_match"]
+        noise = max(seed_spread(r), seed_spread(base))
+        if min(len(r["per_seed"]), len(base["per_seed"])) < 2:
+            verdict = "one seed: no spread to compare with"
+        elif abs(gap) > noise:
+            verdict = "larger than the seeds' spread"
+        else:
+            verdict = "within the seeds' spread"
+        out.append((r["name"], gap, noise, verdict))
+    return out
