@@ -176,7 +176,7 @@ print("gate", tuple(ffn.w1(x).shape), "(B, S, hidden)")
 print("out", tuple(ffn(x).shape), "(B, S, D)")
 
 # %% [markdown]
-# Why does it help? Shazeer compared a dozen variants at equal parameters and found the
+# Why does it help? Shazeer compared eight variants at equal parameters and found the
 # gated ones reached a lower loss. He offered no explanation and said so; his paper closes
 # by attributing their success "to divine benevolence". The package also has GELU, the
 # smooth ReLU of BERT and GPT-2, as `ffn="gelu"`.
@@ -193,8 +193,8 @@ print("out", tuple(ffn(x).shape), "(B, S, D)")
 # radians at position m, with `theta_i = 10000^(-2i / d_k)`: fast turns for the first
 # pairs, slow ones for the last.
 #
-# For one pair, the shortest way to write a turn is with complex numbers, as RoFormer and
-# LLaMA's first code did. Read the pair as x1 + i·x2; multiplying it by e^(iφ), a complex
+# For one pair, the shortest way to write a turn is with complex numbers, as the RoFormer
+# paper and LLaMA's first code did. Read the pair as x1 + i·x2; multiplying it by e^(iφ), a complex
 # number of length 1, turns it by φ:
 
 # %%
@@ -373,6 +373,7 @@ for name, loss in losses.items():
     print(f"{name:<5} step 1: {loss[0]:.2f}   mean of the last 20 steps: "
           f"{sum(loss[-20:]) / 20:.2f}")
 assert all(sum(loss[-20:]) / 20 < loss[0] / 2 for loss in losses.values())
+assert sum(losses["today"][-20:]) < sum(losses["2017"][-20:])
 _ = draw_loss_race(losses)
 
 # %% [markdown]
@@ -395,10 +396,11 @@ rows = ablation_results()  # one dict per row, read from the package's data
 print(ablation_table(rows))
 
 # %% [markdown]
-# Each row flips one switch of the 2017 model, except "modern", which flips four, and
-# "decoder". Every row trains the same number of steps, and the test exact match is
-# measured on the same held-out numbers. Seeds, drawn afresh, make the same model land in
-# slightly different places. The picture shows each seed as a dot:
+# Each row flips one switch of the 2017 model, except "modern", which flips the four
+# inside the layers. Every row trains for the same number of steps. Within one seed,
+# every row sees the same training and test numbers; another seed draws other numbers and
+# other starting weights, and the same model lands in a slightly different place. The
+# picture shows each seed as a dot:
 
 # %%
 _ = ablation_figure(rows)
@@ -419,8 +421,8 @@ for name, gap, noise, verdict in ablation_verdicts(rows):
 # %% [markdown]
 # The other columns need no seeds. The parameters and the cache follow from the shapes,
 # as this chapter computed them: fewer key/value heads shrink the cache and W_k and W_v.
-# The time per step was measured on one CPU thread; at this size it says more about
-# small matrix products than about the switches.
+# The time per step was measured on one CPU thread for this small model; it is not the
+# speed of a large one.
 #
 # %% [markdown]
 # ## Recap

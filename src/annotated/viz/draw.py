@@ -1709,7 +1709,8 @@ def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
     mask = subsequent_mask(T)[0].float()  # (T, T): True where a query may look
     rows = [f"{w} -> {n}" for w, n in zip(joint, [*joint[1:], "</s>"], strict=True)]
     heatmap(mask, rows, joint, ax=right, cmap="Blues", vmin=0, vmax=1, annot=False, cbar=False,
-            title="causal mask over the joint sequence", xlabel="key", ylabel="reads -> writes")
+            title="causal mask over the joint sequence (dark: may look)", xlabel="key",
+            ylabel="reads -> writes")
     first_target = len(source)  # the row that reads `sep` writes the first target word
     for r, label in enumerate(right.get_yticklabels()):
         label.set_color("tab:red" if r >= first_target else "0.45")
