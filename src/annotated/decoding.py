@@ -168,3 +168,29 @@ def translate_tokens(model: EncoderDecoder, sources: Sequence[Sequence[str]], sr
                 for i, h in zip(chunk, hyps, strict=True):
                     out[i] = tgt_vocab.decode(h[0].tokens)
     return out
+
+
+# --- Chapter 10: what the cache costs ---
+
+
+@torch.no_grad()
+def cache_bytes_per_token(model: EncoderDecoder, steps: int = 4) -> float:
+    """Bytes the key/value cache grows by per decoded position, measured on the tensors.
+
+    Decodes `steps` positions of a dummy source with the cache and sums the bytes of every
+    self-attention cache (the ones that grow); the cross-attention's, computed once from
+    the source, is not counted. Works for the encoder-decoder and the decoder-only model.
+    """
+    device = next(model.parameters()).device
+    src = torch.full((1, 3), 4, dtype=torch.long, device=device)  # any 3 ids past the specials
+    with evaluating(model):
+        memory = model.encode(src, None)
+        cache = model.new_cache()
+        ys = torch.ones(1, 1, dtype=torch.long, device=device)
+        for _ in range(steps):
+            next_log_probs(model, memory, None, ys, cache)
+            ys = torch.cat([ys, ys[:, -1:]], dim=1)
+    growing = [kv for layer in cache.layers
+               for kv in (layer if isinstance(layer, tuple) else (layer,)) if not kv.static]
+    total = sum(kv.k.nbytes + kv.v.nbytes for kv in growing)
+    return total / cache.length
