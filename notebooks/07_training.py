@@ -10,44 +10,35 @@
 # # Chapter 7: Training
 #
 # Chapter 6 ended with a model that writes nonsense with confidence. This chapter teaches it.
-# We train a small Transformer on the copy task until it gets every held-out sequence right,
-# in about a minute or less on a CPU (the training cell prints its own time). By the end of
-# this chapter you will be able to:
+# We train a small Transformer on the copy task until it copies every held-out sequence
+# right. By the end of this chapter you will be able to:
 #
-# - turn pairs of sentences into a `Batch`: padded ids, the source and target masks, and the
-#   decoder's input and output shifted by one (teacher forcing);
-# - explain label smoothing, and see why it stops the model from being over-confident;
-# - say what dropout does, and why `model.train()` and `model.eval()` matter;
+# - turn sentence pairs into a batch, and explain teacher forcing: why one pass trains every
+#   position;
+# - say what label smoothing does to the target, and how the course's version differs from
+#   the paper's source;
 # - write the paper's warm-up learning-rate schedule, and say why Adam needs it;
-# - train with a loss curve that draws itself as training goes, and decode greedily.
+# - write a training step in six lines, then read the package's hardened one;
+# - train, watch the loss curves, decode greedily, and break training on purpose.
 #
-# The article stops just before training (it points to its GitHub repository for
-# experiments). We follow the training section of Harvard's Annotated Transformer, which the
-# article builds on, and the paper's section 5.
+# The article stops just before training. We follow Harvard's Annotated Transformer, which
+# the article builds on, and section 5 of the paper.
 #
 # Letters used for shapes: B batch, S source length, T target length, D = d_model, H heads,
-# V vocabulary, N layers (the paper's letter, as in `make_model(N=2)`), and L the length of
-# an output that greedy decoding writes.
+# V vocabulary, N layers.
 
 # %%
+import copy
 import math
-import random
 
 import torch
 
 import annotated
-from annotated import (
-    count_parameters,
-    make_model,
-    make_std_mask,
-    padding_mask,
-    record_attention,
-    show,
-)
-from annotated.data import Batch, Vocab, bucket_batches, make_batch, pad_sequences
+from annotated import count_parameters, make_model, padding_mask, record_attention, show
+from annotated.data import Vocab, make_batch, pad_sequences
 from annotated.decoding import greedy_decode
-from annotated.losses import LOG_TINY, LabelSmoothing
-from annotated.registry import get_task, make_data
+from annotated.losses import LabelSmoothing
+from annotated.registry import make_data
 from annotated.training import (
     TrainConfig,
     exact_match_of,
@@ -57,15 +48,9 @@ from annotated.training import (
     train,
     train_step,
 )
-from annotated.viz.draw import (
-    SCHEDULES,
-    draw_attention,
-    draw_schedule,
-    label_smoothing_figure,
-    schedule_figure,
-)
-from annotated.viz.measure import schedule_curves, smoothing_penalty
-from annotated.viz.primitives import grid, heatmap
+from annotated.viz.draw import draw_attention, draw_schedule
+from annotated.viz.figures import FIGURES
+from annotated.viz.measure import break_it_run, smoothing_penalty
 from annotated.viz.widgets import LiveHistory, schedule_explorer
 
 torch.manual_seed(0)
@@ -75,147 +60,59 @@ device = annotated.default_device()
 # %% [markdown]
 # ## From sentence pairs to a batch
 #
-# A translation example is a pair: a source sentence and its target. Two German-English
-# pairs of different lengths, and a vocabulary for each side, built from the data. Every
-# vocabulary starts with the same four special tokens: `<pad>` (id 0), `<s>` (start),
-# `</s>` (end) and `<unk>` (a word it has never seen).
+# A training example is a pair: a source sentence and its target. Each side gets a
+# vocabulary built from the data. Every vocabulary starts with the same four special tokens:
+# `<pad>` (id 0), `<s>` (start), `</s>` (end) and `<unk>`, a word it has never seen.
 
 # %%
 pairs = [("die katze trinkt milch".split(), "the cat drinks milk".split()),
          ("ich schlafe".split(), "I sleep".split())]
 src_vocab = Vocab.build(src for src, _ in pairs)
 tgt_vocab = Vocab.build(tgt for _, tgt in pairs)
-print("source vocabulary:", src_vocab.itos)
 print("target vocabulary:", tgt_vocab.itos)
 print("'the cat drinks milk' ->", tgt_vocab.encode(pairs[0][1], bos=True, eos=True))
 
 # %% [markdown]
-# `make_batch` encodes each side, wraps every target in `<s> ... </s>`, pads to the longest
-# sentence (chapter 5) and hands the ids to `Batch`, which builds the masks:
+# `make_batch` encodes both sides, wraps each target in `<s> ... </s>`, pads to the longest
+# sentence and hands the ids to `Batch`, which builds chapter 5's masks.
 
 # %%
 show(make_batch)
-show(Batch)
-
-# %%
 batch = make_batch(pairs, src_vocab, tgt_vocab)
 B, S = batch.src.shape
 T = batch.tgt.shape[1]
 print("src     ", tuple(batch.src.shape), "(B, S)")
-print("src_mask", tuple(batch.src_mask.shape), "(B, 1, S): one row, shared by every query")
-print("tgt     ", tuple(batch.tgt.shape), "(B, T): the decoder's input")
+print("src_mask", tuple(batch.src_mask.shape), "(B, 1, S)")
+print("tgt     ", tuple(batch.tgt.shape), "(B, T): what the decoder reads")
 print("tgt_y   ", tuple(batch.tgt_y.shape), "(B, T): what it must predict")
-print("tgt_mask", tuple(batch.tgt_mask.shape), "(B, T, T): one row per query")
-print(batch.src)
-print(batch.tgt)
-
-# %% [markdown]
-# ### The masks, with their tokens
-#
-# Each kind of attention uses one of the two masks (dark 1 = may attend, light 0 = hidden).
-# Here they are for the short pair, "ich schlafe" -> "I sleep", padded to the long one's
-# lengths:
-
-# %%
-i = 1  # the short pair
-src_tokens = [src_vocab.itos[t] for t in batch.src[i].tolist()]
-tgt_tokens = [tgt_vocab.itos[t] for t in batch.tgt[i].tolist()]
-panels = [
-    (batch.src_mask[i].expand(S, S), src_tokens, src_tokens,
-     "encoder self-attention:\nsrc_mask (1, S) for S queries"),
-    (batch.tgt_mask[i], tgt_tokens, tgt_tokens, "decoder self-attention:\ntgt_mask (T, T)"),
-    (batch.src_mask[i].expand(T, S), tgt_tokens, src_tokens,
-     "cross-attention:\nsrc_mask (1, S) for T queries"),
-]
-fig, axes = grid(3, cols=3, size=3.7)
-for ax, (mask, rows, cols, title) in zip(axes, panels, strict=True):
-    heatmap(mask.int(), rows, cols, ax=ax, cmap="Blues", vmin=-0.5, vmax=1.5, fmt=".0f",
-            cbar=False, title=title, xlabel="key", ylabel="query")
-
-# %% [markdown]
-# *Left: in the encoder every query may look at "ich" and "schlafe", never at the two pads.
-# Middle: in the decoder, query t sees keys 0..t (the causal mask) and never the pad; the
-# last row, the padded query, sees nothing at all. Right: cross-attention uses the source
-# mask, so each target position looks at the real source words only. Its last row, the
-# padded query, still shows 1s: the source mask is one row for all queries and cannot hide
-# a query. That is harmless: what the padded position predicts is a pad, which the loss
-# does not count, and no other position reads it (the middle panel's last column is all 0).
-# The same holds for the encoder's two padded query rows (left): every mask hides pad keys,
-# so nothing ever reads what those positions compute. The code below checks the target side.*
-#
-# The source mask is a single row (B, 1, S), broadcast over the queries: it only hides pad
-# *keys*. The target mask must be a full (B, T, T) anyway, because the causal part differs
-# from row to row, so our `Batch` also hides the rows of padded *queries*. The Annotated
-# Transformer's `make_std_mask` (chapter 5) lets them attend; nothing ever reads their
-# output, so the result is the same, but their attention pictures are cleaner this way:
-
-# %%
-pad_row = batch.tgt_mask[i, -1]  # the query at the padded target position
-print("our Batch, padded query row:       ", pad_row.int().tolist())
-print("make_std_mask, padded query row:   ", make_std_mask(batch.tgt, 0)[i, -1].int().tolist())
-assert not pad_row.any() and torch.equal(batch.tgt_mask[i, :-1], make_std_mask(batch.tgt, 0)[i, :-1])
-# The padded query (last position of the short pair) is harmless in cross-attention too:
-assert batch.tgt_y[i, -1] == tgt_vocab.pad  # its prediction is a pad: the loss skips it
-assert not batch.tgt_mask[i, :, -1].any()  # no decoder query reads it as a key
-
-# %% [markdown]
-# ### Batching by length
-#
-# Every pad is wasted work: the model computes on it and then throws the result away. Two
-# sentences of 3 and 40 words in one batch make the short one over 90% padding. So `train`
-# does not batch sentences at random: its `bucket_batches` groups sentences of similar
-# length, as the paper does (section 5.1: "Sentence pairs were batched together by
-# approximate sequence length"). On 3,200 made-up sentences of 3 to 40 words:
-
-# %%
-rng = random.Random(0)
-lengths = [rng.randint(3, 40) for _ in range(3200)]
-
-
-def padding_share(batches: list[list[int]]) -> float:
-    """The share of a batch's (B, longest) slots that are padding."""
-    slots = sum(len(b) * max(lengths[k] for k in b) for b in batches)
-    return 1 - sum(lengths) / slots
-
-
-# pool=1 sorts only within each batch, which is the same as no bucketing at all.
-print(f"random batches of 32:    {padding_share(bucket_batches(lengths, 32, pool=1)):.1%} "
-      "padding")
-print(f"bucket_batches, 32 each: {padding_share(bucket_batches(lengths, 32)):.1%} padding")
+print("tgt_mask", tuple(batch.tgt_mask.shape), "(B, T, T)")
 
 # %% [markdown]
 # ## Teacher forcing
 #
-# The target `<s> the cat drinks milk </s>` is cut twice: `tgt` drops the last token and is
-# what the decoder *reads*, `tgt_y` drops the first and is what it must *write*. At each
-# position, the decoder reads the true words so far and predicts the next one:
+# The target `<s> the cat drinks milk </s>` is cut twice. `tgt` drops the last token: it is
+# what the decoder reads. `tgt_y` drops the first: it is what the decoder must write. So at
+# every position the decoder reads the true words so far and predicts the next one.
 
 # %%
-for i in range(B):
-    print(f"pair {i}:  {'position':>8}  {'reads (tgt)':>12}  {'predicts (tgt_y)':>16}")
-    for t in range(T):
-        read = tgt_vocab.itos[batch.tgt[i, t]]
-        want = tgt_vocab.itos[batch.tgt_y[i, t]]
-        note = "   (a pad: not counted)" if want == "<pad>" else ""
-        print(f"         {t:>8}  {read:>12}  {want:>16}{note}")
+for t in range(T):
+    print(f"position {t}: reads {tgt_vocab.itos[batch.tgt[0, t]]:>6}   "
+          f"predicts {tgt_vocab.itos[batch.tgt_y[0, t]]}")
 print("target tokens the loss counts (ntokens):", batch.ntokens)
-assert batch.ntokens == 5 + 3  # 'the cat drinks milk </s>' and 'I sleep </s>'
+assert batch.ntokens == 5 + 3  # 'the cat drinks milk </s>' and 'I sleep </s>'; pads skipped
+
+# %%
+_ = FIGURES["07_teacher_forcing"].make()
 
 # %% [markdown]
-# Pair 1 "reads" `</s>` at position 3 only because it is padded: `tgt` is the padded target
-# minus its last column, and for the short pair that column is a pad, so its `</s>` stays
-# in. What it must predict there is `<pad>`, which the loss does not count: that position
-# teaches nothing. An unpadded target never shows `</s>` to the decoder.
-
-# %% [markdown]
-# This is **teacher forcing**: during training the decoder always reads the *right* previous
-# words, never its own guesses. So all T predictions are independent of each other's
-# mistakes, and they are made in **one** forward pass: the causal mask already stops
-# position t from seeing the word it must predict. That is the parallelism the article
-# praises in its conclusion: a recurrent network must run T steps one after the other, a
-# Transformer trains on all T positions at once.
+# *Training reads the true target and trains all positions in one pass; decoding has no
+# target, so it runs once per word and reads its own guesses.*
 #
-# One pass of an untrained model, with every shape:
+# This is **teacher forcing**: in training the decoder always reads the right previous
+# words, never its own guesses. A recurrent network must still run T steps one after the
+# other. A Transformer computes all T predictions in one forward pass, and the causal mask
+# keeps each one honest. Let us check that with an untrained model: change the word read at
+# position 3, and only positions 3 and later may change.
 
 # %%
 V = len(tgt_vocab)
@@ -223,13 +120,9 @@ model = make_model(len(src_vocab), V, N=2, d_model=32, d_ff=64, h=4, dropout=0.0
 batch = batch.to(device)
 out = model(batch.src, batch.tgt, batch.src_mask, batch.tgt_mask)  # (B, T, D)
 logp = model.generator(out)  # (B, T, V)
-print(f"B={B}, S={S}, T={T}, D={out.shape[-1]}, V={V}")
-print("decoder output  ", tuple(out.shape), "(B, T, D)")
+print("decoder output   ", tuple(out.shape), "(B, T, D)")
 print("log-probabilities", tuple(logp.shape), "(B, T, V): a next-word guess at every position")
-print("flattened for the loss:", tuple(logp.reshape(-1, V).shape), "(B*T, V) against",
-      tuple(batch.tgt_y.reshape(-1).shape), "(B*T,)")
 
-# Changing the word the decoder reads at position 3 changes no prediction before it.
 tgt2 = batch.tgt.clone()
 tgt2[0, 3] = tgt_vocab.stoi["I"]  # 'drinks' -> 'I'
 out2 = model(batch.src, tgt2, batch.src_mask, batch.tgt_mask)  # (B, T, D)
@@ -238,82 +131,65 @@ print("positions whose output did not change:", same.int().tolist())
 assert same[:3].all() and not same[3:].any()
 
 # %% [markdown]
-# Positions 0 to 2 are untouched, positions 3 and 4 changed: each prediction depends only on
-# the words up to its own position, so one pass over the true target trains all of them
-# honestly.
-#
-# The loss of a batch is the package's `loss_sum`: one forward pass, the generator's scores
-# (`logits`, before the softmax), and the criterion (below) on the flattened (B*T, V) scores:
-# `from_logits` takes the generator's log-softmax, then the loss. Training divides it by
-# `ntokens`, so the loss is per real target token, whatever the padding. Untrained, it is
-# worse than a blind guess: random weights make confident guesses (chapter 6), and
-# confidently wrong costs more than unsure.
+# The loss of a batch is the package's `loss_sum`: one forward pass, the generator's scores,
+# then the loss on the flattened (B*T, V) scores. Training divides it by `ntokens`, so the
+# loss is per real target token, whatever the padding.
 
 # %%
 show(loss_sum)
 criterion = LabelSmoothing(V, padding_idx=tgt_vocab.pad, smoothing=0.0)
-fp32 = annotated.precision_for(device, "fp32")  # no mixed precision for this one pass
+fp32 = annotated.precision_for(device, "fp32")  # plain float32 for this one pass
 loss = loss_sum(model, batch, criterion, fp32) / batch.ntokens
 print(f"untrained loss per token: {loss.item():.4f}   a blind guess, log V = {math.log(V):.4f}")
 
 # %% [markdown]
+# Untrained, the model is worse than a blind guess, which gives every word 1/V. Random
+# weights make confident guesses, and a confident wrong guess costs more than an unsure one.
+#
 # ## Label smoothing
 #
-# With a one-hot target ("the right word has probability 1, every other word 0"), the loss
-# only reaches its minimum when the model is *certain*. The paper (section 5.4) smooths the
-# target instead: the right word gets 1 - epsilon, with epsilon = 0.1, and the other words
-# share epsilon. "This hurts perplexity, as the model learns to be more unsure, but improves
-# accuracy and BLEU score." The loss is the KL divergence between that smoothed target q and
-# the model's distribution p: sum of q (log q - log p).
+# With a one-hot target, where the right word has probability 1 and every other word 0, the
+# loss is smallest only when the model is certain. The paper (section 5.4) smooths the
+# target instead, with epsilon = 0.1: "This hurts perplexity, as the model learns to be more
+# unsure, but improves accuracy and BLEU score."
 #
-# KL divergence and cross-entropy differ by a constant: KL(q || p) = CE(q, p) - H(q), where
-# CE(q, p) = -sum q log p and H(q) = -sum q log q is the entropy of the target, which the
-# model cannot change. So both give the same gradients and the same best p, but not the same
-# numbers: the KL is 0 when p = q, the cross-entropy is then H(q). Keep this in mind when we
-# compare a training loss (KL) with a validation loss (cross-entropy) below.
+# **Perplexity** is exp of the average cross-entropy per word. A model with perplexity 10 is
+# as unsure as a fair choice among 10 words; a perfect, certain model has perplexity 1.
 #
-# Our `LabelSmoothing` spreads epsilon over the V - 2 words that are neither the right one
-# nor `<pad>`, and a position whose target is `<pad>` gets an all-zero row (it teaches
-# nothing):
+# The course uses the Annotated Transformer's variant of label smoothing. The right word
+# gets 1 - epsilon. The other V - 2 words share epsilon equally: neither the right word nor
+# `<pad>` takes part in the share. The `<pad>` column is always 0, and a position whose
+# target is `<pad>` gets an all-zero row, so it teaches nothing. The method comes from
+# Szegedy et al., 2016, who spread epsilon / K over all K classes, the right one included:
+# the right word gets 1 - epsilon + epsilon / K. PyTorch's
+# `CrossEntropyLoss(label_smoothing=...)` follows Szegedy. For a large vocabulary the two
+# differ very little.
+#
+# The loss is the KL divergence between the smoothed target q and the model's p. It differs
+# from the cross-entropy by the entropy of q, which the model cannot change: the same
+# gradients, but a different number. KL is 0 when p = q.
 
 # %%
 show(LabelSmoothing)
-
-# %% [markdown]
-# The target distribution for "the cat drinks milk" and one padded position, in a 5-word
-# vocabulary:
-
-# %%
 words = ["<pad>", "the", "cat", "drinks", "milk"]
 crit = LabelSmoothing(len(words), padding_idx=0, smoothing=0.1)
-uniform = torch.full((5, 5), 1 / 5).log()  # (N, V) any log-probabilities will do
-crit(uniform, torch.tensor([1, 2, 3, 4, 0]))
+uniform = torch.full((5, 5), 1 / 5).log()  # (N, V): any log-probabilities will do
+targets = torch.tensor([1, 2, 3, 4, 0])  # 'the cat drinks milk', then a padded position
+kl = crit(uniform, targets)
 print(crit.true_dist)
-print("row sums:", crit.true_dist.sum(dim=-1))
 assert torch.allclose(crit.true_dist[:4].sum(-1), torch.ones(4))
 assert crit.true_dist[4].sum() == 0 and crit.true_dist[:, 0].sum() == 0
-
-# KL(q || p) = CE(q, p) - H(q), checked on these 5 positions with the uniform p:
 q = crit.true_dist  # (N, V)
-kl = crit(uniform, torch.tensor([1, 2, 3, 4, 0]))
-ce = -(q * uniform).sum()
-entropy = -torch.xlogy(q, q).sum()
-print(f"KL {kl.item():.4f} = CE {ce.item():.4f} - H(q) {entropy.item():.4f}")
+ce, entropy = -(q * uniform).sum(), -torch.xlogy(q, q).sum()
+print(f"KL {kl.item():.4f} = cross-entropy {ce.item():.4f} - entropy of q {entropy.item():.4f}")
 assert torch.isclose(kl, ce - entropy)
 
 # %%
-_ = label_smoothing_figure()
+_ = FIGURES["07_label_smoothing"].make()
 
 # %% [markdown]
-# *Left: the same target distribution as above, 0.9 on the right word and 0.1 / 3 = 0.033 on
-# each other word, with the `<pad>` column and the padded row all 0. Right: the loss of one
-# position as the model moves probability p onto the right word, the rest 1 - p spread
-# evenly over the other non-pad words. With epsilon = 0 it falls
-# all the way to p = 1: the model is always pushed to be more certain. With epsilon > 0 it
-# is smallest at p = 1 - epsilon (the dots) and climbs steeply beyond: over-confidence now
-# costs.*
-#
-# The minimum, measured on a fine grid of p:
+# *With epsilon = 0 the loss keeps falling until the model is certain; with epsilon > 0 it
+# is smallest at p = 1 - epsilon, and over-confidence costs.*
 
 # %%
 p_grid = [k / 1000 for k in range(20, 1000)]
@@ -324,86 +200,38 @@ for eps in (0.0, 0.1, 0.3):
     assert abs(best - (1 - eps)) < 0.002 or (eps == 0 and best == p_grid[-1])
 
 # %% [markdown]
-# One more property matters in practice. Log-probabilities can be exactly -inf: not from
-# our generator, which uses `log_softmax` in float32, but if they are computed as
-# `softmax(...).log()`, where a tiny probability rounds to 0 (much sooner in float16).
-# `torch.nn.KLDivLoss`, which the Annotated Transformer uses, then returns NaN (0 times
-# -inf in the columns where the target is 0), and one NaN loss turns every weight into NaN
-# at the next step. Ours clamps log-probabilities at LOG_TINY, the log of float32's smallest
-# normal number (about -87.3), and counts 0 * log 0 as 0: a large loss, but a finite one.
-# The price: below LOG_TINY the clamp passes no gradient, so a word pushed that far down
-# gets no push back up from its own entry (the gradient printed below is 0 in those
-# columns). What the clamp buys is that the loss, its gradient and the weights stay numbers.
-
-# %%
-never = torch.tensor([[0.0, 0.0, 1.0, 0.0, 0.0]]).log()  # all on 'cat'; the right word is 'the'
-never.requires_grad_()
-ours = crit(never, torch.tensor([1]))  # (this call also sets crit.true_dist for 'the')
-theirs = torch.nn.KLDivLoss(reduction="sum")(never, crit.true_dist)
-print("KLDivLoss:     ", theirs.item())
-print(f"LabelSmoothing: {ours.item():.1f}   (LOG_TINY = {LOG_TINY:.1f})")
-ours.backward()
-print("its gradient on the log-probabilities:", never.grad)
-assert not torch.isfinite(theirs) and torch.isfinite(ours)
-assert never.grad[0, 2] == -crit.true_dist[0, 2] and (never.grad[0, [0, 1, 3, 4]] == 0).all()
-
-# %% [markdown]
+# <details><summary>Under the hood: a probability of exactly 0</summary>
+#
+# A log-probability computed as `softmax(...).log()` can be -inf where a tiny probability
+# rounds to 0, much sooner in float16. `torch.nn.KLDivLoss`, which the Annotated Transformer
+# uses, then returns NaN, and one NaN loss turns every weight into NaN. `LabelSmoothing`
+# clamps log-probabilities at `LOG_TINY`, the log of float32's smallest normal number, about
+# -87.3. The loss stays finite; below the clamp that entry passes no gradient. The
+# demonstration is in docs/training.md.
+# </details>
+#
 # ## Adam and the warm-up schedule
 #
-# The paper trains with Adam (beta1 = 0.9, beta2 = 0.98, eps = 1e-9) and a learning rate
-# that changes at every step:
+# The paper trains with Adam, betas 0.9 and 0.98, eps 1e-9, and a learning rate that
+# changes at every step:
 #
 # lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)
 #
-# For the first `warmup` steps the second term is the smaller one: the rate grows linearly.
-# After that the first one takes over: the rate decays like 1 / sqrt(step). Both terms are
-# equal at step = warmup, the peak. The paper uses warmup = 4000 and factor 1.
+# For the first `warmup` steps the second term is smaller, so the rate grows linearly. After
+# that the first term takes over, and the rate decays like 1 / sqrt(step). The peak is at
+# step = warmup. The paper uses warmup = 4000 and factor 1.
 
 # %%
 show(rate)
 
-# %% [markdown]
-# PyTorch's `LambdaLR` scheduler sets the learning rate to (the optimizer's base rate) x
-# lambda(s), where s counts the scheduler's steps so far, starting at 0. `make_optimizer`
-# gives Adam a base rate of 1.0, so the rate is simply lambda(s), and lambda(s) =
-# rate(s + 1): the paper counts steps from 1, and rate(0) would divide by zero. The
-# training step calls `scheduler.step()` after each optimizer step, so optimizer step 1
-# uses rate(1), step 2 uses rate(2), and so on.
-
 # %%
-show(make_optimizer)
-tiny = torch.nn.Linear(2, 2)  # any parameters will do: we only read the rate
-opt, sched = make_optimizer(tiny, model_size=64, factor=0.3, warmup=100)
-for step in (1, 2, 3):
-    used = sched.get_last_lr()[0]  # the rate the next optimizer step uses
-    print(f"optimizer step {step}: lr {used:.7f} = rate({step}) {rate(step, 64, 0.3, 100):.7f}")
-    assert used == rate(step, 64, 0.3, 100)
-    opt.step()  # (no gradients: nothing moves)
-    sched.step()
-
-# %%
-for d_model, warmup, factor in SCHEDULES:
-    curve = schedule_curves([(d_model, warmup, factor)])
-    lrs = next(iter(curve.values()))  # lr at steps 1..20000
-    peak_step = lrs.index(max(lrs)) + 1
-    print(f"d_model={d_model:>4}, warmup={warmup:>4}: peak lr {max(lrs):.6f} at step "
-          f"{peak_step:>4}, then {lrs[-1]:.6f} at step 20000")
-    assert peak_step == warmup and max(lrs) == rate(warmup, d_model, factor, warmup)
-
-# %%
-_ = schedule_figure()
+_ = FIGURES["07_schedule"].make()
 
 # %% [markdown]
-# *The rate climbs in a straight line for `warmup` steps, peaks, then decays like
-# 1/sqrt(step). Doubling the warm-up (orange) peaks twice as late and sqrt(2) times lower,
-# then follows the same curve as the blue one. Halving d_model (green) multiplies the whole
-# curve by sqrt(2): smaller models take bigger steps.*
+# *A longer warm-up peaks later and lower; a smaller d_model lifts the whole curve.*
 #
-# ### Why warm up?
-#
-# Adam divides each gradient by a running estimate of its own size. At the very first step
-# that estimate comes from a single gradient, so every weight moves by the full learning
-# rate, whatever its gradient was:
+# Why warm up? Adam divides each gradient by a running estimate of its size. At the first
+# step that estimate comes from one gradient, so every weight moves by the full rate:
 
 # %%
 w = torch.nn.Parameter(torch.zeros(5))
@@ -414,143 +242,106 @@ print("first Adam step moves each weight by:", w.detach())
 assert torch.allclose(w.detach().abs(), torch.full((5,), 0.01))
 
 # %% [markdown]
-# A gradient of 0.0001 and one of 100 give the same step, 0.01: at the start Adam takes
-# full-size steps in directions learned from one noisy batch. Its estimates only become
-# averages after tens of steps (beta2 = 0.98 averages over about 1 / (1 - 0.98) = 50). The
-# paper's post-norm model adds a second reason: its gradients start very uneven. Chapter 6
-# measured a fresh 24-layer post-norm decoder whose bottom layer got a gradient about 1,600
-# times smaller than its top layer (its figure `06_grad_norms`); our models are pre-norm,
-# where the largest and smallest layer gradients stayed within a factor of 4. A small rate
-# while the estimates settle, then the peak, then a slow decay: that is the warm-up.
+# A gradient of 0.0001 and one of 100 give the same step. At the start Adam takes full-size
+# steps in directions learned from one noisy batch. Its estimates average over about
+# 1 / (1 - 0.98) = 50 steps. A small rate while they settle, then the peak, then a slow
+# decay: that is the warm-up. Exercise 2 removes it.
 #
-# ### One training step
+# <details><summary>Under the hood: the scheduler counts from 0</summary>
 #
-# The package's `train_step` also serves GPUs, mixed precision, several processes and
-# gradient accumulation, so it has more lines than the idea needs. With one batch per step
-# in float32, which is this chapter's case on a CPU, it does exactly this:
+# PyTorch's `LambdaLR` multiplies the optimizer's base rate by lambda(s), where s counts
+# the scheduler's steps from 0. `make_optimizer` sets the base rate to 1.0 and lambda(s) =
+# rate(s + 1), because the paper counts steps from 1 and rate(0) would divide by zero. So
+# optimizer step 1 uses rate(1). `tests/test_training.py` checks it.
+# </details>
 #
-# ```python
-# loss = loss_sum(model, batch, criterion, precision) / batch.ntokens  # per real token
-# loss.backward()                                     # gradients of every weight
-# torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-# optimizer.step()                                    # Adam moves the weights
-# optimizer.zero_grad()                               # forget this step's gradients
-# scheduler.step()                                    # set the next step's learning rate
-# ```
-#
-# Read the real code below with that in mind; you can skip these parts for now:
-# - `scaler` (a `GradScaler`): `scaler.scale`, `scaler.unscale_`, `scaler.step` and
-#   `scaler.update` only do something for float16 on a GPU, where small gradients would
-#   round to 0 without scaling. In float32 they are plain `backward()` and `optimizer.step()`.
-# - `sync` / `model.no_sync()`: only for training in several processes (DDP).
-# - the loop over `batches`: several batches add up their gradients before one optimizer
-#   step, as if they were one big batch (gradient accumulation). Here the list has one.
-# - `precision.autocast()` inside `loss_sum`: mixed precision on GPUs; in float32 it does
-#   nothing.
-#
-# Gradient clipping: if the gradient of all the weights together is longer than 1.0 (its
-# norm, the square root of the sum of every squared entry), it is scaled down to length 1.0,
-# keeping its direction. That does not cap the step itself: Adam divides by its running
-# estimate of each gradient's size, so the step mostly does not depend on how long the
-# gradient was. What clipping does change: an unusually large gradient enters Adam's
-# running averages at length 1.0 at most, so one bad batch cannot swamp them. The paper does
-# not mention clipping; we keep it as a cheap guard.
-
-# %%
-show(train_step)
-
-# %% [markdown]
-# ### Widget: the schedule explorer
-#
-# The copy task below trains for only 400 steps, with d_model 64, warmup 100 and factor
-# 0.3. At the scale of the paper's runs its warm-up would be a thin spike at the left edge,
-# so here is its schedule over just its 400 steps:
+# The copy task below trains for 400 steps with d_model 64, warm-up 100 and factor 0.3.
+# Its whole schedule, beside the paper's:
 
 # %%
 _ = draw_schedule(64, 100, 0.3, steps=400)
-copy_peak, paper_peak = rate(100, 64, 0.3, 100), rate(4000, 512, 1.0, 4000)
-print(f"copy run: peak {copy_peak:.5f} at step 100, {rate(400, 64, 0.3, 100):.6f} at step 400")
-print(f"paper: peak {paper_peak:.6f} at step 4000; the copy run's peak is "
-      f"{copy_peak / paper_peak:.1f} times higher")
+print(f"copy run: peak {rate(100, 64, 0.3, 100):.5f} at step 100; "
+      f"paper: peak {rate(4000, 512, 1.0, 4000):.6f} at step 4000")
 
 # %% [markdown]
-# *Blue: the copy run's rate climbs for 100 steps to 0.00375 (the dotted line), then falls to
-# half of that by step 400. Dashed grey: the paper's base schedule over the same 400 steps,
-# still near the start of its 4,000-step warm-up; even its peak (0.000699, at step 4000)
-# is 5.4 times lower than the copy run's. A small model can take much larger steps.*
-#
-# Now move d_model, warm-up, factor and the number of steps shown; the blue curve is yours,
-# the dashed grey one the paper's base model (512, 4000, 1). The title gives the peak. (The
-# sliders need a running notebook: a saved copy, on GitHub say, shows only the widget's
-# name.)
+# *The copy run's rate peaks at step 100, over five times higher than the paper's: a small
+# model can take larger steps.* Move the sliders to see other settings; the dashed grey
+# curve is the paper's base model.
 
 # %% tags=["nbval-ignore-output"]
 schedule_explorer()
 
 # %% [markdown]
+# ## One training step
+#
+# At the article's size, a training step is six lines:
+
+# %%
+def simple_train_step(model, batch, criterion, optimizer, scheduler):
+    """One step: the loss per real token, its gradients, one Adam step, the next rate."""
+    loss = loss_sum(model, batch, criterion, fp32) / batch.ntokens
+    loss.backward()  # the gradient of every weight
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # length at most 1.0
+    optimizer.step()  # Adam moves the weights
+    optimizer.zero_grad()  # forget this step's gradients
+    scheduler.step()  # set the next step's learning rate
+    return loss.item()
+
+
+# %% [markdown]
+# **Gradient clipping** scales the gradient of all weights together down to length 1.0 when
+# it is longer, so one bad batch cannot swamp Adam's running estimates. The paper does not
+# mention it; we keep it as a cheap guard.
+#
+# The package's `train_step` is the same, hardened. Its extra branches serve what this
+# chapter does not need:
+#
+# - a loop over `batches`: **gradient accumulation**, several batches adding up their
+#   gradients before one step, as if they were one big batch;
+# - `scaler`: **mixed precision** in float16 on a GPU, where small gradients would round to
+#   0 unless scaled. In float32 its calls are plain `backward()` and `step()`;
+# - `model.no_sync()`: **DDP**, training in several processes, chapter 9's territory.
+
+# %%
+show(train_step)
+twins = [copy.deepcopy(model) for _ in range(2)]
+optims = [make_optimizer(m, model_size=32, factor=1.0, warmup=10) for m in twins]
+simple_train_step(twins[0], batch, criterion, *optims[0])
+train_step(twins[1], [batch], criterion, *optims[1], fp32.grad_scaler(), fp32)
+same = all(torch.allclose(a, b) for a, b in zip(twins[0].parameters(), twins[1].parameters(),
+                                                strict=True))
+print("six-line step and train_step give the same weights:", same)
+assert same
+
+# %% [markdown]
 # ## The copy task
 #
 # The Annotated Transformer's first experiment: the source is a random sequence of 10
-# symbols from 1 to 10, and the target is the same sequence. Easy for a human, but the model
-# starts knowing nothing: it must learn to look, at each output position, at the matching
-# source position. The data is generated from a seed, and no test sequence is ever trained
-# on.
+# symbols from 1 to 10, and the target is the same sequence. The model starts knowing
+# nothing: it must learn to look, at each output position, at the matching source position.
+# No test sequence is ever trained on.
 
 # %%
 data = make_data("copy", seed=0)
 print("train / valid / test:", len(data.train), len(data.valid), len(data.test))
-print("vocabulary:", data.src_vocab.itos)
 print("an example:", " ".join(data.train[0].src), "->", " ".join(data.train[0].tgt))
 train_set = {e.src for e in data.train}
 seen = sum(e.src in train_set for e in data.valid + data.test)
-print("valid and test sequences that are also in the training set:", seen)
+print("valid and test sequences also in the training set:", seen)
 assert seen == 0
 
 # %% [markdown]
-# A small model: 2 layers of each kind, d_model 64, 4 heads. The schedule peaks at step 100
-# at 0.3 * 64^-0.5 * 100^-0.5 = 0.00375, and we train for 400 steps of 64 sequences: 25,600
-# sequences, fewer than the 30,000 of the training set, so the model never sees the same
-# sequence twice. Every 25 steps `train` measures the validation loss and the validation
-# exact match (the share of 200 sequences decoded exactly right) and calls our callback,
-# which redraws the curves. All sequences have 10 symbols, so batching by length changes
-# nothing here.
+# The paper also uses **dropout** with P_drop = 0.1: in training, each entry of each
+# sublayer's output is set to 0 with that probability, and the survivors are scaled up to
+# keep the average. A model that cannot count on any single unit memorises less. Dropout
+# acts only after `model.train()`; `model.eval()` turns it off for testing. `train` switches
+# between the two and returns the model in eval mode.
 #
-# ### Dropout, and `model.train()` / `model.eval()`
-#
-# The paper also uses dropout (section 5.4, "residual dropout", P_drop = 0.1): during
-# training, each entry of each sub-layer's output is set to 0 with probability 0.1 before it
-# is added to the residual stream (the `self.dropout(...)` in `SublayerConnection`, chapter
-# 6), and so is each entry of the sum of the embeddings and positional encodings. The
-# survivors are scaled by 1 / (1 - 0.1), so the average stays the same. Our layers, like the
-# Annotated Transformer's, also apply it to the attention weights and inside the
-# feed-forward block; `make_model(dropout=...)` sets them all. A model that can never count
-# on any single unit is held back from memorising its training sentences.
-#
-# Dropout only acts in training mode. `model.train()` switches it on, `model.eval()` off;
-# forget `eval()` before testing and the predictions change at random from run to run.
-# `train` calls
-# `model.train()` before its loop, `eval()` for each validation, and returns the model in
-# eval mode. The same layer in both modes:
-
-# %%
-drop = torch.nn.Dropout(p=0.5)  # 0.5 to make it visible; the paper uses 0.1
-x = torch.ones(8)
-drop.train()
-print("train mode:", drop(x))  # each entry zeroed with probability 0.5, the rest doubled
-drop.eval()
-print("eval mode: ", drop(x))  # unchanged
-assert torch.equal(drop(x), x)
-print("the numbers task's default model:", get_task("numbers").recipe.model)
-
-# %% [markdown]
-# For the copy task we set dropout to 0. Dropout fights memorising the training data, and
-# here there is nothing to memorise: 400 steps of 64 draw 25,600 sequences from 30,000 that
-# are all different, and none of the held-out ones among them (checked above). The numbers
-# task's default, above, keeps the paper's 0.1.
-#
-# On a CPU we use one thread: for a model this small, splitting each small matrix product
-# between threads costs more than it saves, and on our shared 2-core machine one thread was
-# the faster choice.
+# For the copy task we set dropout to 0: 400 steps of 64 draw 25,600 sequences out of
+# 30,000 distinct ones, so there is nothing to memorise. The model has 2 layers of each
+# kind, d_model 64 and 4 heads. Every 25 steps `train` measures the validation loss and the
+# validation exact match, the share of 200 sequences decoded exactly right, and redraws
+# the curves.
 
 # %%
 copy_model = {"N": 2, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0}
@@ -558,12 +349,7 @@ config = TrainConfig(steps=400, batch_size=64, warmup=100, factor=0.3, smoothing
                      valid_every=25, valid_decode=200)
 print(config)
 if device.type == "cpu":
-    torch.set_num_threads(1)
-
-# %% [markdown]
-# In a running notebook a progress bar counts the 400 steps and the curves redraw every 25
-# steps. (A saved copy, on GitHub say, shows the bar stuck at 0/400: it is a widget and needs
-# a running kernel. The curves and the printed lines below it are the run's final state.)
+    torch.set_num_threads(1)  # tiny matrices: see "Under the hood" below
 
 # %% tags=["nbval-ignore-output"]
 live = LiveHistory()  # redraws the loss curves below at each validation
@@ -577,21 +363,24 @@ print(" ".join(f"{s}:{e:.2f}" for s, e in zip(history.valid_step, history.valid_
                                                 strict=True)))
 
 # %% [markdown]
-# *Left, log scale: the training loss (every step) and the validation loss (every 25 steps)
-# both fall by more than an order of magnitude; then the validation loss levels off near 0.1
-# while the training loss keeps falling, to about 0.001. That gap is not overfitting: the two
-# are different quantities. The training loss is the KL divergence to the smoothed target,
-# which is 0 once the model answers exactly 0.9 / 0.1; the validation loss is the plain
-# cross-entropy of the right symbol, -log p, which for a model that answers 0.9 is -log 0.9
-# = 0.105 (see below). Right: validation exact match stays at 0 while the model only knows
-# which symbols exist, then jumps once it has learned where to look. In the run stored with
-# this notebook (the line printed above) it was still 0 at step 75, 0.34 at step 100 and
-# 0.93 at step 125.*
+# *Left, log scale: both losses fall by more than ten times, then the validation loss levels
+# off near 0.1 while the training loss keeps falling. Right: exact match stays at 0 while the
+# model only knows which symbols exist, then jumps once it has learned where to look.*
+#
+# The gap between the two losses is not overfitting. The training loss is the KL to the
+# smoothed target, 0 once the model answers exactly 0.9. The validation loss is the plain
+# cross-entropy, which for an answer of 0.9 is -log 0.9 = 0.105.
+#
+# <details><summary>Under the hood: one thread</summary>
+#
+# On a CPU the chapter runs torch on one thread. For a model this small, splitting each
+# small matrix product between threads costs more than it saves. docs/training.md gives the
+# measured times and the command.
+# </details>
 
 # %%
 model = result.model
 print("parameters:", count_parameters(model))
-print("optimizer steps:", history.step[-1])
 print("the returned model is in eval mode (dropout off):", not model.training)
 assert not model.training
 assert history.loss[-1] < history.loss[0] / 100
@@ -601,13 +390,9 @@ print(f"test exact match: {round(test_exact * len(data.test))}/{len(data.test)}"
 assert test_exact == 1.0
 
 # %% [markdown]
-# Every one of the 1,000 held-out sequences is copied exactly.
-#
-# Label smoothing left its mark. The model was asked for 0.9 on the right symbol, and that
-# is what it learned: the mean probability it gives the right symbol on the test set is
-# close to 1 - epsilon, and a model that answers 0.9 has a cross-entropy of -log(0.9) =
-# 0.105, whatever its accuracy. That is the "hurts perplexity" of the paper, while the
-# accuracy is perfect.
+# Every one of the 1,000 held-out sequences is copied exactly. And label smoothing left its
+# mark, the "hurts perplexity" of the paper: the model gives the right symbol about 0.9, as
+# it was asked, so its perplexity stays near 1 / 0.9 = 1.11, not 1.
 
 # %%
 test_batch = make_batch([(e.src, e.tgt) for e in data.test], data.src_vocab,
@@ -616,49 +401,43 @@ with torch.no_grad():
     logp = model.generator(model(test_batch.src, test_batch.tgt, test_batch.src_mask,
                                  test_batch.tgt_mask))  # (B, T, V)
 p_right = logp.exp().gather(-1, test_batch.tgt_y.unsqueeze(-1))  # (B, T, 1)
+cross_entropy = -p_right.log().mean().item()
 print(f"mean probability of the right symbol: {p_right.mean().item():.3f}")
-print(f"-log(0.9) = {-math.log(0.9):.3f}; last validation cross-entropy within 0.01 of it:",
-      abs(history.valid_loss[-1] + math.log(0.9)) < 0.01)
-assert abs(p_right.mean().item() - 0.9) < 0.02
+print(f"test perplexity: {math.exp(cross_entropy):.2f}")
+assert abs(p_right.mean().item() - 0.9) < 0.02 and 1.05 < math.exp(cross_entropy) < 1.2
 
 # %% [markdown]
 # ## Greedy decoding
 #
-# At test time there is no target to read: the model reads its own output. Greedy decoding
-# is the loop of chapter 6: encode the source once, start with `<s>`, and append the most
-# likely next symbol until `</s>` or `max_len`. The package's `greedy_decode` has the
-# Annotated Transformer's signature, works on a whole batch, and stops once every row has
-# written `</s>` (its key/value cache, which makes each step cheaper, is chapter 8's
-# subject).
+# At test time there is no target to read: the model reads its own output, as in the
+# figure's right half. Greedy decoding encodes the source once, starts with `<s>`, and
+# appends the most likely next symbol until `</s>` or `max_len`. The package's
+# `greedy_decode` works on a whole batch; its key/value cache is chapter 8's subject.
 
 # %%
 show(greedy_decode)
-
-# %%
 vocab = data.src_vocab
 examples = data.test[:4]
 src = pad_sequences([vocab.encode(e.src) for e in examples], vocab.pad).to(device)  # (B, S)
 src_mask = padding_mask(src, vocab.pad)  # (B, 1, S)
 ys = greedy_decode(model, src, src_mask, max_len=result.max_len, start_symbol=vocab.bos,
                    end_symbol=vocab.eos)  # (B, L)
-print("src", tuple(src.shape), "(B, S) -> output", tuple(ys.shape),
-      "(B, L): <s>, 10 symbols, </s>")
+print("src", tuple(src.shape), "(B, S) -> output", tuple(ys.shape), "(B, L)")
 for e, row in zip(examples, ys.tolist(), strict=True):
     written = vocab.decode(row)
     print(f"{' '.join(e.src):<22} -> {' '.join(written)}")
     assert tuple(written) == e.tgt
-assert (ys[:, 0] == vocab.bos).all() and (ys[:, -1] == vocab.eos).all()
 
 # %% [markdown]
 # Training took one decoder pass per batch for all 11 target positions; decoding takes one
-# pass per output symbol, one after the other. That asymmetry is why teacher forcing makes
-# Transformers fast to train, and why chapter 8 caches work between decoding steps.
+# pass per output symbol. That asymmetry is why teacher forcing makes Transformers fast to
+# train, and why chapter 8 caches work between decoding steps.
 #
 # ### What the model learned to look at
 #
-# How does it copy? Run one test pair through the trained model with the attention weights
-# kept, and look at the cross-attention of its last layer (the second of N = 2): each target
-# position (row) and how much it looks at each source symbol (column).
+# Run one test pair through the trained model with the attention weights kept, and look at
+# the cross-attention of its last layer: each target position is a row, each source symbol
+# a column.
 
 # %%
 src, tgt = test_batch.src[:1], test_batch.tgt[:1]  # one test pair: (1, S) and (1, T)
@@ -670,7 +449,7 @@ print("cross-attention weights:", tuple(cross.shape), "(N, H, T, S)")
 N, H, T, S = cross.shape
 diagonal = torch.arange(T).clamp(max=S - 1)  # (T,): target position t <-> source position t
 follows = (cross[-1].argmax(dim=-1) == diagonal).float().mean(dim=-1)  # (H,)
-print("a head of the last layer looks at the matching source position for "
+print("a head of the last layer looks hardest at the matching source position for "
       "at least 90% of the target positions:", bool(follows.max() >= 0.9))
 assert follows.max() >= 0.9
 
@@ -678,65 +457,77 @@ assert follows.max() >= 0.9
 _ = draw_attention(maps, "cross", layer=-1)
 
 # %% [markdown]
-# *One panel per head of the last decoder layer; the colour is the attention weight, 0 to 1.
-# Rows: what the decoder reads at each target position (`<s>` and the symbols written so
-# far); columns: the source symbols. The bright diagonal says that the position that reads `<s>` looks at the
-# first source symbol, the next one at the second, and so on: to write symbol t, the model
+# *At least one head of the last layer draws a bright diagonal: to write symbol t, the model
 # looks up source position t. Nobody told it to; it learned the alignment from examples.*
 #
 # ## Recap
 #
-# - `make_batch` pads and encodes pairs; `Batch` cuts the target into `tgt` (read) and
-#   `tgt_y` (predicted), and builds `src_mask` (B, 1, S) and `tgt_mask` (B, T, T), which
-#   hides the future, the pad keys and the padded query rows.
-# - Teacher forcing: the decoder reads the true previous words, so one pass trains all T
-#   positions; the causal mask keeps each prediction honest.
-# - Label smoothing (epsilon = 0.1): the target is 0.9 on the right word and 0.1 spread over
-#   the others; the loss is smallest at p = 1 - epsilon. Our trained model gives the right
-#   symbol about 0.9 on average. KL(q || p) = CE(q, p) - H(q): same gradients, different
-#   numbers. The loss stays finite even for a probability of exactly 0.
-# - Adam (0.9, 0.98, 1e-9) takes full-size first steps, so the learning rate warms up:
-#   factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), peaking at step = warmup.
-# - Batches group sentences of similar length; dropout (0.1 in the paper) acts only after
-#   `model.train()`, and `model.eval()` turns it off for testing.
-# - The copy task: 400 steps, 1000/1000 held-out sequences copied exactly; greedy decoding
-#   writes one symbol per decoder pass; the cross-attention learned the diagonal.
+# - `Batch` cuts the target into `tgt`, read, and `tgt_y`, predicted. Teacher forcing trains
+#   all T positions in one pass; the causal mask keeps each prediction honest.
+# - Label smoothing, epsilon = 0.1: the right word gets 0.9, the other V - 2 non-pad words
+#   share 0.1. The loss is smallest at p = 1 - epsilon, so the trained model stays near 0.9
+#   and its perplexity near 1.11.
+# - Adam takes full-size first steps, so the rate warms up, peaks at step = warmup, then
+#   decays like 1 / sqrt(step).
+# - A training step is six lines; `train_step` adds accumulation, mixed precision and DDP.
+# - The copy task: 400 steps, 1000/1000 held-out sequences; greedy decoding writes one
+#   symbol per pass; a cross-attention head learned the diagonal.
 #
 # ## Your turn
 #
-# **1.** Write the paper's learning-rate schedule `rate(step, model_size, factor, warmup)`,
-# returning a float. Try it from the formula in words, without scrolling up to the code.
+# Both exercises break one part of training and ask you to predict the damage. They train
+# a tiny copy model with 5 symbols for 150 steps, a few seconds each, with plain
+# cross-entropy: a blind guess scores log 10 = 2.30.
+#
+# **1. Break it: turn off the causal mask.** The decoder gets a mask that hides only pads, so
+# position t may read every word of `tgt`, the future included. Compared with the same run
+# with the mask, will the training loss be lower, the same or higher? And the held-out exact
+# match of greedy decoding? Predict, run, then explain what the model learned.
 
 # %%
 from annotated.exercises import (  # noqa: E402
-    check_factor_for_peak,
-    check_rate,
+    check_no_mask_prediction,
+    check_no_warmup_prediction,
     check_smoothed_targets,
 )
 
-
-def my_rate(step, model_size, factor, warmup):
-    ...
-
-
-check_rate(my_rate)
-
-# %% [markdown]
-# **2.** How did we choose the copy task's factor? Write `factor_for_peak(peak_lr,
-# model_size, warmup)`: the factor that makes the schedule of a model of width `model_size`
-# peak at exactly `peak_lr`, with this `warmup`. (For the copy task: 0.00375 with d_model 64
-# and warmup 100 gives 0.3.)
+prediction = {"loss": ..., "exact match": ...}  # each "lower", "same" or "higher"
+check_no_mask_prediction(prediction)
 
 # %%
-def my_factor_for_peak(peak_lr, model_size, warmup):
-    ...
-
-
-check_factor_for_peak(my_factor_for_peak)
+show(break_it_run)
+runs = {"with the mask": break_it_run(), "no causal mask": break_it_run(causal=False)}
+for name, run in runs.items():
+    last10 = sum(run["loss"][-10:]) / 10  # one batch is noisy: average the last 10 steps
+    print(f"{name:<15} training loss {last10:.2f}, held-out exact match {run['exact']:.2f}")
+assert sum(runs["no causal mask"]["loss"][-10:]) < sum(runs["with the mask"]["loss"][-10:])
+assert runs["no causal mask"]["exact"] < 0.05 < runs["with the mask"]["exact"]
 
 # %% [markdown]
-# **3.** Write `smoothed_targets(target, size, padding_idx, smoothing)`: given target ids of
-# shape (N,), return the (N, V) distribution that `LabelSmoothing` compares the model with.
+# **2. Break it: drop the warm-up.** Same model, same factor, but `warmup=1`: the rate starts
+# at its peak, 1 / sqrt(64) = 0.125, and decays from there. Against warm-up 50, predict the
+# training loss and the exact match.
+
+# %%
+prediction = {"loss": ..., "exact match": ...}  # each "lower", "same" or "higher"
+check_no_warmup_prediction(prediction)
+
+# %%
+runs["no warm-up"] = break_it_run(warmup=1)
+for name in ("with the mask", "no warm-up"):
+    last10 = sum(runs[name]["loss"][-10:]) / 10
+    print(f"{name:<15} training loss {last10:.2f}, held-out exact match "
+          f"{runs[name]['exact']:.2f}")
+assert sum(runs["no warm-up"]["loss"][-10:]) / 10 > math.log(10) - 0.4
+assert runs["no warm-up"]["exact"] < 0.05
+
+# %% [markdown]
+# One seed and one tiny model: read it as an example of a known effect, not a law.
+# Chapter 6 saw a post-norm model six layers deep stall the same way at half this rate.
+#
+# **3. Write the smoothed targets.** `smoothed_targets(target, size, padding_idx,
+# smoothing)`: given target ids of shape (N,), return the (N, V) distribution that
+# `LabelSmoothing` compares the model with, the course's variant described above.
 
 # %%
 def my_smoothed_targets(target, size, padding_idx, smoothing):
@@ -744,3 +535,21 @@ def my_smoothed_targets(target, size, padding_idx, smoothing):
 
 
 check_smoothed_targets(my_smoothed_targets)
+
+# %% [markdown]
+# ## Further reading
+#
+# - Vaswani et al., [Attention Is All You Need](https://arxiv.org/abs/1706.03762), 2017:
+#   section 5, training, with the schedule, dropout and label smoothing.
+# - [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/): the
+#   `Batch`, `LabelSmoothing`, copy task and greedy decoding this chapter follows.
+# - Szegedy et al., [Rethinking the Inception Architecture](https://arxiv.org/abs/1512.00567),
+#   2016, section 7: label smoothing as first proposed.
+# - Müller et al., [When Does Label Smoothing Help?](https://arxiv.org/abs/1906.02629), 2019.
+# - Kingma and Ba, [Adam](https://arxiv.org/abs/1412.6980), 2015; Liu et al.,
+#   [On the Variance of the Adaptive Learning Rate](https://arxiv.org/abs/1908.03265), 2020,
+#   on why Adam needs a warm-up.
+# - Williams and Zipser, 1989, introduced teacher forcing; Bengio et al.,
+#   [Scheduled Sampling](https://arxiv.org/abs/1506.03099), 2015, on the gap it leaves
+#   between training and decoding.
+# - Srivastava et al., [Dropout](https://jmlr.org/papers/v15/srivastava14a.html), 2014.

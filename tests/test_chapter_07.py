@@ -1,5 +1,5 @@
-"""Chapter 7: label smoothing and schedule figures, the schedule explorer, the live loss
-curves, and the rate / smoothed-targets graders."""
+"""Chapter 7: teacher forcing, label smoothing and schedule figures, the schedule explorer,
+the live loss curves, the break-it runs, and the chapter's graders."""
 
 import io
 import math
@@ -14,6 +14,8 @@ import torch
 from annotated.attention_maps import AttentionMaps
 from annotated.exercises import (
     check_factor_for_peak,
+    check_no_mask_prediction,
+    check_no_warmup_prediction,
     check_rate,
     check_smoothed_targets,
 )
@@ -21,7 +23,7 @@ from annotated.losses import LabelSmoothing
 from annotated.training import History, rate
 from annotated.viz import draw, figures, measure
 from annotated.viz.draw import draw_attention, draw_history, draw_schedule
-from annotated.viz.measure import schedule_steps
+from annotated.viz.measure import break_it_run, schedule_steps
 from annotated.viz.widgets import LiveHistory, schedule_explorer
 
 
@@ -309,3 +311,62 @@ def test_draw_attention_shows_every_head_of_the_last_layer_with_a_colour_bar():
     cells = np.asarray(heads[2].collections[0].get_array()).reshape(3, 5)
     assert cells.tolist() == torch.eye(3, 5).tolist()  # the last layer, not the first
     plt.close("all")
+
+
+def test_teacher_forcing_figure_reads_the_shifted_target_once_and_decodes_word_by_word():
+    fig = figures.FIGURES["07_teacher_forcing"].make()
+    left, right = fig.axes
+    words = [t.get_text() for t in left.texts]
+    read, write = draw.TEACHER_TARGET[:-1], draw.TEACHER_TARGET[1:]
+    # Training: every position read and written once, in one pass.
+    assert sorted(w for w in words if w in read or w in write) == sorted(read + write)
+    assert "one pass, all 5 positions" in left.get_title()
+    # Decoding: pass k reads k words and writes one; 5 passes for 5 words.
+    passes = [t.get_text() for t in right.texts if t.get_text().startswith("pass ")]
+    assert passes == [f"pass {k}" for k in range(1, 6)]
+    rtexts = [t.get_text() for t in right.texts]
+    assert rtexts.count("<s>") == 5 and rtexts.count("the") == 1 + 4  # written once, read 4x
+    with pytest.raises(ValueError, match="needs <s>, a word and </s>"):
+        draw.teacher_forcing_figure(["<s>", "</s>"])
+    plt.close("all")
+
+
+def test_rate_axes_put_the_scale_in_the_label_not_an_offset():
+    # The paper's peaks are below 1e-3 (0.000988 at most); the copy run's 0.00375 is above.
+    for fig, k, tick in ((figures.FIGURES["07_schedule"].make(), -4, "8"),
+                         (draw_schedule(64, 100, 0.3, steps=400), -3, "3.5")):
+        ax = fig.axes[0]
+        fig.canvas.draw()
+        assert ax.get_ylabel() == f"learning rate ($\\times 10^{{{k}}}$)"
+        assert ax.yaxis.get_offset_text().get_text() == ""
+        assert tick in [t.get_text() for t in ax.get_yticklabels()]  # plain numbers
+    plt.close("all")
+
+
+def test_break_it_runs_show_the_leak_and_validate():
+    masked, leaky = break_it_run(steps=80), break_it_run(causal=False, steps=80)
+    # Reading the answer one position to the right is easier than copying from the source...
+    assert sum(leaky["loss"][-10:]) < sum(masked["loss"][-10:])
+    # ...and useless when decoding, where the next word is not there yet.
+    assert leaky["exact"] == 0.0
+    with pytest.raises(ValueError, match="warmup >= 1"):
+        break_it_run(warmup=0)
+
+
+@pytest.mark.parametrize(("grader", "answer", "wrong_loss", "hint"), [
+    (check_no_mask_prediction, {"loss": "lower", "exact match": "lower"}, "higher",
+     "shifted by one"),
+    (check_no_warmup_prediction, {"loss": "higher", "exact match": "lower"}, "lower",
+     "full rate"),
+])
+def test_break_it_graders(grader, answer, wrong_loss, hint):
+    assert grader(answer).passed
+    r = grader(answer | {"loss": wrong_loss})
+    assert not r.passed and "Not yet (loss)" in r.message and hint in r.message
+    r = grader(answer | {"exact match": "same"})
+    assert not r.passed and "Not yet (exact match)" in r.message
+    r = grader({"loss": ..., "exact match": ...})
+    assert not r.passed and r.message.startswith("Not attempted yet") and "Hint 1" in r.message
+    r = grader(answer | {"loss": "much lower"})
+    assert not r.passed and "'much lower' is not one of lower, same, higher" in r.message
+    assert not grader(["lower", "lower"]).passed

@@ -1,6 +1,7 @@
 import torch
 
 from annotated.exercises import Mistake, check_function
+from annotated.exercises.grading import grade_choice
 
 
 def double(x):
@@ -68,3 +69,14 @@ def test_a_mask_must_be_bool_not_just_the_right_numbers():
     r = check_function(lambda x: (x > 0).float(), positive, cases, todo="Return x > 0.")
     assert not r.passed
     assert "the result has dtype torch.float32, expected torch.bool" in r.message
+
+
+def test_grade_choice_reads_a_letter_and_names_the_mistake():
+    def grade(answer):
+        return grade_choice(answer, "b", {"a": "too early"}, "Pick a or b.", "Right!")
+
+    assert grade("b").passed and grade(" (B) ").message == "Right!"
+    assert grade("a").message == "Not yet: too early" and not grade("a").passed
+    assert grade(...).message == "Not attempted yet. Pick a or b."
+    assert grade(None).message.startswith("Not attempted yet")
+    assert grade("z").message == "Not yet: 'z' is not one of the letters. Pick a or b."

@@ -65,6 +65,22 @@ class Hypothesis:
     log_prob: float
 
 
+@dataclass(frozen=True)
+class BeamCandidate:
+    """One extension beam search weighed at a step: a prefix plus one word, and its fate.
+
+    `fate` is "kept" (stays in the beam), "finished" (ended with </s>, or at max_len, among
+    the step's K best) or "pruned" (among the 2K best candidates, but dropped).
+    """
+
+    row: int  # which source of the batch
+    step: int  # 1 for the first word after <s>
+    prefix: tuple[int, ...]  # the words before (no <s>)
+    word: int
+    log_prob: float  # total log-probability of prefix + word
+    fate: str
+
+
 def length_penalty(length: int, alpha: float) -> float:
     """GNMT's ((5 + length) / 6) ** alpha; alpha = 0 ranks by total log-probability."""
     return ((5 + length) / 6) ** alpha
@@ -73,11 +89,13 @@ def length_penalty(length: int, alpha: float) -> float:
 @torch.no_grad()
 def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor | None,
                 max_len: int, start_symbol: int, end_symbol: int, beam_size: int = 4,
-                alpha: float = 0.6, n_best: int = 1) -> list[list[Hypothesis]]:
+                alpha: float = 0.6, n_best: int = 1,
+                trace: list[BeamCandidate] | None = None) -> list[list[Hypothesis]]:
     """Keep the `beam_size` best prefixes at each step; return the n best finished per row.
 
     A finished hypothesis scores log P(y | x) / length_penalty(len(y), alpha). Uses the
-    key/value cache, reordered as beams are kept or dropped.
+    key/value cache, reordered as beams are kept or dropped. A `trace` list receives every
+    candidate weighed, with its fate (the search tree, for pictures and tests).
     """
     if not 1 <= n_best <= beam_size:
         raise ValueError(f"need 1 <= n_best <= beam_size, got n_best={n_best}, "
@@ -109,6 +127,7 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
             if done[b]:
                 continue
             kept = 0
+            fates = ["pruned"] * len(top_l[b])  # what became of each of the 2K candidates
             for rank, (s, k, w) in enumerate(zip(top_l[b], beam_l[b], word_l[b], strict=True)):
                 if s == float("-inf"):
                     break
@@ -120,11 +139,17 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, src_mask: torch.Tensor
                         finished[b].append(
                             Hypothesis(toks, s / length_penalty(len(toks), alpha), s))
                         finished[b] = sorted(finished[b], key=lambda h: -h.score)[:K]
+                        fates[rank] = "finished"
                 elif kept < K:
                     new_scores[b, kept], new_rows[b, kept], new_words[b, kept] = s, b * K + k, w
                     kept += 1
+                    fates[rank] = "kept"
                 if kept == K:
                     break
+            if trace is not None:
+                trace.extend(BeamCandidate(b, t, tuple(prefixes[b][k]), w, s, fate)
+                             for s, k, w, fate in zip(top_l[b], beam_l[b], word_l[b], fates,
+                                                      strict=True) if s != float("-inf"))
             # A row is done with K finished hypotheses once its best alive prefix, scored
             # as if it ended now, cannot beat the worst of them (Hugging Face's heuristic).
             best_alive = float(new_scores[b, 0])  # -inf when nothing stays alive

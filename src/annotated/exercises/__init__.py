@@ -23,8 +23,14 @@ from .ch04 import (
 )
 from .ch05 import check_causal_mask, check_fixed_mask, check_masked_softmax, check_zero_rows
 from .ch06 import check_attention_bound, check_norm_prediction, check_untied_parameters
-from .ch07 import check_factor_for_peak, check_rate, check_smoothed_targets
-from .ch08 import check_exact_match, check_greedy_step, check_length_penalty
+from .ch07 import (
+    check_factor_for_peak,
+    check_no_mask_prediction,
+    check_no_warmup_prediction,
+    check_rate,
+    check_smoothed_targets,
+)
+from .ch08 import check_cache_prediction, check_greedy_step, check_mistake_explanation
 from .ch09 import check_detokenize, check_padding_share
 from .ch10 import check_biggest_switch, check_cache_bytes, check_rotate_pair
 from .grading import Mistake, Result, check_function
@@ -42,7 +48,8 @@ __all__ = [
     "check_causal_mask", "check_fixed_mask", "check_masked_softmax", "check_zero_rows",  # 5
     "check_attention_bound", "check_norm_prediction", "check_untied_parameters",  # 6
     "check_factor_for_peak", "check_rate", "check_smoothed_targets",  # 7
-    "check_exact_match", "check_greedy_step", "check_length_penalty",  # 8
+    "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
+    "check_cache_prediction", "check_greedy_step", "check_mistake_explanation",  # 8
     "check_detokenize", "check_padding_share",  # 9
     "check_biggest_switch", "check_cache_bytes", "check_rotate_pair",  # 10
 ]

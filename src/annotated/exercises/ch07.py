@@ -1,4 +1,5 @@
-"""Chapter 7 exercises: the warm-up schedule, the factor for a peak, the label-smoothed targets."""
+"""Chapter 7 exercises: the warm-up schedule, the factor for a peak, the label-smoothed targets,
+and two break-it predictions (the causal mask off, the warm-up dropped)."""
 
 from __future__ import annotations
 
@@ -263,3 +264,67 @@ def check_smoothed_targets(attempt: Callable) -> Result:
         success="Correct! That is LabelSmoothing.true_dist: each real row sums to 1, padded "
                 "rows and the <pad> column are 0.",
     )
+
+
+# --- Break it: predict what one broken part does to a tiny copy model ---
+
+CHOICES = ("lower", "same", "higher")
+BREAK_KEYS = ("loss", "exact match")
+
+
+def _grade_break_it(prediction: object, answer: tuple[str, str], todo: str,
+                    hints: tuple[str, str], success: str) -> Result:
+    """Grade a break-it prediction {"loss": word, "exact match": word} against `answer`;
+    `hints` are for a wrong loss and a wrong exact match, in that order."""
+    if not isinstance(prediction, dict) or set(prediction) != set(BREAK_KEYS):
+        return Result(False, f"Keep the dict's two keys, 'loss' and 'exact match'. {todo}")
+    words = tuple(prediction[k] for k in BREAK_KEYS)
+    if any(w is ... or w is None for w in words):
+        return Result(False, f"Not attempted yet. {todo} Commit to a guess before you run the "
+                             "next cell: a wrong guess teaches more.")
+    bad = [w for w in words if w not in CHOICES]
+    if bad:
+        return Result(False, f"Not yet: {bad[0]!r} is not one of {', '.join(CHOICES)}.")
+    for key, word, right, hint in zip(BREAK_KEYS, words, answer, hints, strict=True):
+        if word != right:
+            return Result(False, f"Not yet ({key}): {hint}")
+    return Result(True, success)
+
+
+def check_no_mask_prediction(prediction: dict) -> Result:
+    """Grade {"loss": ..., "exact match": ...}: the copy model trained without the causal
+    mask, against the same model trained with it ("lower", "same" or "higher")."""
+    return _grade_break_it(
+        prediction, ("lower", "lower"),
+        todo="Hint 1: without the mask, position t may read every word of tgt, including the "
+             "one after it. Which word is that, compared with what t must predict? Hint 2: at "
+             "test time greedy decoding has no future words to read. Fill in 'loss' (the "
+             "training loss) and 'exact match' (held-out, greedy) with lower, same or higher.",
+        hints=("tgt is tgt_y shifted by one, so the word after position t in tgt is exactly "
+               "what t must predict. Reading an answer is easier than working it out.",
+               "the model learned to read the next input word. Greedy decoding writes that "
+               "word itself, so at the last position there is nothing to read. What does it "
+               "copy then?"),
+        success="Correct! Without the mask the training loss falls faster, because each "
+                "position reads its answer one step to the right; nothing forces it to look "
+                "at the source. Decoding never shows it the next word, so it has learned "
+                "nothing it can use. Run the next cell.")
+
+
+def check_no_warmup_prediction(prediction: dict) -> Result:
+    """Grade {"loss": ..., "exact match": ...}: the copy model with warmup=1 (the rate starts
+    at its peak) against warm-up 50, the same schedule otherwise."""
+    return _grade_break_it(
+        prediction, ("higher", "lower"),
+        todo="Hint 1: with warmup=1 the first step already uses the peak rate, 0.125 for "
+             "d_model 64, and Adam's first steps move every weight by about the full rate. "
+             "Hint 2: a fresh weight of a 64 x 64 layer is about 0.1 in size. Fill in "
+             "'loss' and 'exact match' with lower, same or higher.",
+        hints=("a larger rate does not mean faster learning here. Adam's first steps move "
+               "each weight by the full rate whatever its gradient: what does a step of "
+               "0.125 do to a weight of size 0.1?",
+               "if the loss stays near a blind guess, can the greedy output be right?"),
+        success="Correct! Started at the peak, Adam's first steps throw every weight about "
+                "0.125 in a direction learned from a few noisy batches, and this run never "
+                "recovers within 150 steps: its loss stays near a blind guess. The warm-up "
+                "lets Adam's estimates settle first. Run the next cell.")

@@ -1,79 +1,19 @@
-"""Chapter 8 exercises: exact match, one greedy decoding step, beam search's length penalty."""
+"""Chapter 8 exercises: one greedy step without a cache, what the cache needs (a prediction),
+and why the shipped model gets some numbers wrong (an interpretation)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
 from ..data import pad_sequences
-from ..decoding import length_penalty, next_log_probs
+from ..decoding import next_log_probs
 from ..masks import padding_mask, subsequent_mask
-from ..metrics import exact_match
 from ..model import make_model
 from ..pretrained import load
-from .grading import Mistake, Result, check_function
-
-
-def _as_number(attempt: Callable) -> Callable:
-    """The attempt with a numeric result turned into a float64 tensor: compared with a tolerance."""
-    if not callable(attempt):
-        return attempt  # check_function says to pass the function itself
-
-    @functools.wraps(attempt)
-    def wrapped(*args):
-        out = attempt(*args)
-        if out is None or isinstance(out, torch.Tensor):
-            return out
-        return torch.tensor(float(out), dtype=torch.float64)
-
-    return wrapped
-
-
-def _number(fn: Callable) -> Callable:
-    return lambda *args: torch.tensor(float(fn(*args)), dtype=torch.float64)
-
-
-EXACT_CASES = [
-    (["twenty-one", "one hundred", "zero"], ["twenty-one", "one hundred and one", "zero"]),
-    (["seven thousand", "nine hundred and one"], ["seven thousand and fifty",
-                                                  "nine hundred and one"]),
-    (["Twenty-one", "ten thousand"], ["twenty-one", "ten thousand"]),
-]
-
-
-def _word_accuracy(hyps: Sequence[str], refs: Sequence[str]) -> float:
-    pairs = [(h.split(), r.split()) for h, r in zip(hyps, refs, strict=True)]
-    right = sum(a == b for h, r in pairs for a, b in zip(h, r, strict=False))
-    return right / sum(len(r) for _, r in pairs)
-
-
-def check_exact_match(attempt: Callable) -> Result:
-    """Grade `exact_match(hyps, refs)`: the share of hypotheses equal to their reference."""
-    return check_function(
-        _as_number(attempt), _number(exact_match), EXACT_CASES,
-        todo="Count the pairs (hyp, ref) with hyp == ref, then divide by the number of "
-             "references: a float from 0.0 to 1.0.",
-        mistakes=[
-            Mistake(_number(lambda h, r: sum(a == b for a, b in zip(h, r, strict=True))),
-                    "that is the number of exact matches; divide by len(refs) to get a share "
-                    "from 0 to 1."),
-            Mistake(_number(lambda h, r: sum(b.startswith(a) for a, b in zip(h, r, strict=True))
-                            / len(r)),
-                    "'seven thousand' is not 'seven thousand and fifty': a translation that "
-                    "stops early is a different number. Compare whole strings with ==."),
-            Mistake(_number(lambda h, r: sum(a.lower() == b.lower()
-                                             for a, b in zip(h, r, strict=True)) / len(r)),
-                    "exact means character for character: 'Twenty-one' is not 'twenty-one'. "
-                    "Do not lower-case."),
-            Mistake(_number(_word_accuracy),
-                    "you scored words, giving partial credit. Exact match scores whole "
-                    "translations: one wrong word makes the whole number wrong."),
-        ],
-        success="Correct! One wrong word makes a whole translation count as wrong; BLEU, "
-                "below, gives partial credit instead.",
-    )
+from .grading import Mistake, Result, check_function, grade_choice
 
 
 @functools.cache
@@ -126,47 +66,92 @@ def check_greedy_step(attempt: Callable) -> Result:
     """Grade `greedy_step(model, memory, src_mask, ys)` -> ys with one more token, (B, T + 1)."""
     return check_function(
         attempt, greedy_step, _greedy_cases(),
-        todo="Decode the whole prefix: out = model.decode(memory, src_mask, ys, "
-             "subsequent_mask(ys.size(1))) gives (B, T, D); turn the LAST position into "
-             "log-probabilities with model.generator(out[:, -1]) (B, V); take the argmax (B,) "
-             "and append it: torch.cat([ys, next_word.unsqueeze(1)], dim=1).",
+        todo="Hint 1: without a cache, each step shows the decoder the whole prefix again, "
+             "under the same mask as in training, and only the last position's output "
+             "predicts the next word. Hint 2: the tools are model.decode, subsequent_mask "
+             "(chapter 5), model.generator and an argmax; torch.cat joins the new column to "
+             "ys. Return (B, T + 1).",
         mistakes=[
             Mistake(functools.partial(_step_from, position=0),
                     "you used the first position's output, out[:, 0], which predicts the "
-                    "word after <s> every time. The next word comes from the last position: "
-                    "out[:, -1]."),
+                    "word after <s> every time. The next word comes from the last position."),
             Mistake(functools.partial(_step_from, causal=False),
                     "without the causal mask (subsequent_mask(T)) each earlier position sees "
                     "the words after it, which it never did in training."),
             Mistake(functools.partial(_step_from, append=False),
                     "you returned the new tokens alone, shape (B,). Return the whole prefix "
-                    "with them appended, (B, T + 1): torch.cat([ys, next_word.unsqueeze(1)], "
-                    "dim=1)."),
+                    "with them appended as a new last column, (B, T + 1)."),
         ],
         success="Correct! That is one step of greedy decoding without a cache: the decoder "
                 "reruns the whole prefix each time. greedy_decode repeats it until </s>.",
     )
 
 
-LENGTH_CASES = [(1, 0.6), (10, 0.6), (25, 1.0), (7, 0.0), (3, 2.0)]
+CACHE_CHOICES = {
+    "a": "the same tokens: the cache only stores what was computed anyway",
+    "b": "different tokens: earlier positions would change as words are added, but the "
+         "cache keeps their old keys and values",
+    "c": "an error: the cached keys would no longer fit the new position's shape",
+    "d": "the same tokens, only slower",
+}
 
 
-def check_length_penalty(attempt: Callable) -> Result:
-    """Grade `length_penalty(length, alpha)`: GNMT's ((5 + length) / 6) ** alpha."""
-    return check_function(
-        _as_number(attempt), _number(length_penalty), LENGTH_CASES,
-        todo="Return ((5 + length) / 6) ** alpha: 1 for a one-token output, growing with "
-             "the length, and 1 for every length when alpha = 0.",
-        mistakes=[
-            Mistake(_number(lambda n, a: n**a),
-                    "length ** alpha is the simplest penalty, but GNMT's is "
-                    "((5 + length) / 6) ** alpha: it grows more gently for short outputs."),
-            Mistake(_number(lambda n, a: (5 + n) / 6**a),
-                    "the brackets: ** binds tighter than /, so (5 + length) / 6 ** alpha "
-                    "raises only the 6. Write ((5 + length) / 6) ** alpha."),
-            Mistake(_number(lambda n, a: (5 + n) / 6 * a),
-                    "alpha is an exponent, not a factor: ((5 + length) / 6) ** alpha."),
-        ],
-        success="Correct! Dividing a hypothesis' log-probability by this stops beam search "
-                "from preferring outputs that are short only because every token costs.",
-    )
+def check_cache_prediction(choice) -> Result:
+    """Grade a prediction ("a" to "d"): what cached greedy decoding gives, compared with
+    decoding without a cache, if the decoder's self-attention had no causal mask."""
+    return grade_choice(
+        choice, "b", {
+            "a": "the cache stores what was computed at an earlier step. Would the same "
+                 "state be computed at a later step, once the position can see the newer "
+                 "words?",
+            "c": "the shapes do not care about the mask: the cache holds (B, H, T, d_k) "
+                 "either way. Think about the values in it, not their shape.",
+            "d": "a cache does not slow decoding down. Ask whether a state computed at step "
+                 "3 is still the state the decoder would compute at step 6.",
+        },
+        todo="Hint 1: a cache is safe only if what it stores would never be computed "
+             "differently later. Hint 2: without the causal mask, which positions can the "
+             "state of position 2 depend on, and what happens to it when word 6 arrives? "
+             f"Answer with one letter: {', '.join(CACHE_CHOICES)}.",
+        success="Correct! With the causal mask, position i sees 0..i only, so its keys and "
+                "values are final the moment it is computed: that is what the chapter "
+                "checked (the first 5 rows did not move when a 6th word came). Without it, "
+                "every new word would change every earlier state, and a cache would hand "
+                "out stale ones.")
+
+
+MISTAKE_CHOICES = {
+    "a": "numbers from 10,000 to 19,999 are rare in training",
+    "b": "English says them with one teen word ('fourteen thousand') made from two Japanese "
+         "places (一万 and the digit before 千), so the model must merge two tokens into one "
+         "word",
+    "c": "the model cannot read the character 万",
+    "d": "greedy decoding: beam search would write them right",
+}
+
+
+def check_mistake_explanation(choice) -> Result:
+    """Grade an explanation ("a" to "d") of why the shipped model's Japanese mistakes gather
+    between 10,000 and 19,999 (一万...)."""
+    return grade_choice(
+        choice, "b", {
+            "a": "each block of 10,000 holds about 1% of the numbers, and 20,000-29,999 is "
+                 "just as rare, yet the model gets that block almost entirely right. Rarity "
+                 "alone does not single out this block.",
+            "c": "every number from 10,000 up has a 万, and the model gets almost all of them "
+                 "right: it reads 万 well.",
+            "d": "beam search with K = 4 gets almost all of these numbers wrong too: the "
+                 "model itself gives the wrong words the higher probability.",
+        },
+        todo="Hint 1: compare what English does with 14,000 and with 24,000, and what "
+             "Japanese does (一万四千, 二万四千). Hint 2: test each explanation against a fact "
+             "you can check: how many training numbers fall in each block of 10,000, how "
+             "many numbers with 万 the model gets right, and what beam search writes. Answer "
+             f"with one letter: {', '.join(MISTAKE_CHOICES)}.",
+        success="Correct, as far as this evidence goes! From 20,000 up, the tens word comes "
+                "from one character (二万 -> twenty); from 10,000 to 19,999 it is a teen made "
+                "from 一万 and the next digit, and 一万 alone is 'ten'. The mistakes write a "
+                "tens word or the wrong teen there. The German words (vierzehntausend) give "
+                "the teen as one piece, and German gets almost all of these numbers right. "
+                "It stays a hypothesis until a fix tests it, for example more training "
+                "numbers in this block.")

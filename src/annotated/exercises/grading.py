@@ -120,6 +120,20 @@ def read_prediction(prediction: object, keys: Sequence[str], todo: str
         return Result(False, f"Not yet: each answer must be a number. {todo}")
 
 
+def grade_choice(answer: object, right: str, mistakes: dict[str, str], todo: str,
+                 success: str) -> Result:
+    """Grade a one-letter answer: `success` for `right`, the hint of a catalogued wrong
+    letter, or `todo` for a blank or for something that is not one of the letters."""
+    if answer is ... or answer is None:
+        return Result(False, f"Not attempted yet. {todo}")
+    choice = str(answer).strip().lower().strip("()")
+    if choice == right:
+        return Result(True, success)
+    if choice in mistakes:
+        return Result(False, f"Not yet: {mistakes[choice]}")
+    return Result(False, f"Not yet: {answer!r} is not one of the letters. {todo}")
+
+
 def check_function(
     attempt: Callable,
     reference: Callable,

@@ -21,11 +21,12 @@ from matplotlib.patches import ConnectionPatch, FancyBboxPatch, Rectangle
 from .. import pretrained
 from ..attention import attention
 from ..attention_maps import AttentionMaps, describe_part
-from ..data import bucket_batches
+from ..data import EOS, bucket_batches
 from ..embeddings import nearest_neighbours
 from ..examples import FEATURES, line_loss, she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
+from ..model import ATTENTION_PARTS
 from ..modern import ablation_results, cache_bytes_formula
 from ..positional import shift_matrix, sinusoidal_table
 from ..tasks import MAX_NUMBER, number_words
@@ -38,7 +39,9 @@ from .measure import (
     SMOOTHING_TOKENS,
     attention_cost,
     attention_steps,
+    beam_tree,
     best_line,
+    cache_growth,
     corpus_lengths,
     descent_path,
     dot_product_stats,
@@ -98,7 +101,9 @@ def heading(maps: AttentionMaps) -> list[str]:
         lines.append(f"→ {maps.translation}{mark}")
         if maps.correct is False:
             lines.append(f"right: {maps.reference}")
-    return [wrapped for line in lines for wrapped in textwrap.wrap(line, 70)]
+    # Never break inside "seventy-eight": a number word stays on one line.
+    return [wrapped for line in lines
+            for wrapped in textwrap.wrap(line, 70, break_on_hyphens=False)]
 
 
 def draw_attention(maps: AttentionMaps, part: str = "cross", layer: int = -1,
@@ -1420,9 +1425,23 @@ def schedule_figure() -> Figure:
     """The paper's learning rate for a few (d_model, warmup) settings."""
     ax = curves(range(1, 20_001), schedule_curves(SCHEDULES), figsize=(7.0, 4.0),
                 title="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)",
-                xlabel="optimizer step", ylabel="learning rate")
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+                xlabel="optimizer step")
+    rate_axis(ax)
     return ax.figure
+
+
+def rate_axis(ax: Axes) -> int:
+    """Label the y axis 'learning rate (x 10^k)' with plain tick numbers; returns k.
+
+    Matplotlib's own offset ('1e-3' above the axis) is small and easy to miss, and the
+    title sits on top of it; the scale belongs in the axis label.
+    """
+    top = max(float(np.max(line.get_ydata())) for line in ax.get_lines()
+              if len(line.get_xdata()) > 2)
+    k = int(np.floor(np.log10(top)))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 10**k:g}"))
+    ax.set_ylabel(f"learning rate ($\\times 10^{{{k}}}$)")
+    return k
 
 
 def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
@@ -1436,11 +1455,10 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
     settings = [chosen] if chosen == PAPER_SCHEDULE else [PAPER_SCHEDULE, chosen]
     x = schedule_steps(steps, [w for _, w, _ in settings])
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
-    fixed_margins(fig, ["1.0e-3"])  # the axis shows numbers
+    fixed_margins(fig, ["1.00"], right=0.3)  # room for the last step's tick label
     peak = (f"peak {rate(warmup, d_model, factor, warmup):.2e} at step {warmup}"
             if warmup <= steps else f"still warming up: the peak comes at step {warmup}")
-    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step",
-           ylabel="learning rate", title=peak)
+    curves(x, schedule_curves(settings, at=x), ax=ax, xlabel="optimizer step", title=peak)
     *reference, line = ax.get_lines()
     line.set(color="tab:blue", linewidth=2)
     for ref in reference:
@@ -1449,7 +1467,7 @@ def draw_schedule(d_model: int = 512, warmup: int = 4000, factor: float = 1.0,
         ax.legend(fontsize="small")
     ax.axvline(min(warmup, steps), color="tab:blue", linestyle=":", linewidth=1)
     ax.set_xlim(0, steps)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    rate_axis(ax)
     return fig
 
 
@@ -1469,6 +1487,54 @@ def draw_history(history) -> Figure:
     if history.valid_step:
         right.set_title(f"validation exact match: {history.valid_exact[-1]:.3f}")
         left.set_title(f"step {history.step[-1]}: training loss {history.loss[-1]:.3f}")
+    return fig
+
+
+TEACHER_TARGET = ["<s>", "the", "cat", "drinks", "milk", "</s>"]  # the target with its markers
+READ, WRITE, PASS = "#e3e3e3", "#d9f2d9", "#fde3c4"  # what the decoder reads, writes, computes
+
+
+def teacher_forcing_figure(target: list[str] = TEACHER_TARGET) -> Figure:
+    """Training reads the shifted true target in one pass; decoding writes one word per pass."""
+    if len(target) < 3:
+        raise ValueError(f"target needs <s>, a word and </s>, got {target}")
+    read, write = target[:-1], target[1:]  # tgt and tgt_y: the same words, shifted by one
+    T = len(read)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.8), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1, 1.15]})
+    for ax in (left, right):
+        ax.axis("off")
+    # Left: one decoder pass over every position at once.
+    left.set_xlim(-0.7, T - 0.3)
+    left.set_ylim(-0.9, 4.3)
+    left.set_title(f"training (teacher forcing): one pass, all {T} positions",
+                   fontsize=10.5)
+    _box(left, (T - 1) / 2, 1.75, T - 0.3, 0.7, "decoder, causal mask: position t sees "
+         "0..t", PASS, size=9)
+    for t in range(T):
+        _box(left, t, 0.3, 0.8, 0.45, read[t], READ)
+        _arrow(left, (t, 0.55), (t, 1.38))
+        _arrow(left, (t, 2.12), (t, 2.95))
+        _box(left, t, 3.2, 0.8, 0.45, write[t], WRITE)
+    left.text(-0.6, -0.35, "reads the true words: tgt (B, T)", fontsize=9, ha="left")
+    left.text(-0.6, 3.75, "predicts the next word: tgt_y (B, T)", fontsize=9, ha="left")
+    # Right: one pass per written word, each output appended to the next input.
+    right.set_xlim(-0.7, T + 1.6)
+    right.set_ylim(-1.0, T + 0.2)
+    right.set_title(f"decoding (autoregressive): {T} passes, one word each", fontsize=10.5)
+    for step in range(T):
+        y = T - 1 - step
+        right.text(-0.6, y, f"pass {step + 1}", fontsize=9, ha="left", va="center")
+        for t in range(step + 1):
+            _box(right, t + 0.6, y, 0.8, 0.4, read[t], READ if t == 0 else WRITE, size=8.5)
+        _arrow(right, (step + 1.1, y), (T + 0.35, y))
+        _box(right, T + 0.9, y, 0.9, 0.4, write[step], WRITE, size=8.5)
+        if step < T - 1:  # the word just written becomes the next pass's last input
+            right.annotate("", xy=(step + 1.6, y - 0.78), xytext=(T + 0.9, y - 0.22),
+                           arrowprops={"arrowstyle": "-|>", "color": "tab:green", "lw": 1.0,
+                                       "linestyle": "--", "connectionstyle": "arc3,rad=-0.15"})
+    right.text(T + 1.4, -0.75, "dashed: each pass's output is read by the next pass",
+               fontsize=8.5, ha="right", color="tab:green")
     return fig
 
 
@@ -1493,6 +1559,158 @@ def numbers_cross_attention(number: int = 345_678, layer: int = ALIGN_LAYER,
     axes[1].set_ylabel("")
     fig.suptitle(f"cross-attention, layer {layer}, head {head}: {number:,} → "
                  f"{views[0].translation}", fontsize="medium")
+    return fig
+
+
+CACHE_TEXT = "九百一"  # 901: greedy gets it wrong, beam search right
+NEW_COLOUR, REUSED_COLOUR = "tab:orange", "#d9d9d9"  # computed this step / read from the cache
+
+
+def _cache_cells(ax: Axes, x0: float, y: float, labels: list[str], new: list[bool]) -> None:
+    """One row of cache entries: a box per key/value pair, orange where computed this step."""
+    for i, (label, fresh) in enumerate(zip(labels, new, strict=True)):
+        ax.add_patch(Rectangle((x0 + i, y - 0.4), 0.92, 0.8, linewidth=0.6, edgecolor="black",
+                               facecolor=NEW_COLOUR if fresh else REUSED_COLOUR))
+        ax.text(x0 + i + 0.46, y, label, ha="center", va="center", fontsize=6.5)
+
+
+def kv_cache_figure(steps=None, source: list[str] | None = None) -> Figure:
+    """The key/value cache during greedy decoding: one row per step, new entries in orange."""
+    if steps is None:
+        source, steps = cache_growth(pretrained.load("numbers"), CACHE_TEXT)
+    read = [s.read for s in steps]
+    width_self = max(s.self_after for s in steps)
+    S = max(s.cross_after for s in steps)
+    x_cross = width_self + 1.5
+    with with_kanji():
+        fig, ax = plt.subplots(figsize=(0.55 * (x_cross + S + 6.4), 0.75 + 0.36 * len(steps)))
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.3 / fig.get_size_inches()[1],
+                            bottom=0.02)
+        for t, step in enumerate(steps):
+            y = -t
+            ax.text(-0.3, y, f"step {t + 1}: reads {step.read!r}, writes {step.wrote!r}",
+                    ha="right", va="center", fontsize=7.5)
+            _cache_cells(ax, 0, y, read[:step.self_after],
+                         [i >= step.self_before for i in range(step.self_after)])
+            _cache_cells(ax, x_cross, y, source[:step.cross_after],
+                         [i >= step.cross_before for i in range(step.cross_after)])
+        top = 0.9
+        ax.text(width_self / 2, top, "decoder self-attention: K, V of each word read",
+                ha="center", va="bottom", fontsize=8.5)
+        ax.text(x_cross + S / 2, top, "cross-attention: K, V of\nthe source, once",
+                ha="center", va="bottom", fontsize=8.5)
+        ax.set_xlim(-6.2, x_cross + S + 0.2)
+        ax.set_ylim(-len(steps) + 0.4, top + 0.8)
+        ax.axis("off")
+        handles = [Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black")
+                   for c in (NEW_COLOUR, REUSED_COLOUR)]
+        ax.legend(handles, ["computed this step", "read from the cache"], loc="upper left",
+                  bbox_to_anchor=(0, 1.02), fontsize=8, frameon=False)
+    return fig
+
+
+FATE_STYLE = {"kept": ("tab:blue", "white"), "finished": ("tab:green", "white"),
+              "pruned": ("#bbbbbb", "#f4f4f4")}  # edge colour, face colour
+
+
+def beam_tree_figure(tree=None, pruned_shown: int = 2) -> Figure:
+    """Every candidate a beam search kept or finished, step by step, and the best pruned ones."""
+    if tree is None:
+        tree = beam_tree(pretrained.load("numbers"), CACHE_TEXT)
+    steps = max(n.step for n in tree.nodes)
+    rows = pruned_shown + max(sum(n.step == t and n.fate != "pruned" for n in tree.nodes)
+                              for t in range(1, steps + 1))
+    winner = (*tree.best_words, EOS)
+    spot: dict[tuple[str, ...], tuple[float, float]] = {(): (0.0, -(rows - 1) / 2)}
+    with with_kanji():
+        fig, ax = plt.subplots(figsize=(1.0 * (steps + 1), 0.9 + 0.45 * rows))
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01,
+                            top=1 - 0.55 / fig.get_size_inches()[1])
+        ax.text(0, spot[()][1], "<s>", ha="center", va="center", fontsize=7.5,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "tab:blue"})
+        for t in range(1, steps + 1):
+            shown = [n for n in tree.nodes if n.step == t and n.fate != "pruned"]
+            shown += [n for n in tree.nodes if n.step == t and n.fate == "pruned"][:pruned_shown]
+            for rank, node in enumerate(shown):
+                x, y = float(t), float(-rank)
+                path = (*node.prefix, node.word)
+                edge, face = FATE_STYLE[node.fate]
+                best = path == winner[:len(path)]
+                parent = spot.get(node.prefix)
+                if parent is not None:
+                    ax.plot([parent[0] + 0.27, x - 0.27], [parent[1], y],
+                            color="tab:green" if best else edge, zorder=1,
+                            linewidth=2.2 if best else 0.8,
+                            linestyle=":" if node.fate == "pruned" else "-")
+                if node.fate == "kept":
+                    spot[path] = (x, y)
+                ax.text(x, y, f"{node.word}\n{node.log_prob:.2f}", ha="center", va="center",
+                        fontsize=6.5, color="#888888" if node.fate == "pruned" else "black",
+                        bbox={"boxstyle": "round,pad=0.25", "facecolor": face, "edgecolor": edge,
+                              "linewidth": 1.6 if node.fate == "finished" else 0.8})
+        ax.set_xlim(-0.4, steps + 0.4)
+        ax.set_ylim(-rows + 0.5, 0.5)
+        ax.axis("off")
+        handles = [Rectangle((0, 0), 1, 1, facecolor=FATE_STYLE[f][1], edgecolor=FATE_STYLE[f][0])
+                   for f in FATE_STYLE]
+        fig.legend(handles, ["kept in the beam", "finished (</s>)",
+                             f"pruned (best {pruned_shown})"],
+                   loc="upper right", ncols=3, fontsize=8, frameon=False)
+        text, log_p, _ = tree.best[0]
+        fig.suptitle(f"beam search, K = {tree.beam_size}, on {tree.text}; the green path wins: "
+                     f"'{text}', log P {log_p:.2f}", x=0.01, ha="left", fontsize=9)
+    return fig
+
+
+GRID_TEXT = "三十四万五千六百七十八"  # 345,678: the number of the chapter's other pictures
+GRID_PANEL_INCHES = 2.1
+
+
+def attention_grid(maps: AttentionMaps | None = None) -> Figure:
+    """Every part, layer and head of one translation: a block of L x H panels per part."""
+    if maps is None:
+        maps = number_attention(pretrained.load("numbers"), GRID_TEXT, "ja")
+    parts = list(maps.weights)
+    L, H = maps.weights[parts[0]].shape[:2]
+    labels = {part: maps.labels(part) for part in parts}
+    left = AXIS_INCHES + max(label_inches(rows) for rows, _ in labels.values())
+    bands = {part: AXIS_INCHES + label_inches(keys, 0.75) for part, (_, keys) in labels.items()}
+    header, gap, P = 0.55, 0.35, GRID_PANEL_INCHES
+    width = left + H * P + (H - 1) * 0.15 + COLORBAR_INCHES
+    height = 0.2 + LINE_INCHES * 3 + sum(header + L * P + (L - 1) * gap + bands[p]
+                                          for p in parts)
+    with with_kanji():
+        fig = plt.figure(figsize=(width, height))
+        y = height - 0.2 - LINE_INCHES * 3  # from the top, in inches
+        for part in parts:
+            rows, keys = labels[part]
+            fig.text(left / width, (y - header / 2) / height,
+                     f"{ATTENTION_PARTS[part].split(' (')[0]}: rows "
+                     f"{'the word being written' if part != 'encoder' else 'source tokens'}"
+                     f", columns {'source tokens' if part != 'decoder' else 'words read'}",
+                     ha="left", va="center", fontsize=9.5, weight="bold")
+            y -= header
+            for layer in range(L):
+                for head in range(H):
+                    ax = fig.add_axes(((left + head * (P + 0.15)) / width, (y - P) / height,
+                                       P / width, P / height))
+                    draw_attention(maps, part, layer, head, ax=ax, colorbar=False,
+                                   numbers=False, title=f"layer {layer}, head {head}")
+                    ax.set_xlabel("")
+                    ax.set_ylabel("")
+                    ax.title.set_fontsize(8.5)
+                    ax.tick_params(labelsize=7, length=0)
+                    if head:
+                        ax.tick_params(labelleft=False)
+                    if layer < L - 1:
+                        ax.tick_params(labelbottom=False)
+                    else:
+                        _turn_key_labels(ax, keys, narrow=True)
+                y -= P + (gap if layer < L - 1 else 0)
+            y -= bands[part]
+        bar = fig.add_axes(((width - COLORBAR_INCHES + 0.25) / width, 0.3, 0.12 / width, 0.4))
+        fig.colorbar(fig.axes[0].collections[0], cax=bar, label="attention weight")
+        fig.suptitle("\n".join(heading(maps)), fontsize="medium")
     return fig
 
 

@@ -175,6 +175,11 @@ figure("07_schedule", draw.schedule_figure,
        "warmup^-1.5): it rises linearly for `warmup` steps, peaks there, then decays like "
        "1/sqrt(step). A longer warm-up peaks later and lower; a smaller d_model scales the "
        "whole curve up (256 gives sqrt(2) = 1.41 times the rate of 512).")
+figure("07_teacher_forcing", draw.teacher_forcing_figure,
+       "Left, training: the decoder reads the true target shifted right by one (<s> the cat "
+       "drinks milk) and predicts every next word in one pass; the causal mask stops position "
+       "t from seeing the word it must write. Right, decoding: there is no target to read, so "
+       "the model writes one word per pass and reads its own guesses.")
 figure("08_cross_attention", draw.numbers_cross_attention,
        "Cross-attention of the shipped numbers model (layer 1, head 3) while it translates "
        "345,678 from German (left) and Japanese (right). Each row is the decoder position "
@@ -183,6 +188,20 @@ figure("08_cross_attention", draw.numbers_cross_attention,
        "vierzig), so the bright path jumps ahead to 'vierzig' to write 'forty' and back to "
        "'fünf' for 'five'. Japanese groups by 10,000: 三十四万 is 34 x 10,000, so 'hundred' is "
        "written while looking at 十 (三十万 = 300 thousand).")
+figure("08_kv_cache", draw.kv_cache_figure,
+       "Greedy decoding of 九百一 with the key/value cache, one row per step. Each step "
+       "computes the key and value of one new word (orange) and reads all earlier ones from "
+       "the cache (grey); the source's keys and values for cross-attention are computed at "
+       "step 1 and reused to the end.")
+figure("08_beam_tree", draw.beam_tree_figure,
+       "The package's beam search (K = 4) on 九百一, every candidate it kept, finished or "
+       "pruned, with the total log-probability of its prefix. At step 5 the ending after "
+       "'nine hundred and one' (-1.38) goes to the finished list while 'thousand' (-1.05) "
+       "stays in the beam; the long answer ends at -2.11, so the short one wins.")
+figure("08_attention_grid", draw.attention_grid,
+       "Every head of the shipped number translator on 三十四万五千六百七十八, for the three "
+       "kinds of attention and both layers. Layer 0 of the encoder spreads its weight; in "
+       "layer 1 and in cross-attention most heads put nearly all of it on one token.")
 figure("09_bucketing", draw.bucketing_figure,
        "Share of padding in each batch of 128 sentence pairs (German and English tensors "
        "together), batches sorted from least to most padded. Random batches spend more than "

@@ -18,20 +18,28 @@ from torch import nn
 
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
-from ..data import BOS, EOS, pad_sequences, padding_counts
-from ..device import default_device
+from ..data import BOS, EOS, make_batch, pad_sequences, padding_counts
+from ..decoding import beam_search, next_log_probs
+from ..device import default_device, precision_for
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import EncoderDecoder, ModelConfig, count_parameters, make_model, model_from_config
+from ..model import (
+    EncoderDecoder,
+    ModelConfig,
+    count_parameters,
+    evaluating,
+    make_model,
+    model_from_config,
+)
 from ..modern import RMSNorm, RotaryEmbedding, SwiGLU, swiglu_hidden
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
 from ..registry import make_data
 from ..tasks import number_words, read_number, split_english
-from ..training import TrainConfig, rate, train
+from ..training import TrainConfig, exact_match_of, make_optimizer, rate, train, train_step
 
 # --- Primer ---
 
@@ -591,6 +599,44 @@ def schedule_steps(steps: int, marks: list[int] | tuple[int, ...] = (),
     return sorted(grid | {m for m in marks if 1 <= m <= steps})
 
 
+
+def break_it_run(*, causal: bool = True, norm: str = "pre", N: int = 2, warmup: int = 50,
+                 steps: int = 150, factor: float = 1.0, seed: int = 0) -> dict[str, object]:
+    """Train a tiny copy model (5 symbols) with one part broken; its losses and exact match.
+
+    `causal=False` gives the decoder a mask that hides only pads, so position t also sees
+    the words after it. `warmup=1` starts at the peak rate. Plain cross-entropy (no
+    smoothing): a blind guess scores log(10) = 2.30. Runs on one CPU thread (tiny tensors).
+    Returns {"loss": per-step training losses, "exact": held-out exact match (200 greedy)}.
+    """
+    if steps < 10 or N < 1 or warmup < 1:
+        raise ValueError(f"need steps >= 10, N >= 1 and warmup >= 1, got {steps}, {N}, "
+                         f"{warmup}")
+    data = make_data("copy", seed, length=5)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
+    try:
+        torch.manual_seed(seed)
+        model = make_model(len(data.src_vocab), len(data.tgt_vocab), N=N, d_model=64,
+                           d_ff=128, h=4, dropout=0.0, norm=norm)
+        optimizer, scheduler = make_optimizer(model, 64, factor, warmup)
+        criterion = LabelSmoothing(len(data.tgt_vocab), data.tgt_vocab.pad, 0.0)
+        fp32 = precision_for("cpu", "fp32")
+        losses = []
+        for step in range(steps):
+            pairs = [(e.src, e.tgt) for e in data.train[step * 32:(step + 1) * 32]]
+            batch = make_batch(pairs, data.src_vocab, data.tgt_vocab)
+            if not causal:  # every query may read every real target word, future included
+                T = batch.tgt.size(1)
+                batch.tgt_mask = padding_mask(batch.tgt, data.tgt_vocab.pad).expand(-1, T, -1)
+            losses.append(train_step(model, [batch], criterion, optimizer, scheduler,
+                                     fp32.grad_scaler(), fp32))
+        model.eval()
+        exact = exact_match_of(model, data.test[:200], data.src_vocab, data.tgt_vocab, 8)
+    finally:
+        torch.set_num_threads(before)
+    return {"loss": losses, "exact": exact}
+
 # --- Chapter 8 ---
 
 NUMBER_EXAMPLES = (
@@ -609,6 +655,96 @@ def number_attention(translator, text: str, digits: str = "de") -> AttentionMaps
     source, n, _ = read_number(text, digits)
     maps = translator.attention(source)
     return dataclasses.replace(maps, reference=number_words(n, "en"))
+
+
+def translation_mistakes(translator, numbers, lang: str, beam_size: int = 1
+                         ) -> list[tuple[int, str, str, str]]:
+    """(number, its words in `lang`, the model's English, the right English) of every number
+    in `numbers` the model translates wrong."""
+    texts = [number_words(n, lang) for n in numbers]
+    outputs = translator.translate(texts, beam_size=beam_size)
+    return [(n, text, out, number_words(n, "en"))
+            for n, text, out in zip(numbers, texts, outputs, strict=True)
+            if out != number_words(n, "en")]
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheStep:
+    """One greedy step with the key/value cache: what was fed and how full the caches were."""
+
+    read: str  # the one token the decoder was fed this step
+    wrote: str
+    self_before: int  # self-attention keys already stored: reused, not computed again
+    self_after: int
+    cross_before: int  # cross-attention keys (from the encoder's memory) already stored
+    cross_after: int
+
+
+@torch.no_grad()
+def cache_growth(translator, text: str) -> tuple[list[str], list[CacheStep]]:
+    """Decode `text` greedily with the cache, reading every layer-0 cache's size each step."""
+    model, tv = translator.model, translator.tgt_vocab
+    source = translator.task.source_tokens(text)
+    device = next(model.parameters()).device
+    src = torch.tensor([translator.src_vocab.encode(source)], device=device)  # (1, S)
+    src_mask = padding_mask(src, translator.src_vocab.pad)  # (1, 1, S)
+    steps: list[CacheStep] = []
+    with evaluating(model):
+        memory = model.encode(src, src_mask)  # (1, S, D)
+        cache = model.new_cache()
+        self_kv, cross_kv = cache.layers[0]
+        ys = torch.tensor([[tv.bos]], device=device)  # (1, 1)
+        while ys.size(1) < translator.max_len:
+            before = self_kv.length, cross_kv.length
+            word = next_log_probs(model, memory, src_mask, ys, cache).argmax(-1)  # (1,)
+            steps.append(CacheStep(tv.itos[int(ys[0, -1])], tv.itos[int(word)], before[0],
+                                   self_kv.length, before[1], cross_kv.length))
+            ys = torch.cat([ys, word.view(1, 1)], dim=1)  # (1, t + 1)
+            if int(word) == tv.eos:
+                break
+    return source, steps
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamNode:
+    """A candidate of beam search in words: prefix + word, its total log P and its fate."""
+
+    step: int
+    prefix: tuple[str, ...]
+    word: str
+    log_prob: float
+    fate: str  # "kept", "finished" or "pruned"
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamTree:
+    """Every candidate a beam search weighed on one source, and its finished hypotheses."""
+
+    text: str
+    beam_size: int
+    nodes: list[BeamNode]
+    best: list[tuple[str, float, float]]  # (translation, log P, score), best first
+    best_words: tuple[str, ...]  # the winner's tokens (no <s>, no </s>)
+
+
+def beam_tree(translator, text: str, beam_size: int = 4, alpha: float = 0.6) -> BeamTree:
+    """Run the package's beam search on `text` with a trace, and name the traced tokens."""
+    model, sv, tv = translator.model, translator.src_vocab, translator.tgt_vocab
+    device = next(model.parameters()).device
+    src = torch.tensor([sv.encode(translator.task.source_tokens(text))], device=device)
+    trace: list = []
+    with evaluating(model):
+        hyps = beam_search(model, src, padding_mask(src, sv.pad), translator.max_len, tv.bos,
+                           tv.eos, beam_size=beam_size, alpha=alpha, n_best=beam_size,
+                           trace=trace)[0]
+
+    def words(ids) -> tuple[str, ...]:
+        return tuple(tv.itos[i] for i in ids)
+
+    nodes = [BeamNode(c.step, words(c.prefix), tv.itos[c.word], c.log_prob, c.fate)
+             for c in trace]
+    best = [(translator.task.target_text(words(h.tokens)), h.log_prob, h.score) for h in hyps]
+    return BeamTree(text, beam_size, nodes, best, words(hyps[0].tokens))
 
 
 # --- Chapter 9 ---
