@@ -477,13 +477,9 @@ def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int =
         src = torch.randint(1, vocab, (batch, length))  # (B, S), no padding
         tgt = torch.randint(1, vocab, (batch, length + 1))  # (B, T + 1)
     tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]  # (B, T): input shifted right, next words
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors: a second thread only waits for a core
-    try:
+    with one_cpu_thread():  # small tensors: a second thread only waits for a core
         logp = model.generator(model(src, tgt_in, None, make_std_mask(tgt_in, 0)))  # (B, T, V)
         F.nll_loss(logp.reshape(-1, vocab), tgt_out.reshape(-1)).backward()
-    finally:
-        torch.set_num_threads(before)
 
     def grad_norm(layer) -> float:
         return torch.sqrt(sum(p.grad.square().sum() for p in layer.parameters())).item()
@@ -613,9 +609,7 @@ def break_it_run(*, causal: bool = True, norm: str = "pre", N: int = 2, warmup: 
         raise ValueError(f"need steps >= 10, N >= 1 and warmup >= 1, got {steps}, {N}, "
                          f"{warmup}")
     data = make_data("copy", seed, length=5)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
-    try:
+    with one_cpu_thread():  # tiny tensors: a second thread only waits for a core
         torch.manual_seed(seed)
         model = make_model(len(data.src_vocab), len(data.tgt_vocab), N=N, d_model=64,
                            d_ff=128, h=4, dropout=0.0, norm=norm)
@@ -633,8 +627,6 @@ def break_it_run(*, causal: bool = True, norm: str = "pre", N: int = 2, warmup: 
                                      fp32.grad_scaler(), fp32))
         model.eval()
         exact = exact_match_of(model, data.test[:200], data.src_vocab, data.tgt_vocab, 8)
-    finally:
-        torch.set_num_threads(before)
     return {"loss": losses, "exact": exact}
 
 # --- Chapter 8 ---

@@ -33,5 +33,10 @@ def biggest_switch(rows):
     return max(singles, key=lambda r: abs(r["exact_match"] - base))["name"]
 
 
-# The answer depends on the stored table, so it is read from it.
-SOLUTIONS["check_biggest_switch"] = biggest_switch(ablation_results())
+# The answer depends on the stored table, so it is read from it. Without the table (made by
+# benchmarks/ablation.py) there is no answer, and tests/test_solutions.py names it missing;
+# the other chapters' solutions stay available.
+try:
+    SOLUTIONS["check_biggest_switch"] = biggest_switch(ablation_results())
+except FileNotFoundError:
+    pass
