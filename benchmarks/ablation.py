@@ -1,10 +1,13 @@
 """Chapter 10's ablation: each switch of issue 20 on the numbers task. Not a test: it takes
 an hour or more.
 
-    python benchmarks/ablation.py                       # every row, seed 0, 600 steps
+    python benchmarks/ablation.py                       # every row, seed 0, 500 steps
     python benchmarks/ablation.py --seeds 0 1 --jobs 2  # two seeds, two processes at once
     python benchmarks/ablation.py --rows base rope --steps 300   # a few rows, shorter
     python benchmarks/ablation.py --tiny                # seconds: checks the script runs
+
+Runs already in build/ablation with the same settings are not repeated, and two invocations
+started at different times share the work (each run is claimed by a file while it runs).
 
 Each (row, seed) trains the numbers recipe's model (`train numbers`, one CPU thread) with
 the row's switches for `--steps` steps, measuring greedy exact match on the first
@@ -175,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", nargs="*", default=list(ROWS), help=f"rows: {', '.join(ROWS)}")
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
-    p.add_argument("--steps", type=int, default=600, help="training steps per run")
+    p.add_argument("--steps", type=int, default=500, help="training steps per run")
     p.add_argument("--every", type=int, default=50, help="validate every this many steps")
     p.add_argument("--valid-decode", type=int, default=200)
     p.add_argument("--test", type=int, default=1000, help="held-out test examples scored")
-    p.add_argument("--time-steps", type=int, default=15)
+    p.add_argument("--time-steps", type=int, default=10)
     p.add_argument("--jobs", type=int, default=2, help="processes at once, one thread each")
     p.add_argument("--teaching", action="store_true",
                    help="train on the teaching path (default: the fast path, ~1.3x faster; "
@@ -187,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         "teaching path either way")
     p.add_argument("--tiny", action="store_true", help="a tiny model and data: seconds")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--runs", type=Path, default=RUNS,
+                   help="folder of the per-run JSON files (default: build/ablation)")
     p.add_argument("--one", nargs=2, metavar=("ROW", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.tiny:
@@ -196,37 +201,50 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
     settings = {k: getattr(args, k) for k in ("steps", "every", "valid_decode", "test",
                                               "time_steps", "tiny", "teaching")}
-    RUNS.mkdir(parents=True, exist_ok=True)
+    runs_dir = args.runs
+    runs_dir.mkdir(parents=True, exist_ok=True)
     tag = "tiny-" if args.tiny else ""
     if args.one:  # a child process: one run, its JSON to build/ablation/
         name, seed = args.one[0], int(args.one[1])
         run = run_one(name, seed, args.steps, args.every, args.valid_decode, args.test,
                       args.time_steps, args.tiny, not args.teaching) | {"settings": settings}
-        (RUNS / f"{tag}{name.replace(' ', '_')}-{seed}.json").write_text(json.dumps(run))
+        (runs_dir / f"{tag}{name.replace(' ', '_')}-{seed}.json").write_text(json.dumps(run))
         return 0
 
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     flags = [f"--steps={args.steps}", f"--every={args.every}",
              f"--valid-decode={args.valid_decode}", f"--test={args.test}",
-             f"--time-steps={args.time_steps}"] + (["--tiny"] if args.tiny else []) + (
-                 ["--teaching"] if args.teaching else [])
+             f"--time-steps={args.time_steps}", f"--runs={runs_dir}"]
+    flags += ["--tiny"] * args.tiny + ["--teaching"] * args.teaching
 
     lock = threading.Lock()
 
     def write_results() -> None:
         """Aggregate every run made with these settings (earlier invocations' too) and write."""
-        runs = [json.loads(f.read_text()) for f in sorted(RUNS.glob(f"{tag}*.json"))]
+        runs = [json.loads(f.read_text()) for f in sorted(runs_dir.glob(f"{tag}*.json"))]
         rows = aggregate([r for r in runs if r.get("settings") == settings], settings)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-        write_markdown(rows, settings, RUNS / f"{tag}table.md")
-        print(f"wrote {args.out} ({len(rows)} rows) and {RUNS / f'{tag}table.md'}", flush=True)
+        write_markdown(rows, settings, runs_dir / f"{tag}table.md")
+        print(f"wrote {args.out} ({len(rows)} rows) and {runs_dir / f'{tag}table.md'}",
+              flush=True)
 
     def child(job: tuple[str, int]) -> int:
         name, seed = job
+        result = runs_dir / f"{tag}{name.replace(' ', '_')}-{seed}.json"
+        if result.is_file() and json.loads(result.read_text()).get("settings") == settings:
+            return 0  # done by an earlier invocation: a stopped ablation resumes
+        claim = result.with_suffix(".claim")
+        try:  # another invocation sharing this folder may run it already: then skip it
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return 0
         print(f"start {name} seed {seed}", flush=True)
         cmd = [sys.executable, __file__, "--one", name, str(seed), *flags]
-        code = subprocess.run(cmd, env=env, check=False).returncode
+        try:
+            code = subprocess.run(cmd, env=env, check=False).returncode
+        finally:
+            claim.unlink()
         with lock:  # the results so far, so that a stopped run still leaves a usable file
             write_results()
         return code
@@ -236,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         codes = list(pool.map(child, jobs))
     if any(codes):
         print(f"some runs failed: {[j for j, c in zip(jobs, codes, strict=True) if c]}")
-    print((RUNS / f"{tag}table.md").read_text())
+    print((runs_dir / f"{tag}table.md").read_text())
     return 1 if any(codes) else 0
 
 

@@ -16,7 +16,7 @@ from annotated.modern import ablation_results  # noqa: E402
 def test_tiny_ablation_writes_rows_the_chapter_reads(tmp_path):
     out = tmp_path / "ablation.json"
     assert ablation.main(["--tiny", "--rows", "base", "decoder", "--jobs", "1",
-                          "--out", str(out)]) == 0
+                          "--out", str(out), "--runs", str(tmp_path / "runs")]) == 0
     rows = ablation_results(out)
     assert [r["name"] for r in rows] == ["base", "decoder"]
     base, decoder = rows

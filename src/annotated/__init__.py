@@ -39,15 +39,17 @@ __all__ = [
     "record_attention", "show", "source", "subsequent_mask", "__version__",
 ]
 
-# --- Chapters 7-9 ---
+# --- Chapters 7-10 ---
 # Submodules, so that `annotated.pretrained.load("numbers")` works after `import annotated`.
 from . import (  # noqa: E402, F401
     checkpoint,
     data,
+    decoder_only,
     decoding,
     distributed,
     losses,
     metrics,
+    modern,
     multi30k,
     pretrained,
     registry,

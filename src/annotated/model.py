@@ -185,11 +185,12 @@ def make_model(
     h: int = 8,
     dropout: float = 0.1,
     **options,
-) -> EncoderDecoder:
+) -> EncoderDecoder | DecoderOnly:
     """Build a Transformer from its sizes, with Xavier-uniform initial weights.
 
     `options` are ModelConfig's other fields (norm, tie_embeddings, attn_backend, max_len,
-    fast); any other keyword is a TypeError that lists them.
+    fast, and chapter 10's norm_type, ffn, position, kv_heads, arch); any other keyword is a
+    TypeError that lists them.
     """
     valid = [f.name for f in fields(ModelConfig)]
     unknown = sorted(set(options) - set(valid))
