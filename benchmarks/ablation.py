@@ -5,6 +5,7 @@ an hour or more.
     python benchmarks/ablation.py --seeds 0 1 --jobs 2  # two seeds, two processes at once
     python benchmarks/ablation.py --rows base rope --steps 300   # a few rows, shorter
     python benchmarks/ablation.py --tiny                # seconds: checks the script runs
+    python benchmarks/ablation.py --timing 5           # step times again, rows taking turns
 
 Runs already in build/ablation with the same settings are not repeated, and two invocations
 started at different times share the work (each run is claimed by a file while it runs).
@@ -61,19 +62,9 @@ def run_one(name: str, seed: int, steps: int, every: int, valid_decode: int, n_t
     import torch
 
     from annotated import count_parameters, model_from_config
-    from annotated.decoder_only import seq2seq_view
     from annotated.decoding import cache_bytes_per_token
-    from annotated.device import precision_for
-    from annotated.losses import make_criterion
     from annotated.modern import steps_to_reach
-    from annotated.training import (
-        BatchStream,
-        TrainConfig,
-        exact_match_of,
-        make_optimizer,
-        train,
-        train_step,
-    )
+    from annotated.training import TrainConfig, exact_match_of, train
 
     torch.set_num_threads(1)
     task_settings = {"n_train": 2000, "n_valid": 50, "n_test": 50} if tiny else {}
@@ -101,19 +92,9 @@ def run_one(name: str, seed: int, steps: int, every: int, valid_decode: int, n_t
     # the teaching path (the fast path fuses only the 2017 attention: unfair to the rest).
     teaching = model_from_config(replace(model.config, fast=False))
     teaching.load_state_dict(model.state_dict())
-    model = teaching.train()
-    stream = BatchStream(data.train, data.src_vocab, data.tgt_vocab, 128, seed)
-    batch = stream.batch(0)
-    precision = precision_for("cpu", "fp32")
-    criterion = make_criterion(len(data.tgt_vocab), data.tgt_vocab.pad, 0.1, False)
-    optimizer, scheduler = make_optimizer(model, model.config.d_model, 1.0, 400)
-    view = seq2seq_view(model)
-    times = []
-    for _ in range(time_steps):
-        t = time.perf_counter()
-        train_step(view, [batch], criterion, optimizer, scheduler, precision.grad_scaler(),
-                   precision)
-        times.append(time.perf_counter() - t)
+    model = teaching
+    step = step_timer(model, data, seed)
+    times = [step() for _ in range(time_steps)]
     h = result.history
     return {
         "name": name, "seed": seed, "config": ROWS[name],
@@ -126,6 +107,55 @@ def run_one(name: str, seed: int, steps: int, every: int, valid_decode: int, n_t
         "train_seconds": train_seconds,
         "history": {"step": h.valid_step, "valid_exact": h.valid_exact},
     }
+
+
+def step_timer(model, data, seed: int = 0):
+    """A function that runs one teaching-path training step of `model` on one fixed batch of
+    `data` (batch 128) and returns its seconds."""
+    from annotated.decoder_only import seq2seq_view
+    from annotated.device import precision_for
+    from annotated.losses import make_criterion
+    from annotated.training import BatchStream, make_optimizer, train_step
+
+    model.train()
+    batch = BatchStream(data.train, data.src_vocab, data.tgt_vocab, 128, seed).batch(0)
+    precision = precision_for("cpu", "fp32")
+    criterion = make_criterion(len(data.tgt_vocab), data.tgt_vocab.pad, 0.1, False)
+    optimizer, scheduler = make_optimizer(model, model.config.d_model, 1.0, 400)
+    view, scaler = seq2seq_view(model), precision.grad_scaler()
+
+    def step() -> float:
+        t = time.perf_counter()
+        train_step(view, [batch], criterion, optimizer, scheduler, scaler, precision)
+        return time.perf_counter() - t
+
+    return step
+
+
+def interleaved_timing(names: list[str], rounds: int, steps: int) -> dict[str, list[float]]:
+    """Each row's step times in ms, the rows taking turns `rounds` times (`steps` each): a
+    load that changes during the measurement then falls on every row alike."""
+    import torch
+
+    from annotated import ModelConfig, model_from_config
+    from annotated.decoder_only import data_for
+    from annotated.registry import get_task, make_data
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    data = make_data("numbers", 0)
+    timers = {}
+    for name in names:
+        cfg = {"max_len": MAX_LEN} | get_task("numbers").recipe.model | ROWS[name]
+        mine = data_for(cfg.get("arch", "encoder-decoder"))(data)
+        model = model_from_config(ModelConfig(len(mine.src_vocab), len(mine.tgt_vocab), **cfg))
+        timers[name] = step_timer(model, mine)
+        timers[name]()  # a first step allocates: not timed
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            times[name] += [1000 * timers[name]() for _ in range(steps)]
+    return times
 
 
 def aggregate(runs: list[dict], settings: dict) -> list[dict]:
@@ -192,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--runs", type=Path, default=RUNS,
                    help="folder of the per-run JSON files (default: build/ablation)")
+    p.add_argument("--timing", type=int, metavar="ROUNDS",
+                   help="only time the rows' steps, taking turns ROUNDS times, and write the "
+                        "medians into the results as step_ms (the per-seed values stay)")
     p.add_argument("--one", nargs=2, metavar=("ROW", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.tiny:
@@ -204,6 +237,20 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir = args.runs
     runs_dir.mkdir(parents=True, exist_ok=True)
     tag = "tiny-" if args.tiny else ""
+    if args.timing:  # the step times again, interleaved, into the existing results
+        times = interleaved_timing(args.rows, args.timing, 3)
+        rows = json.loads(args.out.read_text())
+        for r in rows:
+            if r["name"] in times:
+                r["step_ms"] = statistics.median(times[r["name"]])
+                r["step_ms_quartiles"] = statistics.quantiles(times[r["name"]], n=4)
+                r["step_ms_how"] = (f"median of {len(times[r['name']])} teaching-path steps, "
+                                    f"the rows taking turns {args.timing} times")
+        args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        for name, t in times.items():
+            print(f"{name:>10}: {statistics.median(t):6.0f} ms "
+                  f"(quartiles {', '.join(f'{q:.0f}' for q in statistics.quantiles(t, n=4))})")
+        return 0
     if args.one:  # a child process: one run, its JSON to build/ablation/
         name, seed = args.one[0], int(args.one[1])
         run = run_one(name, seed, args.steps, args.every, args.valid_decode, args.test,

@@ -59,6 +59,11 @@ class Translator:
 
     def attention(self, text: str) -> AttentionMaps:
         """Translate `text` (greedy), then rerun the model on its own output keeping weights."""
+        if not isinstance(self.model, EncoderDecoder):
+            raise ValueError("attention maps (encoder, decoder, cross) are drawn for the "
+                             "encoder-decoder; this checkpoint is a decoder-only model "
+                             "(arch='decoder'): record its layers' .attn after "
+                             "annotated.keep_attention(model) instead")
         source = self.task.source_tokens(text)
         written = translate_tokens(self.model, [source], self.src_vocab, self.tgt_vocab,
                                    self.max_len)[0]
