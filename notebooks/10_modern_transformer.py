@@ -9,37 +9,30 @@
 # %% [markdown]
 # # Chapter 10: From 2017 to today, one switch at a time
 #
-# The model we built is the 2017 Transformer. The language models of today, LLaMA, Mistral,
-# Qwen and their relatives, are still Transformers, but a handful of parts have changed.
-# Each change is a switch on the same model: flip it, and one part is swapped for its
-# modern version while everything else stays put. By the end of this chapter you will be
-# able to:
+# Today's language models, LLaMA, Mistral, Qwen, are still Transformers, but a few parts
+# have changed since 2017. Each change is a switch on our model: flip it, and one part takes
+# its modern form. By the end you will be able to:
 #
-# - say what RMSNorm drops from LayerNorm, and why that is cheap and harmless;
-# - draw the gated feed-forward block, SwiGLU, and size it to the same parameter count;
-# - explain RoPE as a rotation, and show that its score depends only on the distance;
-# - compute the decoding cache of grouped-query and multi-query attention;
-# - turn the encoder-decoder into a decoder-only model that reads "source, then target";
-# - read an ablation table and say which differences are larger than the noise.
+# - say what RMSNorm drops from LayerNorm;
+# - draw SwiGLU and size it to the same parameter count;
+# - explain RoPE as a rotation whose score depends only on the distance;
+# - compute the cache of grouped-query attention;
+# - translate with a decoder-only model that reads "source, then target";
+# - tell which differences in an ablation table beat the noise.
 #
-# Letters used for shapes: B batch, S source length, T target length, D = d_model,
-# H heads, V vocabulary.
+# Shapes: B batch, S source length, T target length, D = d_model, H heads (inside SwiGLU's
+# code, H is its hidden width), V vocabulary.
 
 # %%
+import math
+
 import torch
 from torch import nn
 
 import annotated
 from annotated import make_model, show
-from annotated.modern import (
-    RMSNorm,
-    RotaryEmbedding,
-    SwiGLU,
-    ablation_results,
-    cache_bytes_formula,
-    rotate_pair,
-    swiglu_hidden,
-)
+from annotated.decoder_only import DecoderOnly
+from annotated.modern import RMSNorm, RotaryEmbedding, SwiGLU, ablation_results, swiglu_hidden
 from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.viz.draw import ablation_figure, draw_loss_race
 from annotated.viz.figures import FIGURES
@@ -50,7 +43,9 @@ from annotated.viz.measure import (
     ablation_verdicts,
     ffn_parameters,
     norm_outputs,
-    relative_scores,
+    pair_frequency,
+    race_vocabularies,
+    score_drift,
     switch_race,
 )
 from annotated.viz.widgets import rope_explorer
@@ -62,8 +57,8 @@ device = annotated.default_device()
 # %% [markdown]
 # ## The map
 #
-# Five switches, each a keyword of `make_model`. The left column is the model of chapters
-# 1 to 9; the right one is what LLaMA uses.
+# Five switches, each a keyword of `make_model`. The right column is what LLaMA 2 and 3 and
+# Mistral use; the first LLaMA had all but grouped-query attention.
 #
 # | switch | 2017 | today | from |
 # |---|---|---|---|
@@ -73,19 +68,15 @@ device = annotated.default_device()
 # | `kv_heads` | h key/value heads | fewer, shared | Shazeer, 2019; Ainslie et al., 2023 |
 # | `arch` | encoder-decoder | decoder-only | Radford et al., 2018 |
 #
-# None of them changes what attention is. They make the model cheaper to run, a little
-# better per parameter, or simpler. We take them one at a time, each with a picture and a
-# check, and then race the old model against the new one.
+# None changes what attention is. We take them one at a time, then race old against new.
 #
 # ## RMSNorm: scale, but do not centre
 #
-# LayerNorm, from chapter 6, does two things to each position's vector: it subtracts the
-# mean of its D numbers, then divides by their standard deviation. A learned scale and
-# shift follow. RMSNorm keeps only the division. It divides by the **root mean square**,
-# the square root of the mean of the squares, and multiplies by a learned scale. There is
-# no mean to subtract and no shift to add.
-#
-# At the article's size it is three lines:
+# LayerNorm, from chapter 6, subtracts a vector's mean, divides by its standard deviation,
+# then applies a learned scale and shift. RMSNorm subtracts nothing. It divides by the **root
+# mean square**, the square root of the mean of the squares, and applies a learned scale.
+# Since RMS² = mean² + variance, the RMS equals the standard deviation only when the mean
+# is 0. At the article's size:
 
 # %%
 class RMSNormSketch(nn.Module):
@@ -111,25 +102,22 @@ print("sketch == torch.nn.RMSNorm == annotated's RMSNorm:", True)
 _ = FIGURES["10_norms"].make()
 
 # %% [markdown]
-# *LayerNorm moves the bars so they straddle 0; RMSNorm only shrinks them, and every bar
-# keeps its sign.*
+# *LayerNorm moves the bars so they straddle 0; RMSNorm divides every bar by the same
+# number, so each keeps its sign.*
 
 # %%
 for name, v in norm_outputs().items():
     print(f"{name:<13} mean {v.mean().item():+.4f}   root mean square "
           f"{v.pow(2).mean().sqrt().item():.4f}")
-ln, rms = norm_outputs()["LayerNorm(x)"], norm_outputs()["RMSNorm(x)"]
-cosine = torch.cosine_similarity(rms, norm_outputs()["x"], dim=0).item()
-print(f"RMSNorm(x) points the same way as x: cosine {cosine:.4f}")
+cosine = torch.cosine_similarity(norm_outputs()["RMSNorm(x)"], norm_outputs()["x"], dim=0)
+print(f"RMSNorm(x) points the same way as x: cosine {cosine.item():.4f}")
 
 # %% [markdown]
-# RMSNorm's output is x itself, shortened: its cosine with x is 1. Zhang and Sennrich
-# argued that the rescaling is what makes LayerNorm useful, and the centring is not needed.
-# Dropping it saves a mean and a subtraction per vector, and the shift parameters. In
-# their translation experiments that made training steps faster at the same quality.
-# In a pre-norm model it is a drop-in swap, which is why the package's `SublayerConnection`
-# takes either norm. The package's version, hardened: the mean of squares is taken in
-# float32, so that mixed precision cannot overflow it.
+# The mean is not removed: 2.125 becomes 0.842, divided by the RMS like every other number,
+# and the cosine with x is 1. Zhang and Sennrich argued that the rescaling is what helps;
+# dropping the centring saved time at the same quality in their experiments. Both norms keep
+# the vector's shape, so `SublayerConnection` takes either. The package's version takes the
+# mean of squares in float32, safe under mixed precision.
 
 # %%
 show(RMSNorm)
@@ -137,21 +125,21 @@ show(RMSNorm)
 # %% [markdown]
 # ## The gated feed-forward block: SwiGLU
 #
-# The block of chapter 6 is `W_2 relu(W_1 x)`. A **gated** block computes two expansions
-# of x and multiplies them entry by entry: one goes through an activation and acts as a
-# gate, the other carries the values. SwiGLU uses SiLU, `z * sigmoid(z)`, as the gate's
-# activation:
+# Chapter 6's block is `W_2 relu(W_1 x)`. A **gated linear unit**, GLU (Dauphin et al.,
+# 2017), multiplies two expansions of x entry by entry, written ⊙: a **gate**, passed through
+# an activation, and the **values**. GLU's gate used the **sigmoid**, σ(z) = 1 / (1 + e^(-z)),
+# which squashes any number into (0, 1). SwiGLU uses **Swish**, z·σ(z), also called SiLU:
 #
-# `SwiGLU(x) = W_2 (silu(W_1 x) * W_3 x)`
+# `SwiGLU(x) = W_2 (silu(W_1 x) ⊙ W_3 x)`
 #
-# Three matrices instead of two. To compare fairly, Shazeer shrank the hidden width to
-# about 2/3 of d_ff, so both blocks have the same number of parameters.
+# W_1 feeds the gate, W_3 the values: Shazeer's W and V. In code ⊙ is `*`. To pay for the
+# third matrix, the hidden width shrinks to about 2/3 of d_ff.
 
 # %%
 _ = FIGURES["10_swiglu"].make()
 
 # %% [markdown]
-# *The gate is a third matrix; the narrower hidden layer pays for it, to the parameter.*
+# *The third matrix is paid for by a narrower hidden layer, to the parameter.*
 
 # %%
 show(swiglu_hidden)
@@ -171,43 +159,38 @@ print(f"2/3 of d_ff = {2 * 2048 / 3:.1f}; the width that matches with the biases
 show(SwiGLU)
 ffn = SwiGLU(512, 2048, dropout=0.0)
 x = torch.randn(2, 5, 512)  # (B, S, D)
-print("in ", tuple(x.shape), "(B, S, D)")
+print("in  ", tuple(x.shape), "(B, S, D)")
 print("gate", tuple(ffn.w1(x).shape), "(B, S, hidden)")
-print("out", tuple(ffn(x).shape), "(B, S, D)")
+print("out ", tuple(ffn(x).shape), "(B, S, D)")
 
 # %% [markdown]
-# Why does it help? Shazeer compared eight variants at equal parameters and found the
-# gated ones reached a lower loss. He offered no explanation and said so; his paper closes
-# by attributing their success "to divine benevolence". The package also has GELU, the
-# smooth ReLU of BERT and GPT-2, as `ffn="gelu"`.
+# Why does it help? Shazeer found the gated variants reached a lower loss at equal
+# parameters, offered no explanation, and credited "divine benevolence".
 #
 # ## RoPE: positions as rotations
 #
-# Chapter 2 added a table of sines and cosines to the embeddings. It also showed that one
-# sin/cos pair of that table moves around a circle as the position grows, so a shift by k
-# positions is a rotation. **Rotary position embedding**, RoPE, uses that rotation
-# directly. It adds nothing to the input. Instead, inside every attention layer, it turns
-# each query and each key by an angle proportional to its position.
+# Chapter 2, section 5, showed that a shift of positions turns each sin/cos pair by a 2 x 2
+# rotation matrix. **Rotary position embedding**, RoPE, uses the rotation directly. Nothing is
+# added to the input; inside attention, each query and key is turned by an angle that grows
+# with its position. The anticlockwise turn by φ is
 #
-# The d_k numbers of a query are cut into d_k / 2 pairs. Pair i turns by `m * theta_i`
-# radians at position m, with `theta_i = 10000^(-2i / d_k)`: fast turns for the first
-# pairs, slow ones for the last.
+# $$R(\varphi) = \begin{pmatrix}\cos\varphi & -\sin\varphi\\ \sin\varphi & \cos\varphi
+# \end{pmatrix}$$
 #
-# For one pair, the shortest way to write a turn is with complex numbers, as the RoFormer
-# paper and LLaMA's first code did. Read the pair as x1 + i·x2; multiplying it by e^(iφ), a complex
-# number of length 1, turns it by φ:
+# RoPE cuts a query's d_k numbers into d_k / 2 pairs, each a point in its own plane. The
+# package pairs dimension i with i + d_k / 2. At position m, pair i is turned by
+# $R(m\theta_i)$ with $\theta_i = 10000^{-2i/d_k}$: fast for the first pairs, slow for the
+# last.
 
 # %%
-def rope_one_pair(x1, x2, m, theta):
-    """Turn the pair (x1, x2) of a query or key at position m by the angle m * theta."""
-    turned = torch.complex(x1, x2) * torch.polar(torch.tensor(1.0), torch.tensor(m * theta))
-    return turned.real, turned.imag
+def turn(angle: float) -> torch.Tensor:
+    """R(angle): the 2 x 2 matrix that turns a point anticlockwise by `angle` radians."""
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s], [s, c]])
 
 
-q = rope_one_pair(torch.tensor(1.0), torch.tensor(0.0), m=3, theta=0.5)
-print("(1, 0) at position 3, 0.5 rad per position:", [round(v.item(), 4) + 0.0 for v in q])
-torch.testing.assert_close(q, rotate_pair(torch.tensor(1.0), torch.tensor(0.0),
-                                          torch.tensor(1.5)))
+theta = 0.5  # one pair's angle per position
+print("(1, 0) at position 3:", turn(3 * theta) @ torch.tensor([1.0, 0.0]))
 
 # %% [markdown]
 # Move the sliders: the position turns the pair, and the pair sets how fast it turns.
@@ -216,19 +199,49 @@ torch.testing.assert_close(q, rotate_pair(torch.tensor(1.0), torch.tensor(0.0),
 rope_explorer()
 
 # %% [markdown]
-# Try pair 0, the fastest: one turn every 6.3 positions. Then pair 31, the slowest: it
-# barely moves over 64 positions. Between them, the pairs act like the hands of a clock,
-# from seconds to hours.
+# Without a live kernel, here is pair 8 at position 5:
+
+# %%
+_ = FIGURES["10_rope"].make()
+
+# %%
+for i in (0, 8, 31):
+    w = pair_frequency(i, d_k=64)
+    print(f"pair {i:>2}, dimensions {i} and {i + 32}: {w:.3g} rad per position, one turn "
+          f"every {2 * math.pi / w:,.1f} positions; over 64 positions {64 * w:.3g} rad")
+
+# %% [markdown]
+# Pair 0 turns once every 6.3 positions; pair 31 barely moves over 64.
+#
+# Which dimensions pair up is a convention. Meta's first LLaMA code paired neighbours, (0, 1),
+# (2, 3) and so on; GPT-NeoX and Hugging Face's LLaMA pair split halves. It does not matter:
+# the two differ by a fixed reordering of the dimensions of q and k, which W_q and W_k absorb
+# by ordering their rows.
 #
 # ### The score sees only the distance
 #
-# Turn the query by m angles and the key by n angles. Their dot product is the dot product
-# of the unturned vectors with one of them turned by the difference, m - n. So the score of
-# a query at m and a key at n depends on where they sit only through m - n. With the added
-# sine table that is not so: the table is mixed into the vectors before W_q and W_k.
+# Take a query q at position m and a key k at n. A turn's transpose turns back,
+# $R(\varphi)^\top = R(-\varphi)$, and two turns add their angles:
 #
-# We test it with one word's vector at every position and random W_q and W_k. We slide
-# the pair along, keeping the distance, and compare the scores.
+# $$R(m\theta)q \cdot R(n\theta)k = q^\top R(-m\theta) R(n\theta) k = q \cdot R((n-m)\theta)k$$
+#
+# The score sees only n - m, sign included: two words back differs from two words ahead.
+
+# %%
+q, k = torch.randn(2), torch.randn(2)
+for m, n in ((7, 3), (12, 8)):
+    print(f"m={m:>2}, n={n}: {(turn(m * theta) @ q) @ (turn(n * theta) @ k):.4f}   "
+          f"q · R((n - m)θ) k: {q @ turn((n - m) * theta) @ k:.4f}")
+
+# %% [markdown]
+# Chapter 2 showed that PE(p)·PE(q) depends only on p - q, so why did the sine table not do
+# this? It is added to the word x before W_q and W_k. With $A = W_q^\top W_k$:
+#
+# $$(x + p_m)^\top A (x + p_n) = x^\top A x + x^\top A p_n + p_m^\top A x + p_m^\top A p_n$$
+#
+# The **cross terms** in the middle depend on n alone and on m alone, and A now sits between
+# the table's rows. RoPE adds nothing to x, so there are no cross terms. We check it: one
+# word at every position, random W_q and W_k, query and key slid along together.
 
 # %%
 _ = FIGURES["10_rope_relative"].make()
@@ -238,19 +251,13 @@ _ = FIGURES["10_rope_relative"].make()
 
 # %%
 for kind in ("sinusoidal", "rope"):
-    scores = torch.stack(list(relative_scores(kind).values()))  # (starts, distances)
-    spread = (scores - scores[0]).abs().max().item()
-    print(f"{kind:<10} largest change of a score when the pair slides along: {spread:.4f}")
-rope_spread = (lambda s: (s - s[0]).abs().max().item())(
-    torch.stack(list(relative_scores("rope").values())))
-assert rope_spread < 1e-4
+    print(f"{kind:<10} largest change of a score when the pair slides along: "
+          f"{score_drift(kind):.4f}")
+assert score_drift("rope") < 1e-4
 
 # %% [markdown]
-# The RoPE scores agree to float32 rounding. That is why RoPE is called relative: a
-# model can learn "look two words back" once, and it holds at every position. It also
-# needs no table of a fixed length. The package's version rotates a whole (B, H, T, d_k)
-# tensor at once. Its pairs are split halves: dimension i pairs with i + d_k / 2, as in
-# LLaMA and GPT-NeoX.
+# The RoPE scores agree to float32 rounding: "look two words back" is learned once and holds
+# everywhere. The package turns a whole (B, H, T, d_k) tensor:
 
 # %%
 show(RotaryEmbedding)
@@ -262,19 +269,15 @@ torch.testing.assert_close(turned.norm(dim=-1), qs.norm(dim=-1))
 print("lengths unchanged: a rotation only turns", True)
 
 # %% [markdown]
-# In the model, `MultiHeadedAttention(..., rope=RotaryEmbedding(d_k))` turns q and k after
-# the split into heads. Values are not turned: position shapes where a head looks, not
-# what it carries.
+# Attention turns q and k after the split into heads. Values are not turned: position shapes
+# where a head looks, not what it carries.
 #
 # ## Sharing keys and values: grouped-query attention
 #
-# Chapter 8 decoded with a key/value cache: every layer keeps the keys and values of the
-# tokens written so far, so each new token computes only its own. For a large model, that
-# cache, not the weights, is what fills the memory when it writes long texts for many users.
-#
-# **Multi-query attention** keeps the h query heads but gives them one shared key head and
-# one shared value head. **Grouped-query attention** is the middle way: the query heads
-# form groups, and each group shares one key/value head.
+# Chapter 8's cache keeps every layer's keys and values of the tokens written so far. In a
+# large model writing long texts, that cache, not the weights, fills the memory.
+# **Multi-query attention** gives all h query heads one shared key/value head;
+# **grouped-query attention** gives one to each group of query heads.
 
 # %%
 _ = FIGURES["10_gqa"].make()
@@ -282,9 +285,24 @@ _ = FIGURES["10_gqa"].make()
 # %% [markdown]
 # *The cache stores only the bottom row: fewer key/value heads, a smaller cache.*
 #
-# The package's `MultiHeadedAttention` takes `kv_heads`. W_k and W_v then project to
-# kv_heads x d_k numbers instead of D, and each key/value head is repeated for its group
-# of query heads. We decode 6 tokens one at a time with a cache, and weigh it:
+# W_k and W_v project to kv_heads x d_k numbers instead of D; each key/value head is then
+# repeated for its group. Here key/value head j holds the number j:
+
+# %%
+h, kv_heads = 8, 2
+kv = torch.arange(kv_heads).view(1, kv_heads, 1, 1)  # (B, kv_heads, T, d_k): head j holds j
+shared = kv.repeat_interleave(h // kv_heads, dim=1)  # (B, H, T, d_k)
+print("query heads 0..7 read key/value heads", shared.flatten().tolist())
+
+# %% [markdown]
+# The package does it in the two `repeat_interleave` lines; the cache and RoPE branches are
+# chapter 8's and the section above's:
+
+# %%
+show(MultiHeadedAttention.forward)
+
+# %% [markdown]
+# The cache keeps the keys and values before the repeat. We decode 6 tokens and weigh it:
 
 # %%
 d_model, h, steps = 512, 8, 6
@@ -299,46 +317,52 @@ for kv_heads in (8, 2, 1):
     stored = cache.k.nbytes + cache.v.nbytes
     print(f"kv_heads {kv_heads}: W_k {tuple(mha.linears[1].weight.shape)}, cached keys "
           f"{tuple(cache.k.shape)} (B, kv_heads, T, d_k), {stored // steps:,} bytes per token")
-    assert stored // steps == cache_bytes_formula(1, kv_heads, d_model // h, 4)
+    assert stored // steps == 2 * kv_heads * (d_model // h) * 4  # keys and values, float32
 
 # %% [markdown]
-# One layer in float32: 4,096 bytes a token with 8 key/value heads, 1,024 with 2, 512 with
-# 1. The cache shrinks by the group size, as the formula `cache_bytes_formula` says. Ainslie
-# et al. found that grouped-query attention with 8 key/value heads comes close to full
-# multi-head quality while decoding almost as fast as multi-query; LLaMA 2's largest model
-# and LLaMA 3 use it.
+# One layer keeps 2 x kv_heads x d_k numbers a token, 4 bytes each: 2 x 8 x 64 x 4 = 4,096
+# bytes with 8 key/value heads, 1,024 with 2, 512 with 1, as in the figure. Ainslie et al.
+# found 8 key/value heads close to full quality at nearly multi-query speed; LLaMA 2 70B and
+# LLaMA 3 use them.
 
 # %% [markdown]
 # ## Decoder-only: the encoder folded in
 #
-# GPT and LLaMA have no encoder. They have one stack of causal self-attention layers that
-# predicts the next token of whatever it reads. To translate with such a model, write the
-# source, a separator, then the target, as one sequence: "ein und zwanzig <s> twenty -
-# one". The model reads the source part as a prompt. The target part is written one token
-# at a time, each looking back at the source and at the target so far.
+# GPT and LLaMA have one causal stack that predicts the next token of whatever it reads. To translate, write source, separator and target as one sequence: "ein
+# und zwanzig <s> twenty - one". The source is the prompt; the target is written token by
+# token, each looking back at everything before it.
 
 # %%
 _ = FIGURES["10_decoder_only"].make()
 
 # %% [markdown]
-# *One causal stack does both jobs; only the red rows, which write the target, are
-# trained.*
+# *One causal stack does both jobs; only the red rows, which write the target, are trained.*
 #
-# What did we lose? In the encoder-decoder, source words see each other in both
-# directions. Here a source word sees only the words before it. What did we gain? One
-# stack, one vocabulary, one mask, and a model that can be trained on any text without
-# pairing it. The source counts as context, not as a task: the loss covers the target
-# tokens only.
+# We lose the source's view in both directions: a source word sees only the words before it.
+# We gain one stack, one vocabulary, one mask, and training on any text. `make_model` keeps its two vocabulary sizes, which must be equal here:
 
 # %%
 sizes = dict(N=2, d_model=128, d_ff=512, h=4)
+try:
+    make_model(40, 50, arch="decoder", **sizes)
+except ValueError as e:
+    print(e)
 torch.manual_seed(0)
 encdec = make_model(40, 40, **sizes)
 decoder = make_model(40, 40, arch="decoder", **sizes).eval()
 print(type(encdec).__name__, f"{annotated.count_parameters(encdec):,} parameters")
 print(type(decoder).__name__, f"{annotated.count_parameters(decoder):,} parameters, "
       f"{len(decoder.layers)} layers")
-show(type(decoder).forward)
+
+# %% [markdown]
+# Chapters 7 and 8 call `encode(src)`, then `decode(memory, ...)`. A decoder-only model keeps
+# both names, so they run unchanged. Its `encode` runs no layer: the "memory" is the source
+# ids, left-padded. Its `decode` glues prompt and target, builds the causal mask, runs the
+# stack and keeps the target's positions:
+
+# %%
+show(DecoderOnly.encode)
+show(DecoderOnly.decode)
 src, tgt = torch.tensor([[5, 6, 7]]), torch.tensor([[1, 8, 9]])  # (B, S), (B, T); 1 = <s>
 with torch.no_grad():
     states = decoder(torch.cat([src, tgt], dim=1))  # (B, S + T, D)
@@ -348,23 +372,22 @@ print("joint sequence", tuple(states.shape), "(B, S + T, D); target part",
 torch.testing.assert_close(target_states, states[:, -3:])
 
 # %% [markdown]
-# `make_model(..., arch="decoder")` builds 2N layers, as many as the encoder and decoder
-# together. It has fewer parameters all the same: no layer has a cross-attention. Its
-# `decode` returns the target's positions only, so the training loop of chapter 7 and the
-# greedy decoding of chapter 8 use it unchanged, and the loss counts the target alone.
-
-# %% [markdown]
+# `arch="decoder"` builds 2N layers, yet has fewer parameters: no cross-attention.
+#
 # ## All switches at once: a short race
 #
-# Now the 2017 model against one with every switch flipped: RMSNorm, SwiGLU, RoPE, two
-# key/value heads for four query heads, and decoder-only. Both learn the number words of
-# chapter 8, from the same seed, on the same examples in the same order. Each trains for
-# 200 steps: enough to see the curves part, far too few to finish.
+# The 2017 model against one with every switch flipped. Both learn chapter 8's number words
+# from the same seed and examples, with plain cross-entropy, for 200 steps: enough to see
+# the curves part.
 
 # %%
 print("both:", RACE_MODEL)
 for name, switches in RACE.items():
     print(f"{name}: {switches or 'the defaults'}")
+vocab = race_vocabularies()
+for name, size in vocab.items():
+    print(f"{name} writes from {size} tokens: a blind guess scores ln {size} = "
+          f"{math.log(size):.2f}")
 show(switch_race)
 
 # %% tags=["nbval-ignore-output"]
@@ -372,6 +395,7 @@ losses = switch_race()  # name -> training loss at each of the 200 steps
 for name, loss in losses.items():
     print(f"{name:<5} step 1: {loss[0]:.2f}   mean of the last 20 steps: "
           f"{sum(loss[-20:]) / 20:.2f}")
+assert all(loss[0] > math.log(vocab[name]) for name, loss in losses.items())
 assert all(sum(loss[-20:]) / 20 < loss[0] / 2 for loss in losses.values())
 assert sum(losses["today"][-20:]) < sum(losses["2017"][-20:])
 _ = draw_loss_race(losses)
@@ -379,122 +403,186 @@ _ = draw_loss_race(losses)
 # %% [markdown]
 # *Both curves fall; the modern model's falls further in the same number of steps.*
 #
-# The modern model starts higher: it reads and writes one joint vocabulary, German,
-# Japanese and English together, so a blind guess has more tokens to choose from. It ends
-# lower. One seed and 200 steps make this an anecdote, not a result: the section below
-# has the measurement.
+# The modern model starts higher: it writes from the joint vocabulary, so a blind guess
+# scores worse. Both start a little above their blind guess, since fresh weights are not
+# uniform. One seed and 200 steps make this an anecdote, not a result.
 
 # %% [markdown]
 # ## The stored ablation
 #
-# One short run is one sample. To know which switch matters, each one has to be flipped
-# alone, trained to the end and repeated with several seeds. `benchmarks/ablation.py`
-# does that on the numbers task, and the package ships its table.
+# An **ablation** changes one part of a model at a time and measures what changes.
+# `benchmarks/ablation.py` flips each switch alone on the numbers task, with several seeds;
+# the package ships its table.
 
 # %%
 rows = ablation_results()  # one dict per row, read from the package's data
 print(ablation_table(rows))
 
 # %% [markdown]
-# Each row flips one switch of the 2017 model, except "modern", which flips the four
-# inside the layers. Every row trains for the same number of steps. Within one seed,
-# every row sees the same training and test numbers; another seed draws other numbers and
-# other starting weights, and the same model lands in a slightly different place. The
-# picture shows each seed as a dot:
+# Row `base` is the 2017 model. Each other row flips one switch, except `modern`: RMSNorm,
+# SwiGLU, RoPE and two key/value heads. All rows train equally long; within a seed, all see
+# the same training and test examples.
+#
+# - *exact match*: the share of test examples translated exactly, overall and per seed.
+# - *steps to 99%*: the first step with 99% exact match on validation examples; "-" if none
+#   within the budget.
+# - *cache bytes/token*: self-attention in every layer, float32; cross-attention's cache
+#   holds the source and is not counted. Decoder-only caches in 2N layers, the base row
+#   in N; `modern` has half the key/value heads.
+# - *ms/step*: one training step of this small model.
 
 # %%
 _ = ablation_figure(rows)
 
 # %% [markdown]
-# *Each dot is one seed, each black tick the mean; a row whose dots overlap the 2017 row's dots
-# is not shown to be different.*
+# *Each dot is one seed, the black tick their mean; dots that overlap the base row's show no
+# difference.*
 #
-# That is the rule for reading any such table: a gap counts only if it is larger than
-# the spread between seeds of the same model. The cell below applies it to every row, and
-# nothing more. Two or three seeds give only a rough spread, so a verdict of "larger"
-# is a reason to look closer, not a proof.
-
-# %%
-for name, gap, noise, verdict in ablation_verdicts(rows):
-    print(f"{name:<11} {gap:+.3f} against the 2017 row, seeds spread {noise:.3f}: {verdict}")
-
-# %% [markdown]
-# The other columns need no seeds. The parameters and the cache follow from the shapes,
-# as this chapter computed them: fewer key/value heads shrink the cache and W_k and W_v.
-# The time per step was measured on one CPU thread for this small model; it is not the
-# speed of a large one.
+# A row's **spread** is its best seed minus its worst. A gap counts only if it is larger than
+# the larger spread of the two rows. With two or three seeds, "larger" means look closer, not
+# proof.
 #
-# %% [markdown]
 # ## Recap
 #
-# - RMSNorm divides by the root mean square and keeps the mean: LayerNorm without the
-#   centring, cheaper and as good.
-# - SwiGLU gates one expansion with another; with 2/3 of the width it costs the same.
-# - RoPE turns queries and keys by their positions, so a score depends only on m - n.
+# - RMSNorm divides by the RMS, not the standard deviation, and keeps the mean in, scaled.
+# - SwiGLU multiplies a SiLU gate, W_1 x, by values, W_3 x, at about 2/3 of the width.
+# - RoPE turns q and k by their positions, so a score depends only on n - m.
 # - Grouped-query attention shares key/value heads; the cache shrinks by the group size.
 # - A decoder-only model reads "source <s> target" with one causal stack.
 #
 # ## Your turn
 #
-# **1. Implement: RoPE for one pair.** Write `my_rotate_pair(x1, x2, angle)`: the pair
-# (x1, x2), tensors of any shape, turned anticlockwise by `angle` radians. Return the
-# two new tensors.
+# **1. Implement: RoPE on a whole vector.** Write `my_rope(x, m)`: x holds d_k numbers, with
+# any leading shape, at position m. Turn pair i, dimensions i and i + d_k / 2, by
+# $m\theta_i$, and keep the layout. An answer calling the package's RoPE is refused.
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# Each pair is a point turned by R. Pairs never mix, so all turn at once, each by its own
+# angle.
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# `torch.arange` numbers the pairs. Slice the last axis into two halves; `torch.cat` joins
+# the turned halves.
+# </details>
 
 # %%
 from annotated.exercises import (  # noqa: E402
     check_biggest_switch,
-    check_cache_bytes,
-    check_rotate_pair,
+    check_llama_cache,
+    check_rope,
+    check_sines_plus_rope,
 )
 
 
-def my_rotate_pair(x1, x2, angle):
+def my_rope(x, m):
     ...
 
 
-check_rotate_pair(my_rotate_pair)
+check_rope(my_rope)
 
 # %% [markdown]
-# **2. Predict: the cache of a real model.** Before you write code, estimate: LLaMA 2's
-# 70B model has 80 layers, 64 query heads, d_model = 8,192 and 8 key/value heads. How many
-# bytes does each token add to its cache in 2-byte numbers? Then write
-# `cache_bytes(layers, h, kv_heads, d_model, bytes_per_value)` for any model.
+# **2. Predict: a real model's cache.** LLaMA 2 70B has 80 layers, 64 query heads,
+# d_model = 8,192 and 2-byte numbers. How many bytes does a written token add to its cache
+# with 64 key/value heads, and with the 8 it uses?
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# Per layer, the cache keeps a key and a value per key/value head, not per query head.
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# Find d_k from d_model and h; count one layer's numbers, then times layers and bytes.
+# </details>
 
 # %%
-def cache_bytes(layers, h, kv_heads, d_model, bytes_per_value):
-    ...
-
-
-check_cache_bytes(cache_bytes)
+prediction = {"kv_heads=64": ..., "kv_heads=8": ...}  # bytes per token
+check_llama_cache(prediction)
 
 # %% [markdown]
-# **3. Discover: which switch mattered most?** In the ablation table above, find the row
-# that flips one switch and whose exact match moved furthest from the 2017 row. Then look
-# at its seeds: is the gap larger than their spread? If not, what would you run to decide?
+# The package's formula, and a text of 4,096 tokens:
 
 # %%
-answer = ...  # a row's name, e.g. "rms"
+from annotated.modern import cache_bytes_formula  # noqa: E402
+
+show(cache_bytes_formula)
+for kv_heads in (64, 8):
+    per_token = cache_bytes_formula(80, kv_heads, 8192 // 64, 2)
+    print(f"kv_heads {kv_heads:>2}: {per_token:,} bytes a token, "
+          f"{per_token * 4096 / 2**30:.2f} GiB for 4,096 tokens")
+
+# %% [markdown]
+# **3. Break it: sines and RoPE together.** A model adds chapter 2's table to its input and
+# also turns q and k with RoPE. Does a score still depend only on n - m?
+#
+# - (a) yes: the turns cancel every position;
+# - (b) no: the table's cross terms survive the turns;
+# - (c) no: scores stop depending on position at all.
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# The derivation above holds for any q and k. What are q and k before the turn here?
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# Take the cross-term formula, then turn both sides. Which terms still carry m or n alone?
+# </details>
+
+# %%
+answer = ...  # "a", "b" or "c"
+check_sines_plus_rope(answer)
+
+# %%
+for kind in ("sinusoidal", "rope", "sinusoidal+rope"):
+    print(f"{kind:<15} largest change of a score when the pair slides along: "
+          f"{score_drift(kind):.4f}")
+assert score_drift("sinusoidal+rope") > 100 * score_drift("rope")
+
+# %% [markdown]
+# **4. Discover: which switch mattered most?** Among the one-switch rows, find the one whose
+# exact match is furthest from the base row's. Give its verdict by the rule above: "larger"
+# than the spread, "within" it, or "one seed" if a row has no spread.
+#
+# <details><summary>Hint 1: the idea</summary>
+#
+# A switch that hurts moves the table as much as one that helps: compare sizes, not signs.
+# </details>
+#
+# <details><summary>Hint 2: the tool</summary>
+#
+# Each row of `rows` has "config", the switches it flips, "exact_match" and "per_seed".
+# </details>
+
+# %%
+answer = {"row": ..., "verdict": ...}  # a row's name; "larger", "within" or "one seed"
 check_biggest_switch(answer)
+
+# %% [markdown]
+# The rule, applied to every row:
+
+# %%
+for name, gap, noise, verdict in ablation_verdicts(rows):
+    print(f"{name:<11} {gap:+.3f} against the base row, larger spread {noise:.3f}: {verdict}")
+
+# %% [markdown]
+# "Within" or "one seed" asks for more seeds, not for a conclusion.
 #
 # ## Further reading
 #
 # - Zhang and Sennrich, [Root Mean Square Layer
 #   Normalization](https://arxiv.org/abs/1910.07467), 2019.
 # - Shazeer, [GLU Variants Improve Transformer](https://arxiv.org/abs/2002.05202), 2020.
-# - Su et al., [RoFormer: Enhanced Transformer with Rotary Position
-#   Embedding](https://arxiv.org/abs/2104.09864), 2021.
-# - Shazeer, [Fast Transformer Decoding: One Write-Head is All You
-#   Need](https://arxiv.org/abs/1911.02150), 2019: multi-query attention.
-# - Ainslie et al., [GQA: Training Generalized Multi-Query Transformer Models from
-#   Multi-Head Checkpoints](https://arxiv.org/abs/2305.13245), 2023.
-# - Touvron et al., [LLaMA: Open and Efficient Foundation Language
-#   Models](https://arxiv.org/abs/2302.13971), 2023: these switches together.
-# - S. Raschka, [LLMs from Scratch](https://github.com/rasbt/LLMs-from-scratch): the bonus
-#   chapters build GPT into LLaMA, one change at a time.
-# - A. Karpathy, [nanochat](https://github.com/karpathy/nanochat): a small modern
-#   chat model, trained end to end.
-# - Stanford [CS336, Language Modeling from Scratch](https://stanford-cs336.github.io/):
-#   assignment 1 builds these parts and checks them against reference outputs.
+# - Su et al., [RoFormer](https://arxiv.org/abs/2104.09864), 2021: RoPE.
+# - Shazeer, [One Write-Head is All You Need](https://arxiv.org/abs/1911.02150), 2019, and
+#   Ainslie et al., [GQA](https://arxiv.org/abs/2305.13245), 2023.
+# - Touvron et al., [LLaMA](https://arxiv.org/abs/2302.13971), 2023: the switches together.
+# - S. Raschka, [LLMs from Scratch](https://github.com/rasbt/LLMs-from-scratch): GPT
+#   turned into LLaMA, one change at a time.
 # - Vaswani et al., [Attention Is All You Need](https://arxiv.org/abs/1706.03762), 2017,
 #   and [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/):
 #   where we started.
+

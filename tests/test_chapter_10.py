@@ -1,13 +1,19 @@
 """Chapter 10: the measurements and pictures of the switches, the RoPE widget, the graders."""
 
-import math
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from annotated.exercises import check_biggest_switch, check_cache_bytes, check_rotate_pair
-from annotated.exercises.ch10 import cache_bytes_per_token
+from annotated.exercises import (
+    check_biggest_switch,
+    check_llama_cache,
+    check_rope,
+    check_sines_plus_rope,
+)
+from annotated.exercises.ch10 import _turned, llama_cache, rope_at
+from annotated.exercises.grading import calls_any
+from annotated.modern import RotaryEmbedding, cache_bytes_formula
 from annotated.viz import figures
 from annotated.viz.draw import (
     ablation_figure,
@@ -22,8 +28,10 @@ from annotated.viz.measure import (
     ffn_parameters,
     norm_outputs,
     pair_frequency,
+    race_vocabularies,
     relative_scores,
     rope_track,
+    score_drift,
 )
 from annotated.viz.widgets import rope_explorer
 
@@ -60,13 +68,10 @@ def test_rope_track_turns_by_the_pair_frequency_and_keeps_the_length():
 
 
 def test_only_rope_scores_depend_on_the_distance_alone():
-    def spread(kind):
-        scores = torch.stack(list(relative_scores(kind).values()))
-        return (scores - scores[0]).abs().max().item()
-
-    assert spread("rope") < 1e-4
-    assert spread("sinusoidal") > 0.1
-    with pytest.raises(ValueError, match="'sinusoidal' or 'rope'"):
+    assert score_drift("rope") < 1e-4
+    assert score_drift("sinusoidal") > 0.1
+    assert score_drift("sinusoidal+rope") > 0.1  # the table's cross terms survive the turns
+    with pytest.raises(ValueError, match="'sinusoidal', 'rope'"):
         relative_scores("learned")
 
 
@@ -97,6 +102,11 @@ def test_gqa_figure_prints_the_cache_that_shrinks_with_the_group():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     for kv in (8, 2, 1):
         assert f"cache per token: {6 * 2 * kv * 64 * 2:,} bytes" in texts
+    assert "6 layers, d_k = 64, 2-byte numbers" in fig.get_suptitle()
+    # the chapter's figure counts what its code measures: one layer, float32
+    texts = [t.get_text() for ax in gqa_figure().axes for t in ax.texts]
+    assert [t for t in texts if t.startswith("cache")] == [
+        f"cache per token: {n:,} bytes" for n in (4096, 1024, 512)]
     plt.close("all")
 
 
@@ -130,34 +140,72 @@ def test_chapter_10_figures_draw(name):
     plt.close(fig)
 
 
-def test_rotate_pair_grader_names_the_mistakes():
-    def clockwise(x1, x2, a):
-        return x1 * torch.cos(a) + x2 * torch.sin(a), -x1 * torch.sin(a) + x2 * torch.cos(a)
-
-    def degrees(x1, x2, a):
-        a = a * math.pi / 180
-        return x1 * torch.cos(a) - x2 * torch.sin(a), x1 * torch.sin(a) + x2 * torch.cos(a)
-
-    def stub(x1, x2, a):
-        ...
-
-    assert "clockwise" in check_rotate_pair(clockwise).message
-    assert "radians" in check_rotate_pair(degrees).message
-    assert check_rotate_pair(stub).message.startswith("Not attempted yet")
+def test_rope_reference_is_the_package_rotary_embedding():
+    x = torch.randn(2, 3, 16)
+    for m in (0, 1, 7):
+        expected = RotaryEmbedding(16)(x.unsqueeze(-2), offset=m).squeeze(-2)
+        torch.testing.assert_close(rope_at(x, m), expected)
 
 
-def test_cache_grader_names_the_mistakes():
-    assert cache_bytes_per_token(6, 8, 2, 512, 2) == 3072
+def rope_package(x, m):
+    return RotaryEmbedding(x.size(-1))(x.unsqueeze(-2), offset=m).squeeze(-2)
+
+
+def test_rope_grader_refuses_the_package_and_names_the_mistakes():
+    assert not check_rope(RotaryEmbedding).passed
+    result = check_rope(rope_package)  # right numbers, but the package does the work
+    assert not result.passed and "RotaryEmbedding" in result.message
+    assert calls_any(rope_package, ("RotaryEmbedding",)) == "RotaryEmbedding"
+    assert calls_any(rope_at, ("RotaryEmbedding",)) is None
     mistakes = {
-        "multi-head": lambda L, h, kv, D, b: L * 2 * h * (D // h) * b,
-        "keys and the values": lambda L, h, kv, D, b: L * kv * (D // h) * b,
-        "every layer": lambda L, h, kv, D, b: 2 * kv * (D // h) * b,
-        "d_model / h": lambda L, h, kv, D, b: L * 2 * kv * D * b,
-        "bytes": lambda L, h, kv, D, b: L * 2 * kv * (D // h),
+        "neighbours": lambda x, m: _turned(x, m, neighbours=True),
+        "clockwise": lambda x, m: _turned(x, m, sign=-1.0),
+        "factor 2": lambda x, m: _turned(x, m, exponent=1.0),
+        "whatever the position": lambda x, m: _turned(x, m, positions=False),
     }
     for words, attempt in mistakes.items():
-        result = check_cache_bytes(attempt)
+        result = check_rope(attempt)
         assert not result.passed and words in result.message, words
+
+    def stub(x, m):
+        ...
+
+    assert check_rope(stub).message.startswith("Not attempted yet")
+    assert check_rope(lambda x, m: _turned(x, m)).passed
+
+
+def test_llama_cache_grader_checks_the_prediction_and_names_the_mistakes():
+    assert llama_cache(8) == cache_bytes_formula(80, 8, 128, 2) == 327_680
+    right = {"kv_heads=64": 2_621_440, "kv_heads=8": 327_680}
+    assert check_llama_cache(right).passed
+    assert check_llama_cache({"kv_heads=64": 2.6e6, "kv_heads=8": 3.3e5}).passed  # within 5%
+    assert check_llama_cache({"kv_heads=64": ..., "kv_heads=8": ...}).message.startswith(
+        "Not attempted yet")
+    wrong = {
+        "two tensors": (1_310_720, 163_840),
+        "d_model / h": (2_621_440 * 64, 327_680 * 64),
+        "one layer": (2_621_440 // 80, 327_680 // 80),
+        "4-byte": (2 * 2_621_440, 2 * 327_680),
+        "query heads": (2_621_440, 2_621_440),
+        "right; with 64": (1_000, 327_680),
+    }
+    for words, (a, b) in wrong.items():
+        result = check_llama_cache({"kv_heads=64": a, "kv_heads=8": b})
+        assert not result.passed and words in result.message, words
+    assert not check_llama_cache({"kv_heads=64": 5, "kv_heads=8": 5}).passed
+
+
+def test_sines_plus_rope_grader():
+    assert check_sines_plus_rope("b").passed
+    assert check_sines_plus_rope("(B)").passed
+    assert "cross terms" in check_sines_plus_rope("a").message
+    assert "do not cancel" in check_sines_plus_rope("c").message
+    assert not check_sines_plus_rope("d").passed
+
+
+def test_race_vocabularies_joint_is_larger():
+    sizes = race_vocabularies()
+    assert sizes["today"] > sizes["2017"] > 10
 
 
 def test_ablation_table_prints_every_row_and_seed():
@@ -174,25 +222,37 @@ def test_ablation_table_prints_every_row_and_seed():
 
 
 def toy_ablation():
-    def row(name, config, exact):
-        return {"name": name, "config": config, "exact_match": exact}
+    def row(name, config, *seeds):
+        return {"name": name, "config": config, "exact_match": sum(seeds) / len(seeds),
+                "per_seed": {str(i): {"exact_match": e} for i, e in enumerate(seeds)}}
 
-    return [row("base", {}, 0.90), row("rms", {"norm_type": "rms"}, 0.91),
-            row("swiglu", {"ffn": "swiglu"}, 0.95), row("rope", {"position": "rope"}, 0.80),
-            row("modern", {"norm_type": "rms", "ffn": "swiglu"}, 0.99)]
+    return [row("base", {}, 0.90, 0.91), row("rms", {"norm_type": "rms"}, 0.91, 0.92),
+            row("swiglu", {"ffn": "swiglu"}, 0.95, 0.95),
+            row("rope", {"position": "rope"}, 0.80, 0.79),
+            row("modern", {"norm_type": "rms", "ffn": "swiglu"}, 0.99, 0.99)]
 
 
 def test_biggest_switch_grader_counts_a_loss_as_much_as_a_gain():
     rows = toy_ablation()
-    assert check_biggest_switch("rope", rows).passed  # 0.10 down beats 0.05 up
-    messages = {name: check_biggest_switch(name, rows).message
-                for name in ("base", "modern", "swiglu", "rms", "nothing")}
-    assert "2017 row" in messages["base"]
+    # rope: 0.105 down beats 0.045 up; the gap is larger than both rows' spreads (0.01)
+    assert check_biggest_switch({"row": "rope", "verdict": "larger"}, rows).passed
+    messages = {name: check_biggest_switch({"row": name, "verdict": "larger"}, rows).message
+                for name in ("base", "modern", "swiglu", "nothing")}
+    assert "base row" in messages["base"]
     assert "several switches" in messages["modern"]
-    assert "best row" in messages["swiglu"]
-    assert "another row" in messages["rms"]
+    assert "not their signs" in messages["swiglu"]
     assert "no row of the table" in messages["nothing"]
-    assert check_biggest_switch(..., rows).message.startswith("Not attempted yet")
+    assert "larger of the two" in check_biggest_switch({"row": "rope", "verdict": "within"},
+                                                   rows).message
+    assert "must be one of" in check_biggest_switch({"row": "rope", "verdict": "big"},
+                                                    rows).message
+    assert check_biggest_switch({"row": ..., "verdict": ...}, rows).message.startswith(
+        "Not attempted yet")
+    assert not check_biggest_switch("rope", rows).passed  # a dict is asked for
+    one_seed = [dict(r, per_seed={"0": {"exact_match": r["exact_match"]}}) for r in rows]
+    assert check_biggest_switch({"row": "rope", "verdict": "one seed"}, one_seed).passed
+    assert "count the dots" in check_biggest_switch({"row": "rope", "verdict": "larger"},
+                                                    one_seed).message
 
 
 def test_ablation_verdicts_compare_each_gap_with_the_seeds_spread():

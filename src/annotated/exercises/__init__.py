@@ -32,7 +32,12 @@ from .ch07 import (
 )
 from .ch08 import check_cache_prediction, check_greedy_step, check_mistake_explanation
 from .ch09 import check_detokenize, check_padding_share
-from .ch10 import check_biggest_switch, check_cache_bytes, check_rotate_pair
+from .ch10 import (
+    check_biggest_switch,
+    check_llama_cache,
+    check_rope,
+    check_sines_plus_rope,
+)
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -51,5 +56,5 @@ __all__ = [
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
     "check_cache_prediction", "check_greedy_step", "check_mistake_explanation",  # 8
     "check_detokenize", "check_padding_share",  # 9
-    "check_biggest_switch", "check_cache_bytes", "check_rotate_pair",  # 10
+    "check_biggest_switch", "check_llama_cache", "check_rope", "check_sines_plus_rope",  # 10
 ]

@@ -1768,8 +1768,11 @@ def _gated_block(ax, x: float, hidden: int, d_model: int, gated: bool) -> None:
         _box(ax, x, 4.0, 0.6, 0.5, "⊙", mul, size=12)
         _arrow(ax, (x - 1.0, 3.1), (x - 0.35, 3.85))
         _arrow(ax, (x + 1.0, 1.9), (x + 0.35, 3.85))
-        ax.text(x + 1.1, 3.0, "gate: multiplies\nSiLU's output\nentry by entry",
-                ha="left", va="center", fontsize=8, color="0.35")
+        ax.text(x - 1.75, 3.45, "gate", ha="right", va="center", fontsize=8.5,
+                color="0.35")
+        ax.text(x + 1.1, 2.7, "value", ha="left", va="center", fontsize=8.5, color="0.35")
+        ax.text(x + 0.45, 4.0, "⊙: multiply\nentry by entry", ha="left", va="center",
+                fontsize=8, color="0.35")
     else:
         _box(ax, x, 1.6, 1.6, 0.5, f"W_1: D -> {hidden}", lin, size=8.5)
         _arrow(ax, (x, 0.5), (x, 1.3))
@@ -1853,6 +1856,7 @@ def rope_relative_figure(starts: tuple[int, ...] = (0, 8, 16), reach: int = 32) 
                title=title, xlabel="distance m - n", ylabel="score q_m·k_n / sqrt(d_k)")
         for line, style in zip(ax.get_lines(), styles, strict=False):
             line.set(linestyle=style, linewidth=2.2)
+        ax.legend(fontsize="small")  # again, so the legend shows the dashes
     axes[1].sharey(axes[0])
     return fig
 
@@ -1867,8 +1871,9 @@ def _heads_row(ax, y: float, n: int, colors: list[str], label: str, width: float
     return xs
 
 
-def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 6, bytes_per_value: int = 2) -> Figure:
-    """Query heads and the key/value heads they read: MHA, GQA, MQA, with the cache per token."""
+def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 1, bytes_per_value: int = 4) -> Figure:
+    """Query heads and the key/value heads they read: MHA, GQA, MQA, with the cache per token
+    (for `layers` layers of d_k-wide heads in numbers of `bytes_per_value` bytes)."""
     palette = plt.get_cmap("tab10").colors
     fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.6), layout="constrained")
     for ax, (name, kv) in zip(axes, (("multi-head", h), ("grouped-query", 2),
@@ -1886,6 +1891,9 @@ def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 6, bytes_per_value: int 
                      fontsize=10)
         ax.text(4.0, -0.6, f"cache per token: {cache:,} bytes", ha="center", va="center",
                 fontsize=9.5, color="tab:red")
+    layer_word = "layer" if layers == 1 else "layers"
+    fig.suptitle(f"cache counted for {layers} {layer_word}, d_k = {d_k}, "
+                 f"{bytes_per_value}-byte numbers", fontsize=9.5, color="0.3")
     return fig
 
 
@@ -1927,7 +1935,7 @@ def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
     mask = subsequent_mask(T)[0].float()  # (T, T): True where a query may look
     rows = [f"{w} -> {n}" for w, n in zip(joint, [*joint[1:], "</s>"], strict=True)]
     heatmap(mask, rows, joint, ax=right, cmap="Blues", vmin=0, vmax=1, annot=False, cbar=False,
-            title="causal mask over the joint sequence (dark: may look)", xlabel="key",
+            title="causal mask\n(dark: may look)", xlabel="key",
             ylabel="reads -> writes")
     first_target = len(source)  # the row that reads `sep` writes the first target word
     for r, label in enumerate(right.get_yticklabels()):

@@ -213,8 +213,9 @@ figure("10_norms", draw.norms_figure,
        "straddle 0 and their pattern changed. RMSNorm only divides by the root mean square: "
        "every bar keeps its sign and its share, the vector keeps its direction.")
 figure("10_swiglu", draw.swiglu_figure,
-       "Left: the 2017 feed-forward block. Middle: SwiGLU, where a second linear map W_3 "
-       "gates SiLU's output entry by entry; three matrices instead of two, so the hidden "
+       "Left: the 2017 feed-forward block. Middle: SwiGLU, where SiLU(W_1 x) is the gate "
+       "and W_3 x the value it multiplies entry by entry (⊙); three matrices instead of two, "
+       "so the hidden "
        "width shrinks to about 2/3 of d_ff and both blocks have the same number of "
        "parameters. Right: SiLU and GELU are smooth versions of ReLU that let a little "
        "negative signal through.")
@@ -232,7 +233,8 @@ figure("10_gqa", draw.gqa_figure,
        "Multi-head attention gives every query head its own key and value head; grouped-query "
        "attention lets a group of query heads share one; multi-query attention keeps a "
        "single one. The decoding cache stores only the key/value heads, so it shrinks by "
-       "the group size (counted for 6 layers, d_k = 64 and 2-byte numbers).")
+       "the group size (counted, as in the chapter's code, for one layer, d_k = 64 and 4-byte "
+       "float32 numbers).")
 figure("10_decoder_only", draw.decoder_only_figure,
        "Left: the 2017 encoder-decoder reads the source with its own stack and hands the "
        "memory to the decoder's cross-attention. Middle: a decoder-only model reads source "

@@ -19,6 +19,7 @@ from torch import nn
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, make_batch, pad_sequences, padding_counts
+from ..decoder_only import joint_data
 from ..decoding import beam_search, next_log_probs
 from ..device import default_device, precision_for
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
@@ -803,31 +804,41 @@ def pair_frequency(pair: int, d_k: int = 64, base: float = 10000.0) -> float:
     return base ** (-2 * pair / d_k)
 
 
+RELATIVE_KINDS = ("sinusoidal", "rope", "sinusoidal+rope")
+
+
 def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int = 32,
                     d_k: int = 64, seed: int = 0) -> dict[int, torch.Tensor]:
     """The score q_m·k_n of one fixed query and key at m = n + distance, for each start n.
 
     kind "sinusoidal": the paper's table added to the vectors before W_q and W_k;
-    kind "rope": the vectors projected, then rotated by RotaryEmbedding. Returns, for each
-    n in `starts`, the scores at distances 0..reach-1.
+    kind "rope": the vectors projected, then rotated by RotaryEmbedding; kind
+    "sinusoidal+rope": both. Returns, for each n in `starts`, the scores at distances
+    0..reach-1.
     """
-    if kind not in ("sinusoidal", "rope"):
-        raise ValueError(f"kind must be 'sinusoidal' or 'rope', got {kind!r}")
+    if kind not in RELATIVE_KINDS:
+        raise ValueError(f"kind must be one of {RELATIVE_KINDS}, got {kind!r}")
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(d_k, generator=g)  # one word's vector, the same at every position
     w_q, w_k = (torch.randn(d_k, d_k, generator=g) / math.sqrt(d_k) for _ in range(2))
     length = max(starts) + reach
-    if kind == "sinusoidal":
-        at = x + sinusoidal_table(length, d_k)  # (L, d_k): the word at each position
-        q, k = at @ w_q.T, at @ w_k.T
-    else:
+    at = x.expand(length, d_k)  # (L, d_k): the word at each position
+    if kind != "rope":
+        at = at + sinusoidal_table(length, d_k)
+    q, k = at @ w_q.T, at @ w_k.T
+    if kind != "sinusoidal":
         rope = RotaryEmbedding(d_k)
         with torch.no_grad():
-            q = rope((w_q @ x).expand(1, 1, length, d_k))[0, 0]  # (L, d_k)
-            k = rope((w_k @ x).expand(1, 1, length, d_k))[0, 0]
+            q, k = rope(q[None, None])[0, 0], rope(k[None, None])[0, 0]  # (L, d_k)
     scores = q @ k.T / math.sqrt(d_k)  # (L, L): query position m, key position n
     return {n: scores[n + torch.arange(reach), n] for n in starts}
 
+
+def score_drift(kind: str) -> float:
+    """How far a score moves when query and key slide along together, distance kept: the
+    largest change over `relative_scores(kind)`'s starts (0 when only the distance counts)."""
+    scores = torch.stack(list(relative_scores(kind).values()))  # (starts, distances)
+    return (scores - scores[0]).abs().max().item()
 
 
 # The race of chapter 10: a small numbers model, 2017 against every switch flipped.
@@ -837,20 +848,37 @@ MODERN_SWITCHES = {"norm_type": "rms", "ffn": "swiglu", "position": "rope", "kv_
 RACE = {"2017": {}, "today": {**MODERN_SWITCHES, "arch": "decoder"}}
 
 
+def _train_small(data, config: TrainConfig, model_config: dict):
+    """`train`, on one CPU thread when it runs on the CPU."""
+    on_cpu = default_device(config.device).type == "cpu"
+    with one_cpu_thread() if on_cpu else contextlib.nullcontext():
+        return train(data, config, model_config)
+
+
+def race_data(steps: int = 200, seed: int = 0):
+    """The numbers task's examples for the race: 64 fresh ones for every step."""
+    return make_data("numbers", seed=seed, n_train=steps * 64, n_valid=100, n_test=10)
+
+
+def race_vocabularies(seed: int = 0) -> dict[str, int]:
+    """How many tokens each racer chooses from when it writes: the target's vocabulary for
+    the encoder-decoder, the joint one for the decoder-only model."""
+    data = race_data(1, seed)
+    return {"2017": len(data.tgt_vocab), "today": len(joint_data(data).tgt_vocab)}
+
+
 def switch_race(models: dict[str, dict] | None = None, steps: int = 200, seed: int = 0,
                 device: str = "auto") -> dict[str, list[float]]:
     """Train each model of `models` (name -> switches on RACE_MODEL) on the numbers task with
     the same seed and batches; return each one's training loss per step."""
     models = RACE if models is None else models
-    data = make_data("numbers", seed=seed, n_train=steps * 64, n_valid=100, n_test=10)
+    data = race_data(steps, seed)
+    # Plain cross-entropy (no label smoothing): a blind guess over V tokens scores ln V.
     config = TrainConfig(steps=steps, batch_size=64, warmup=50, factor=1.0, seed=seed,
-                         device=device, progress=False, valid_every=steps, valid_decode=20)
-    on_cpu = default_device(device).type == "cpu"
-    losses = {}
-    for name, switches in models.items():
-        with one_cpu_thread() if on_cpu else contextlib.nullcontext():
-            losses[name] = train(data, config, {**RACE_MODEL, **switches}).history.loss
-    return losses
+                         smoothing=0.0, device=device, progress=False, valid_every=steps,
+                         valid_decode=20)
+    return {name: _train_small(data, config, {**RACE_MODEL, **switches}).history.loss
+            for name, switches in models.items()}
 
 
 def ablation_table(rows: list[dict]) -> str:
