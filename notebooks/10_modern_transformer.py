@@ -207,8 +207,8 @@ _ = FIGURES["10_rope"].make()
 # %%
 for i in (0, 8, 31):
     w = pair_frequency(i, d_k=64)
-    print(f"pair {i:>2}, dimensions {i} and {i + 32}: {w:.3g} rad per position, one turn "
-          f"every {2 * math.pi / w:,.1f} positions; over 64 positions {64 * w:.3g} rad")
+    print(f"pair {i:>2}, dimensions {i} and {i + 32}: {w:.6f} rad per position, one turn "
+          f"every {2 * math.pi / w:,.1f} positions, {64 * w / (2 * math.pi):.4f} turns in 64")
 
 # %% [markdown]
 # Pair 0 turns once every 6.3 positions; pair 31 barely moves over 64.
