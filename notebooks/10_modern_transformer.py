@@ -205,9 +205,10 @@ rope_explorer()
 _ = FIGURES["10_rope"].make()
 
 # %%
-for i in (0, 8, 31):
-    w = pair_frequency(i, d_k=64)
-    print(f"pair {i:>2}, dimensions {i} and {i + 32}: {w:.6f} rad per position, one turn "
+d_k = 64  # as in the widget: 32 pairs
+for i in (0, 8, d_k // 2 - 1):
+    w = pair_frequency(i, d_k=d_k)
+    print(f"pair {i:>2}, dimensions {i} and {i + d_k // 2}: {w:.6f} rad per position, one turn "
           f"every {2 * math.pi / w:,.1f} positions, {64 * w / (2 * math.pi):.4f} turns in 64")
 
 # %% [markdown]
@@ -328,9 +329,10 @@ for kv_heads in (8, 2, 1):
 # %% [markdown]
 # ## Decoder-only: the encoder folded in
 #
-# GPT and LLaMA have one causal stack that predicts the next token of whatever it reads. To translate, write source, separator and target as one sequence: "ein
-# und zwanzig <s> twenty - one". The source is the prompt; the target is written token by
-# token, each looking back at everything before it.
+# GPT and LLaMA have one causal stack that predicts the next token of whatever it reads.
+# To translate, write source, separator and target as one sequence: "ein und zwanzig <s>
+# twenty - one". The source is the prompt; the target is written token by token, each
+# looking back at everything before it.
 
 # %%
 _ = FIGURES["10_decoder_only"].make()
@@ -339,7 +341,8 @@ _ = FIGURES["10_decoder_only"].make()
 # *One causal stack does both jobs; only the red rows, which write the target, are trained.*
 #
 # We lose the source's view in both directions: a source word sees only the words before it.
-# We gain one stack, one vocabulary, one mask, and training on any text. `make_model` keeps its two vocabulary sizes, which must be equal here:
+# We gain one stack, one vocabulary, one mask, and training on any text. `make_model` keeps
+# its two vocabulary sizes, which must be equal here:
 
 # %%
 sizes = dict(N=2, d_model=128, d_ff=512, h=4)
