@@ -164,8 +164,8 @@ print("gate", tuple(ffn.w1(x).shape), "(B, S, hidden)")
 print("out ", tuple(ffn(x).shape), "(B, S, D)")
 
 # %% [markdown]
-# Why does it help? Shazeer found the gated variants reached a lower loss at equal
-# parameters, offered no explanation, and credited "divine benevolence".
+# Why does it help? Shazeer found gated variants reach a lower loss at equal parameters; he
+# offered no reason but "divine benevolence".
 #
 # ## RoPE: positions as rotations
 #
@@ -548,7 +548,7 @@ assert score_drift("sinusoidal+rope") > 100 * score_drift("rope")
 # %% [markdown]
 # **4. Discover: which switch mattered most?** Among the one-switch rows, find the one whose
 # exact match is furthest from the base row's. Give its verdict by the rule above: "larger"
-# than the spread, "within" it, or "one seed" if a row has no spread.
+# than the spread, "within" it, or "one seed" if it beats the only spread there is.
 #
 # <details><summary>Hint 1: the idea</summary>
 #
@@ -572,7 +572,7 @@ for name, gap, noise, verdict in ablation_verdicts(rows):
     print(f"{name:<11} {gap:+.3f} against the base row, larger spread {noise:.3f}: {verdict}")
 
 # %% [markdown]
-# "Within" or "one seed" asks for more seeds, not for a conclusion.
+# "Within" or "one seed" asks for more seeds: one seed cannot rank these rows.
 #
 # ## Further reading
 #

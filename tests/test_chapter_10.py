@@ -261,10 +261,12 @@ def test_ablation_verdicts_compare_each_gap_with_the_seeds_spread():
                 "per_seed": {str(i): {"exact_match": s} for i, s in enumerate(seeds)}}
 
     rows = [row("base", {}, 0.90, 0.92), row("rms", {"norm_type": "rms"}, 0.92, 0.93),
-            row("rope", {"position": "rope"}, 0.70, 0.72), row("gelu", {"ffn": "gelu"}, 0.95)]
+            row("rope", {"position": "rope"}, 0.70, 0.72), row("gelu", {"ffn": "gelu"}, 0.95),
+            row("learned", {"position": "learned"}, 0.91)]
     verdicts = {name: (gap, noise, verdict) for name, gap, noise, verdict
                 in ablation_verdicts(rows)}
-    assert set(verdicts) == {"rms", "rope", "gelu"}
+    assert set(verdicts) == {"rms", "rope", "gelu", "learned"}
+    assert verdicts["learned"][2] == "within the seeds' spread"  # one seed, inside base's 0.02
     assert verdicts["rms"][2] == "within the seeds' spread"
     assert verdicts["rope"][0] == pytest.approx(-0.2) and verdicts["rope"][1] == pytest.approx(0.02)
     assert verdicts["rope"][2] == "larger than the seeds' spread"

@@ -202,8 +202,9 @@ def check_biggest_switch(answer: object, rows: list[dict] | None = None) -> Resu
         if verdict not in VERDICTS:
             return Result(False, f"Not yet: the verdict must be one of {list(VERDICTS)}.")
         if right == "one seed":
-            return Result(False, "Not yet: the row is right. For the verdict, count the dots "
-                                 "of each row: a single seed gives no spread to compare with.")
+            return Result(False, "Not yet: the row is right. The gap beats the base row's "
+                                 "spread, but count the dots of this row: a single seed has no "
+                                 "spread of its own.")
         return Result(False, "Not yet: the row is right. For the verdict, compare the gap with "
                              "the larger of the two rows' spreads, max minus min of their "
                              "seeds.")

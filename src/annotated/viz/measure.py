@@ -902,7 +902,8 @@ def seed_spread(row: dict) -> float:
 
 def ablation_verdicts(rows: list[dict]) -> list[tuple[str, float, float, str]]:
     """(name, gap to the 2017 row in exact match, the seeds' spread, verdict) for each other
-    row: a gap counts only if it is larger than both rows' spread between seeds."""
+    row: a gap counts only if it is larger than both rows' spread between seeds; a row with one
+    seed has no spread, so a gap beyond the other row's spread is "one seed"."""
     base = next(r for r in rows if not r["config"])
     out = []
     for r in rows:
@@ -910,11 +911,11 @@ def ablation_verdicts(rows: list[dict]) -> list[tuple[str, float, float, str]]:
             continue
         gap = r["exact_match"] - base["exact_match"]
         noise = max(seed_spread(r), seed_spread(base))
-        if min(len(r["per_seed"]), len(base["per_seed"])) < 2:
-            verdict = "one seed: no spread to compare with"
-        elif abs(gap) > noise:
-            verdict = "larger than the seeds' spread"
-        else:
+        if abs(gap) <= noise:  # inside a spread already seen: no more seeds can make it count
             verdict = "within the seeds' spread"
+        elif min(len(r["per_seed"]), len(base["per_seed"])) < 2:
+            verdict = "one seed: its spread is unknown"
+        else:
+            verdict = "larger than the seeds' spread"
         out.append((r["name"], gap, noise, verdict))
     return out
