@@ -2,7 +2,7 @@
 
 An attempt that is not written yet (a body of `...`, `pass` or `raise NotImplementedError`)
 gets a hint of what to do; a wrong one gets a hint about the likely mistake. Never a traceback.
-One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch09`.
+One module per chapter: `a1` (the PyTorch primer), then `ch00` ... `ch10`.
 """
 
 from .a1 import check_broadcast, check_largest_rate, check_linear
@@ -31,6 +31,12 @@ from .ch08 import (
     check_offset_prediction,
 )
 from .ch09 import check_detokenize, check_fewest_pads, check_half_bleu
+from .ch10 import (
+    check_biggest_switch,
+    check_llama_cache,
+    check_rope,
+    check_sines_plus_rope,
+)
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -49,4 +55,5 @@ __all__ = [
     "check_offset_prediction", "check_beam_prediction", "check_mistake_explanation",  # 8
     "check_aligning_head",
     "check_detokenize", "check_fewest_pads", "check_half_bleu",  # 9
+    "check_biggest_switch", "check_llama_cache", "check_rope", "check_sines_plus_rope",  # 10
 ]

@@ -3,7 +3,6 @@ causal mask, apply a mask inside softmax."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 import torch
@@ -11,7 +10,7 @@ import torch
 from ..attention import masked_fill_value
 from ..data import Batch
 from ..masks import make_std_mask, subsequent_mask
-from .grading import Mistake, Result, check_function, describe_difference
+from .grading import Mistake, Result, calls_any, check_function, describe_difference
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -130,21 +129,9 @@ def _cases_std_mask() -> list[tuple]:
 PACKAGE_MASKS = ("make_std_mask", "subsequent_mask")  # the answer ready-made: not a fix
 
 
-def _calls_package_mask(attempt: Callable) -> str | None:
-    """The package mask function that the attempt is or that its body calls, if any."""
-    if getattr(attempt, "__name__", None) in PACKAGE_MASKS:
-        return attempt.__name__
-    try:
-        lines = inspect.getsource(attempt).splitlines()
-    except (OSError, TypeError):  # no source to read: a builtin, or code typed in a shell
-        return None
-    body = "\n".join(lines[1:] if lines[0].lstrip().startswith("def ") else lines)
-    return next((name for name in PACKAGE_MASKS if f"{name}(" in body), None)
-
-
 def check_fixed_mask(attempt: Callable) -> Result:
     """Grade `fixed_std_mask(tgt, pad)`: buggy_std_mask with its bug found and fixed."""
-    if name := _calls_package_mask(attempt):
+    if name := calls_any(attempt, PACKAGE_MASKS):
         return Result(False, f"Not yet: your answer calls {name}, the package's finished mask, "
                              "so it skips the bug. Start from buggy_std_mask's own lines and "
                              "change what is wrong there.")

@@ -13,6 +13,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, FancyBboxPatch, Rectangle
@@ -26,6 +27,7 @@ from ..examples import FEATURES, line_loss, she_gave_him_her_book
 from ..losses import smoothed_targets
 from ..masks import make_std_mask, padding_mask, subsequent_mask
 from ..model import ATTENTION_PARTS
+from ..modern import ablation_results, cache_bytes_formula
 from ..positional import shift_matrix, sinusoidal_table
 from ..tasks import MAX_NUMBER, number_words
 from ..training import rate
@@ -44,14 +46,19 @@ from .measure import (
     descent_path,
     dot_product_stats,
     embedding_scales,
+    ffn_parameters,
     forced_attention,
     layer_gradient_norms,
     loss_surface,
+    norm_outputs,
     number_attention,
     number_tables,
+    pair_frequency,
     pair_padding,
     project_2d,
     qkv_example,
+    relative_scores,
+    rope_track,
     schedule_curves,
     schedule_steps,
     smoothing_penalty,
@@ -1750,3 +1757,245 @@ def multi30k_cross_attention(text: str = MULTI30K_SENTENCE, translator=None) -> 
     # Wrapped narrower than draw_attention would: a long German line fills the whole width.
     lines = [*textwrap.wrap(maps.text, 52), *textwrap.wrap(f"→ {maps.translation}", 52)]
     return draw_attention(maps, "cross", layer=-1, head="mean", title="\n".join(lines))
+
+
+# --- Chapter 10 ---
+
+def norms_figure() -> Figure:
+    """One vector, and what LayerNorm and RMSNorm make of it: bars with their mean and RMS."""
+    outs = norm_outputs()
+    fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.4), sharey=True, layout="constrained")
+    colors = {"x": "0.55", "LayerNorm(x)": "tab:orange", "RMSNorm(x)": "tab:blue"}
+    for ax, (name, v) in zip(axes, outs.items(), strict=True):
+        ax.bar(range(len(v)), v.tolist(), color=colors[name])
+        mean, root = v.mean().item(), v.pow(2).mean().sqrt().item()
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axhline(mean, color="tab:red", linestyle="--", linewidth=1.2)
+        ax.set_title(f"{name}\nmean {mean:+.2f}, RMS {root:.2f}")
+        ax.set_xlabel("dimension")
+        ax.set_xticks(range(len(v)))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("value (dashed: the mean)")
+    return fig
+
+
+def _gated_block(ax, x: float, hidden: int, d_model: int, gated: bool) -> None:
+    """One feed-forward block drawn bottom-up: linear maps as boxes, widths on the arrows."""
+    lin, act, mul = "#cfe3f6", FFN_COLOR, "#fde3c4"
+    ax.text(x, 0.25, f"x  (D = {d_model})", ha="center", va="center", fontsize=9)
+    if gated:
+        for dx, name in ((-1.0, "W_1"), (1.0, "W_3")):
+            _arrow(ax, (x, 0.5), (x + dx, 1.3))
+            _box(ax, x + dx, 1.6, 1.4, 0.5, f"{name}: D -> {hidden}", lin, size=8.5)
+        _box(ax, x - 1.0, 2.8, 1.2, 0.5, "SiLU", act)
+        _arrow(ax, (x - 1.0, 1.9), (x - 1.0, 2.5))
+        _box(ax, x, 4.0, 0.6, 0.5, "⊙", mul, size=12)
+        _arrow(ax, (x - 1.0, 3.1), (x - 0.35, 3.85))
+        _arrow(ax, (x + 1.0, 1.9), (x + 0.35, 3.85))
+        ax.text(x - 1.75, 3.45, "gate", ha="right", va="center", fontsize=8.5,
+                color="0.35")
+        ax.text(x + 1.1, 2.7, "value", ha="left", va="center", fontsize=8.5, color="0.35")
+        ax.text(x + 0.45, 4.0, "⊙: multiply\nentry by entry", ha="left", va="center",
+                fontsize=8, color="0.35")
+    else:
+        _box(ax, x, 1.6, 1.6, 0.5, f"W_1: D -> {hidden}", lin, size=8.5)
+        _arrow(ax, (x, 0.5), (x, 1.3))
+        _box(ax, x, 2.8, 1.2, 0.5, "ReLU", act)
+        _arrow(ax, (x, 1.9), (x, 2.5))
+        _arrow(ax, (x, 3.1), (x, 4.9), f"({hidden})")
+    if gated:
+        _arrow(ax, (x, 4.3), (x, 4.9), f"({hidden})")
+    _box(ax, x, 5.2, 1.6, 0.5, f"W_2: {hidden} -> D", lin, size=8.5)
+    _arrow(ax, (x, 5.5), (x, 6.1))
+    ax.text(x, 6.3, "out (D)", ha="center", va="center", fontsize=9)
+
+
+def swiglu_figure(d_model: int = 512, d_ff: int = 2048) -> Figure:
+    """The ReLU block beside SwiGLU at the same parameter count, and the activations' shapes."""
+    counts = ffn_parameters(d_model, d_ff)
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 4.6), layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 1.3, 1]})
+    for ax, name, gated in ((axes[0], "ReLU", False), (axes[1], "SwiGLU", True)):
+        hidden, params = counts[name]
+        ax.set_xlim(-2.2, 2.6)
+        ax.set_ylim(0, 6.6)
+        ax.axis("off")
+        ax.set_title(f"{name} block: {params:,} parameters", fontsize=10)
+        _gated_block(ax, 0.0, hidden, d_model, gated)
+    z = torch.linspace(-4, 3, 200)
+    curves(z, {"ReLU": z.relu(), "GELU": F.gelu(z), "SiLU = z·sigmoid(z)": F.silu(z)},
+           ax=axes[2], title="the activations", xlabel="z", ylabel="activation(z)")
+    return fig
+
+
+def draw_rope(position: int = 5, pair: int = 8, d_k: int = 64, positions: int = 64) -> Figure:
+    """RoPE on one pair: the query turned by m times its angle, and its score with a fixed key."""
+    track = rope_track(pair, positions, d_k)  # (P, 2): the pair at every position
+    theta = pair_frequency(pair, d_k)
+    if not 0 <= position < positions:
+        raise ValueError(f"position must be in 0..{positions - 1}, got {position}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.5]})
+    fixed_margins(fig, ["-1.0"], title_lines=2, wspace=0.25)
+    turn = torch.linspace(0, 2 * np.pi, 200)
+    left.plot(torch.cos(turn), torch.sin(turn), color="lightgrey", linestyle="--", linewidth=1)
+    left.plot(*track.T, ".", color="tab:blue", alpha=0.25, label=f"positions 0..{positions - 1}")
+    left.annotate("", (1.0, 0.0), (0.0, 0.0),
+                  arrowprops={"arrowstyle": "-|>", "color": "0.5", "lw": 1.5})
+    left.annotate("", track[position].tolist(), (0.0, 0.0),
+                  arrowprops={"arrowstyle": "-|>", "color": "tab:red", "lw": 2.0})
+    left.text(1.05, -0.12, "position 0", fontsize=8, color="0.4", ha="right")
+    left.set_aspect("equal")
+    left.set_xlim(-1.25, 1.25)
+    left.set_ylim(-1.25, 1.25)
+    angle = position * theta
+    left.set_title(f"pair {pair}: {theta:.3g} rad per position\n"
+                   f"position {position}: turned by {angle:.2f} rad")
+    left.set_xlabel(f"dimension {pair}")
+    left.set_ylabel(f"dimension {pair + d_k // 2}")
+    left.legend(fontsize="small", loc="lower left")
+    score = track[:, 0]  # the turned pair · the key (1, 0) at position 0
+    curves(range(positions), {"score": score}, ax=right,
+           title=f"this pair's score with the same key at position 0\n"
+                 f"a cosine of the distance: one full turn every {2 * np.pi / theta:.1f} positions",
+           xlabel="query position m (key at n = 0)", ylabel="q_m · k_0")
+    right.plot([position], [score[position].item()], "o", color="tab:red", markersize=8)
+    right.set_ylim(-1.1, 1.1)
+    return fig
+
+
+def rope_figure() -> Figure:
+    """The RoPE widget's picture for position 5 of pair 8."""
+    return draw_rope(5, 8)
+
+
+def rope_relative_figure(starts: tuple[int, ...] = (0, 8, 16), reach: int = 32) -> Figure:
+    """A fixed query and key, moved together: the score against their distance, per start."""
+    fig, axes = grid(2, cols=2, size=4.2)
+    styles = ["-", "--", ":"]
+    for ax, kind, title in ((axes[0], "sinusoidal", "sinusoidal, added to the input"),
+                            (axes[1], "rope", "RoPE, rotating q and k")):
+        scores = relative_scores(kind, starts, reach)
+        curves(range(reach), {f"key at n = {n}": s for n, s in scores.items()}, ax=ax,
+               title=title, xlabel="distance m - n", ylabel="score q_m·k_n / sqrt(d_k)")
+        for line, style in zip(ax.get_lines(), styles, strict=False):
+            line.set(linestyle=style, linewidth=2.2)
+        ax.legend(fontsize="small")  # again, so the legend shows the dashes
+    axes[1].sharey(axes[0])
+    return fig
+
+
+def _heads_row(ax, y: float, n: int, colors: list[str], label: str, width: float = 8.0
+               ) -> list[float]:
+    """n small squares in a row centred on the axes, each in its colour; returns their x."""
+    xs = [width * (i + 0.5) / n for i in range(n)]
+    for x, c in zip(xs, colors, strict=True):
+        ax.add_patch(Rectangle((x - 0.3, y - 0.3), 0.6, 0.6, facecolor=c, edgecolor="0.25"))
+    ax.text(-0.2, y, label, ha="right", va="center", fontsize=9)
+    return xs
+
+
+def gqa_figure(h: int = 8, d_k: int = 64, layers: int = 1, bytes_per_value: int = 4) -> Figure:
+    """Query heads and the key/value heads they read: MHA, GQA, MQA, with the cache per token
+    (for `layers` layers of d_k-wide heads in numbers of `bytes_per_value` bytes)."""
+    palette = plt.get_cmap("tab10").colors
+    fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.6), layout="constrained")
+    for ax, (name, kv) in zip(axes, (("multi-head", h), ("grouped-query", 2),
+                                     ("multi-query", 1)), strict=True):
+        ax.set_xlim(-2.0, 8.2)
+        ax.set_ylim(-0.9, 3.2)
+        ax.axis("off")
+        group = h // kv
+        qx = _heads_row(ax, 2.4, h, [palette[i // group] for i in range(h)], "queries")
+        kx = _heads_row(ax, 0.3, kv, [palette[j] for j in range(kv)], "keys,\nvalues")
+        for i, x in enumerate(qx):
+            ax.plot([x, kx[i // group]], [2.1, 0.6], color="0.5", linewidth=1)
+        cache = cache_bytes_formula(layers, kv, d_k, bytes_per_value)
+        ax.set_title(f"{name}: {h} query heads, {kv} key/value head{'s' * (kv > 1)}",
+                     fontsize=10)
+        ax.text(4.0, -0.6, f"cache per token: {cache:,} bytes", ha="center", va="center",
+                fontsize=9.5, color="tab:red")
+    layer_word = "layer" if layers == 1 else "layers"
+    fig.suptitle(f"cache counted for {layers} {layer_word}, d_k = {d_k}, "
+                 f"{bytes_per_value}-byte numbers", fontsize=9.5, color="0.3")
+    return fig
+
+
+def decoder_only_figure(source: tuple[str, ...] = ("ein", "und", "zwanzig"),
+                        target: tuple[str, ...] = ("twenty", "-", "one"),
+                        sep: str = "<s>") -> Figure:
+    """The encoder-decoder beside one causal stack over 'source <s> target', and its mask.
+
+    `sep` joins source and target: the package's decoder-only model uses the start symbol.
+    """
+    fig, (left, mid, right) = plt.subplots(1, 3, figsize=(12.5, 4.6), layout="constrained",
+                                           gridspec_kw={"width_ratios": [1, 1, 1.15]})
+    stack = "#fde3c4"
+    for ax in (left, mid):
+        ax.set_xlim(0, 6)
+        ax.set_ylim(0, 6.4)
+        ax.axis("off")
+    left.set_title("encoder-decoder (2017)", fontsize=10)
+    _box(left, 1.5, 0.5, 2.2, 0.5, " ".join(source), "white", size=8.5)
+    _box(left, 4.5, 0.5, 2.2, 0.5, "<s> " + " ".join(target), "white", size=8.5)
+    _box(left, 1.5, 2.3, 2.0, 1.4, "encoder\n(sees every\nsource word)", stack)
+    _box(left, 4.5, 2.9, 2.0, 2.6, "decoder\n(causal)\n+ cross-\nattention", stack)
+    _arrow(left, (1.5, 0.75), (1.5, 1.55))
+    _arrow(left, (4.5, 0.75), (4.5, 1.55))
+    _arrow(left, (2.5, 3.0), (3.45, 3.0), color="tab:green")
+    left.text(2.95, 3.25, "memory", ha="center", fontsize=8, color="tab:green")
+    _arrow(left, (4.5, 4.25), (4.5, 5.3))
+    left.text(4.5, 5.6, " ".join(target) + " </s>", ha="center", fontsize=8.5)
+    mid.set_title("decoder-only: the encoder folded in", fontsize=10)
+    joint = [*source, sep, *target]
+    _box(mid, 3.0, 0.5, 5.4, 0.5, " ".join(joint), "white", size=8.5)
+    _box(mid, 3.0, 2.9, 3.0, 2.6, "one decoder stack\n(causal self-attention,\nno cross-attention)",
+         stack)
+    _arrow(mid, (3.0, 0.75), (3.0, 1.55))
+    _arrow(mid, (3.0, 4.25), (3.0, 5.3))
+    mid.text(3.0, 5.6, "next token at every position;\nloss on the target part only",
+             ha="center", fontsize=8.5)
+    T = len(joint)
+    mask = subsequent_mask(T)[0].float()  # (T, T): True where a query may look
+    rows = [f"{w} -> {n}" for w, n in zip(joint, [*joint[1:], "</s>"], strict=True)]
+    heatmap(mask, rows, joint, ax=right, cmap="Blues", vmin=0, vmax=1, annot=False, cbar=False,
+            title="causal mask\n(dark: may look)", xlabel="key",
+            ylabel="reads -> writes")
+    first_target = len(source)  # the row that reads `sep` writes the first target word
+    for r, label in enumerate(right.get_yticklabels()):
+        label.set_color("tab:red" if r >= first_target else "0.45")
+    return fig
+
+
+def draw_loss_race(losses: dict[str, list[float]], every: int = 10) -> Figure:
+    """Training loss per step of several models on the same batches (smoothed over `every`)."""
+    smooth = {name: torch.tensor(v).unfold(0, every, 1).mean(-1) for name, v in losses.items()}
+    steps = range(every, every + len(next(iter(smooth.values()))))
+    ax = curves(steps, smooth, logy=True, figsize=(6.5, 3.6),
+                title=f"the same batches, the same seed (mean of {every} steps)",
+                xlabel="optimizer step", ylabel="training loss (log scale)")
+    return ax.figure
+
+
+def ablation_figure(rows: list[dict] | None = None) -> Figure:
+    """The stored ablation: exact match and steps to 99% per configuration, every seed a dot."""
+    rows = ablation_results() if rows is None else rows
+    names = [r["name"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 0.45 * len(rows) + 1.6), sharey=True)
+    fixed_margins(fig, names, title_lines=1, wspace=0.08)
+    for ax, key, title in ((axes[0], "exact_match", "test exact match"),
+                           (axes[1], "steps_to_99", "steps to 99% validation exact match")):
+        for i, row in enumerate(rows):
+            seeds = [s[key] for s in row["per_seed"].values() if s.get(key) is not None]
+            if seeds:
+                ax.plot(seeds, [i] * len(seeds), "o", color="tab:blue", alpha=0.6)
+            if row.get(key) is not None:
+                ax.plot([row[key]], [i], "|", color="black", markersize=16, markeredgewidth=2)
+        ax.set_title(title)
+        ax.grid(axis="x", alpha=0.3)
+        if not ax.get_lines():  # e.g. no seed reached 99% within the training budget
+            ax.text(0.5, 0.5, "no run reached it\nwithin the budget", ha="center",
+                    va="center", transform=ax.transAxes, color="0.4")
+    axes[0].set_yticks(range(len(rows)), names)
+    axes[0].invert_yaxis()
+    return fig

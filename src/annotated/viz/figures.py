@@ -211,3 +211,37 @@ figure("09_cross_attention", draw.multi30k_cross_attention,
        "Cross-attention of the shipped Multi30k model (last layer, mean of its 8 heads): each "
        "English piece it writes looks mostly at the German piece that means the same, "
        "an alignment nobody taught it.")
+figure("10_norms", draw.norms_figure,
+       "One vector of 8 numbers whose mean is far from 0, and what a fresh LayerNorm and a "
+       "fresh RMSNorm make of it. LayerNorm subtracts the mean, then scales: the bars now "
+       "straddle 0 and their pattern changed. RMSNorm only divides by the root mean square: "
+       "every bar keeps its sign and its share, the vector keeps its direction.")
+figure("10_swiglu", draw.swiglu_figure,
+       "Left: the 2017 feed-forward block. Middle: SwiGLU, where SiLU(W_1 x) is the gate "
+       "and W_3 x the value it multiplies entry by entry (⊙); three matrices instead of two, "
+       "so the hidden "
+       "width shrinks to about 2/3 of d_ff and both blocks have the same number of "
+       "parameters. Right: SiLU and GELU are smooth versions of ReLU that let a little "
+       "negative signal through.")
+figure("10_rope", draw.rope_figure,
+       "RoPE on one pair of a query's dimensions (pair 8 of d_k = 64). Left: position m turns "
+       "the pair by m times the pair's angle; the dots are positions 0 to 63 on the circle. "
+       "Right: the pair's score with the same key at position 0 is a cosine of the distance, "
+       "and each pair has its own wavelength.")
+figure("10_rope_relative", draw.rope_relative_figure,
+       "A fixed query and key, with the key at position n and the query m - n positions "
+       "later. With the sinusoidal table added to the input (left) the score depends on "
+       "where the pair sits; with RoPE (right) the three curves lie on top of each other: "
+       "the score depends only on m - n.")
+figure("10_gqa", draw.gqa_figure,
+       "Multi-head attention gives every query head its own key and value head; grouped-query "
+       "attention lets a group of query heads share one; multi-query attention keeps a "
+       "single one. The decoding cache stores only the key/value heads, so it shrinks by "
+       "the group size (counted, as in the chapter's code, for one layer, d_k = 64 and 4-byte "
+       "float32 numbers).")
+figure("10_decoder_only", draw.decoder_only_figure,
+       "Left: the 2017 encoder-decoder reads the source with its own stack and hands the "
+       "memory to the decoder's cross-attention. Middle: a decoder-only model reads source "
+       "and target as one sequence, joined by the start symbol <s>, through one causal "
+       "stack. Right: the mask over that sequence; every row predicts the next token, and "
+       "only the red rows, those that write the target, count in the loss.")

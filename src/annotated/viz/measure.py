@@ -19,13 +19,22 @@ from torch import nn
 from ..attention import attention
 from ..attention_maps import AttentionMaps, record_attention
 from ..data import BOS, EOS, make_batch, pad_sequences, padding_counts
+from ..decoder_only import joint_data
 from ..decoding import beam_search, next_log_probs
-from ..device import precision_for
+from ..device import default_device, precision_for
 from ..examples import LINE_START, LINE_X, LINE_Y, line_loss
 from ..layers import PositionwiseFeedForward
 from ..losses import LabelSmoothing
 from ..masks import make_std_mask, padding_mask
-from ..model import EncoderDecoder, ModelConfig, evaluating, make_model, model_from_config
+from ..model import (
+    EncoderDecoder,
+    ModelConfig,
+    count_parameters,
+    evaluating,
+    make_model,
+    model_from_config,
+)
+from ..modern import RMSNorm, RotaryEmbedding, SwiGLU, swiglu_hidden
 from ..multi30k import find_corpus, write_sample
 from ..multihead import MultiHeadedAttention
 from ..positional import sinusoidal_table
@@ -469,13 +478,9 @@ def layer_gradient_norms(norm: str, N: int = 24, d_model: int = 128, d_ff: int =
         src = torch.randint(1, vocab, (batch, length))  # (B, S), no padding
         tgt = torch.randint(1, vocab, (batch, length + 1))  # (B, T + 1)
     tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]  # (B, T): input shifted right, next words
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors: a second thread only waits for a core
-    try:
+    with one_cpu_thread():  # small tensors: a second thread only waits for a core
         logp = model.generator(model(src, tgt_in, None, make_std_mask(tgt_in, 0)))  # (B, T, V)
         F.nll_loss(logp.reshape(-1, vocab), tgt_out.reshape(-1)).backward()
-    finally:
-        torch.set_num_threads(before)
 
     def grad_norm(layer) -> float:
         return torch.sqrt(sum(p.grad.square().sum() for p in layer.parameters())).item()
@@ -502,14 +507,22 @@ def copy_run_without_warmup(norm: str, N: int = 6, steps: int = 100,
     return train("copy", config, model, length=5).history.loss
 
 
-def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
-    """`copy_run_without_warmup` on one CPU thread: its tensors are too small to share."""
+@contextlib.contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block: small models' tensors are too small to
+    share between threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return copy_run_without_warmup(norm, N=N, steps=steps, seed=seed)
+        yield
     finally:
         torch.set_num_threads(before)
+
+
+def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:
+    """`copy_run_without_warmup` on one CPU thread: its tensors are too small to share."""
+    with one_cpu_thread():
+        return copy_run_without_warmup(norm, N=N, steps=steps, seed=seed)
 
 
 class _Zero(nn.Module):
@@ -600,9 +613,7 @@ def break_it_run(*, causal: bool = True, ramp: bool = True, norm: str = "pre", N
         raise ValueError(f"need steps >= 10, N >= 1 and warmup >= 1, got {steps}, {N}, "
                          f"{warmup}")
     data = make_data("copy", seed, length=5)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: one thread is faster (docs/training.md)
-    try:
+    with one_cpu_thread():  # tiny tensors: one thread is faster (docs/training.md)
         torch.manual_seed(seed)
         model = make_model(len(data.src_vocab), len(data.tgt_vocab), N=N, d_model=64,
                            d_ff=128, h=4, dropout=0.0, norm=norm)
@@ -624,9 +635,8 @@ def break_it_run(*, causal: bool = True, ramp: bool = True, norm: str = "pre", N
                                      fp32.grad_scaler(), fp32))
         model.eval()
         exact = exact_match_of(model, data.test[:200], data.src_vocab, data.tgt_vocab, 8)
-    finally:
-        torch.set_num_threads(before)
     return {"loss": losses, "lr": lrs, "exact": exact}
+
 
 # --- Chapter 8 ---
 
@@ -758,3 +768,162 @@ def corpus_lengths(folder=None, vocab_size: int = 8000) -> tuple[list[int], list
         name, vocab_size = "generated sample (Multi30k not found)", 200
     data = make_data("multi30k", folder=found, vocab_size=vocab_size)
     return [len(e.src) for e in data.train], [len(e.tgt) for e in data.train], name
+
+
+# --- Chapter 10 ---
+
+# A vector whose mean is far from 0: LayerNorm and RMSNorm treat it differently.
+NORM_EXAMPLE = (3.0, 1.5, 4.0, 2.0, -0.5, 3.5, 2.5, 1.0)
+
+
+def norm_outputs(x: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """A vector before and after a fresh LayerNorm and a fresh RMSNorm (scale 1, no shift)."""
+    x = torch.tensor(NORM_EXAMPLE) if x is None else x
+    D = x.size(-1)
+    with torch.no_grad():
+        return {"x": x, "LayerNorm(x)": nn.LayerNorm(D, eps=1e-6)(x),
+                "RMSNorm(x)": RMSNorm(D)(x)}
+
+
+def ffn_parameters(d_model: int = 512, d_ff: int = 2048) -> dict[str, tuple[int, int]]:
+    """(hidden width, parameters) of the ReLU block and the width-matched SwiGLU block."""
+    relu = PositionwiseFeedForward(d_model, d_ff, dropout=0.0)
+    gated = SwiGLU(d_model, d_ff, dropout=0.0)
+    return {"ReLU": (d_ff, count_parameters(relu)),
+            "SwiGLU": (swiglu_hidden(d_model, d_ff), count_parameters(gated))}
+
+
+def rope_track(pair: int, positions: int = 64, d_k: int = 64, base: float = 10000.0,
+               start: tuple[float, float] = (1.0, 0.0)) -> torch.Tensor:
+    """(positions, 2): one pair of a query, `start`, rotated by RotaryEmbedding at each position."""
+    if not 0 <= pair < d_k // 2:
+        raise ValueError(f"pair must be in 0..{d_k // 2 - 1} for d_k = {d_k}, got {pair}")
+    rope = RotaryEmbedding(d_k, base)
+    x = torch.zeros(1, 1, positions, d_k)  # (B, H, T, d_k): the same vector at every position
+    half = d_k // 2  # split halves: pair i is dimensions i and i + d_k / 2
+    x[..., pair], x[..., pair + half] = start
+    with torch.no_grad():
+        y = rope(x)[0, 0]  # (T, d_k)
+    return torch.stack([y[:, pair], y[:, pair + half]], dim=-1)
+
+
+def pair_frequency(pair: int, d_k: int = 64, base: float = 10000.0) -> float:
+    """RoPE's angle per position for pair i: base^(-2i / d_k) radians."""
+    return base ** (-2 * pair / d_k)
+
+
+RELATIVE_KINDS = ("sinusoidal", "rope", "sinusoidal+rope")
+
+
+def relative_scores(kind: str, starts: tuple[int, ...] = (0, 8, 16), reach: int = 32,
+                    d_k: int = 64, seed: int = 0) -> dict[int, torch.Tensor]:
+    """The score q_m·k_n of one fixed query and key at m = n + distance, for each start n.
+
+    kind "sinusoidal": the paper's table added to the vectors before W_q and W_k;
+    kind "rope": the vectors projected, then rotated by RotaryEmbedding; kind
+    "sinusoidal+rope": both. Returns, for each n in `starts`, the scores at distances
+    0..reach-1.
+    """
+    if kind not in RELATIVE_KINDS:
+        raise ValueError(f"kind must be one of {RELATIVE_KINDS}, got {kind!r}")
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(d_k, generator=g)  # one word's vector, the same at every position
+    w_q, w_k = (torch.randn(d_k, d_k, generator=g) / math.sqrt(d_k) for _ in range(2))
+    length = max(starts) + reach
+    at = x.expand(length, d_k)  # (L, d_k): the word at each position
+    if kind != "rope":
+        at = at + sinusoidal_table(length, d_k)
+    q, k = at @ w_q.T, at @ w_k.T
+    if kind != "sinusoidal":
+        rope = RotaryEmbedding(d_k)
+        with torch.no_grad():
+            q, k = rope(q[None, None])[0, 0], rope(k[None, None])[0, 0]  # (L, d_k)
+    scores = q @ k.T / math.sqrt(d_k)  # (L, L): query position m, key position n
+    return {n: scores[n + torch.arange(reach), n] for n in starts}
+
+
+def score_drift(kind: str) -> float:
+    """How far a score moves when query and key slide along together, distance kept: the
+    largest change over `relative_scores(kind)`'s starts (0 when only the distance counts)."""
+    scores = torch.stack(list(relative_scores(kind).values()))  # (starts, distances)
+    return (scores - scores[0]).abs().max().item()
+
+
+# The race of chapter 10: a small numbers model, 2017 against every switch flipped.
+# "today" is decoder-only: one stack of 2N layers, as many as the encoder and decoder have.
+RACE_MODEL = {"N": 2, "d_model": 64, "d_ff": 256, "h": 4, "dropout": 0.1}
+MODERN_SWITCHES = {"norm_type": "rms", "ffn": "swiglu", "position": "rope", "kv_heads": 2}
+RACE = {"2017": {}, "today": {**MODERN_SWITCHES, "arch": "decoder"}}
+
+
+def _train_small(data, config: TrainConfig, model_config: dict):
+    """`train`, on one CPU thread when it runs on the CPU."""
+    on_cpu = default_device(config.device).type == "cpu"
+    with one_cpu_thread() if on_cpu else contextlib.nullcontext():
+        return train(data, config, model_config)
+
+
+def race_data(steps: int = 200, seed: int = 0):
+    """The numbers task's examples for the race: 64 fresh ones for every step."""
+    return make_data("numbers", seed=seed, n_train=steps * 64, n_valid=100, n_test=10)
+
+
+def race_vocabularies(seed: int = 0) -> dict[str, int]:
+    """How many tokens each racer chooses from when it writes: the target's vocabulary for
+    the encoder-decoder, the joint one for the decoder-only model."""
+    data = race_data(1, seed)
+    return {"2017": len(data.tgt_vocab), "today": len(joint_data(data).tgt_vocab)}
+
+
+def switch_race(models: dict[str, dict] | None = None, steps: int = 200, seed: int = 0,
+                device: str = "auto") -> dict[str, list[float]]:
+    """Train each model of `models` (name -> switches on RACE_MODEL) on the numbers task with
+    the same seed and batches; return each one's training loss per step."""
+    models = RACE if models is None else models
+    data = race_data(steps, seed)
+    # Plain cross-entropy (no label smoothing): a blind guess over V tokens scores ln V.
+    config = TrainConfig(steps=steps, batch_size=64, warmup=50, factor=1.0, seed=seed,
+                         smoothing=0.0, device=device, progress=False, valid_every=steps,
+                         valid_decode=20)
+    return {name: _train_small(data, config, {**RACE_MODEL, **switches}).history.loss
+            for name, switches in models.items()}
+
+
+def ablation_table(rows: list[dict]) -> str:
+    """The stored ablation as aligned text: one line per row, each seed's exact match too."""
+    lines = [f"{'row':<11}{'parameters':>11}{'ms/step':>9}{'steps to 99%':>14}"
+             f"{'exact match':>13}  {'per seed':<22}{'cache bytes/token':>18}"]
+    for r in rows:
+        reach = "-" if r["steps_to_99"] is None else f"{r['steps_to_99']:.0f}"
+        seeds = " ".join(f"{s['exact_match']:.3f}" for s in r["per_seed"].values())
+        lines.append(f"{r['name']:<11}{r['params']:>11,}{r['step_ms']:>9.1f}{reach:>14}"
+                     f"{r['exact_match']:>13.3f}  {seeds:<22}"
+                     f"{r['cache_bytes_per_token']:>18,.0f}")
+    return "\n".join(lines)
+
+
+def seed_spread(row: dict) -> float:
+    """How far one row's seeds fall apart in test exact match: its noise."""
+    values = [s["exact_match"] for s in row["per_seed"].values()]
+    return max(values) - min(values)
+
+
+def ablation_verdicts(rows: list[dict]) -> list[tuple[str, float, float, str]]:
+    """(name, gap to the 2017 row in exact match, the seeds' spread, verdict) for each other
+    row: a gap counts only if it is larger than both rows' spread between seeds; a row with one
+    seed has no spread, so a gap beyond the other row's spread is "one seed"."""
+    base = next(r for r in rows if not r["config"])
+    out = []
+    for r in rows:
+        if r is base:
+            continue
+        gap = r["exact_match"] - base["exact_match"]
+        noise = max(seed_spread(r), seed_spread(base))
+        if abs(gap) <= noise:  # inside a spread already seen: no more seeds can make it count
+            verdict = "within the seeds' spread"
+        elif min(len(r["per_seed"]), len(base["per_seed"])) < 2:
+            verdict = "one seed: its spread is unknown"
+        else:
+            verdict = "larger than the seeds' spread"
+        out.append((r["name"], gap, noise, verdict))
+    return out

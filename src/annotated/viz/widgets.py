@@ -34,6 +34,7 @@ from .draw import (
     draw_number_embeddings,
     draw_positional,
     draw_positions_switch,
+    draw_rope,
     draw_schedule,
     draw_training_switch,
 )
@@ -377,4 +378,16 @@ def translation_explorer(translator, texts) -> widgets.interactive:
                               description="sentence", layout=widgets.Layout(width="90%")),
         layer=layer_picker(L, L - 1),
         head=head_picker(H, "mean"),
+    )
+
+
+# --- Chapter 10 ---
+
+def rope_explorer(d_k: int = 64, positions: int = 64) -> widgets.interactive:
+    """Sliders for the position and the pair (its frequency); the picture follows."""
+    return interactive_figure(
+        partial(draw_rope, d_k=d_k, positions=positions),
+        position=widgets.IntSlider(value=5, min=0, max=positions - 1, description="position m"),
+        pair=widgets.IntSlider(value=8, min=0, max=d_k // 2 - 1,
+                               description="pair i (higher = slower)"),
     )
