@@ -42,12 +42,12 @@ class RMSNorm(nn.Module):
 
 
 def swiglu_hidden(d_model: int, d_ff: int) -> int:
-    """The SwiGLU width H whose 3 * d_model * H weights best match the ReLU block's count.
+    """The SwiGLU hidden width whose 3 * d_model * hidden weights best match the ReLU block's.
 
     The ReLU block (`PositionwiseFeedForward`, with biases) has 2 * d_model * d_ff + d_ff +
-    d_model parameters; SwiGLU has three bias-free matrices, 3 * d_model * H. H is the integer
-    nearest to their ratio, about 2/3 of d_ff (the rule of Shazeer, 2020, and LLaMA), so the
-    two counts differ by at most 1.5 * d_model.
+    d_model parameters; SwiGLU has three bias-free matrices, 3 * d_model * hidden. The width
+    is the integer nearest to their ratio, about 2/3 of d_ff (the rule of Shazeer, 2020, and
+    LLaMA), so the two counts differ by at most 1.5 * d_model.
     """
     if d_model <= 0 or d_ff <= 0:
         raise ValueError(f"d_model and d_ff must be positive, got {d_model} and {d_ff}")
@@ -67,8 +67,8 @@ class SwiGLU(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gated = F.silu(self.w1(x)) * self.w3(x)  # (B, S, D) -> (B, S, H)
-        return self.w2(self.dropout(gated))  # (B, S, H) -> (B, S, D)
+        gated = F.silu(self.w1(x)) * self.w3(x)  # (B, S, D) -> (B, S, hidden)
+        return self.w2(self.dropout(gated))  # (B, S, hidden) -> (B, S, D)
 
 
 def rotate_pair(x1: torch.Tensor, x2: torch.Tensor, angle: torch.Tensor
@@ -81,7 +81,8 @@ def rotate_pair(x1: torch.Tensor, x2: torch.Tensor, angle: torch.Tensor
 class RotaryEmbedding(nn.Module):
     """Rotate queries or keys by their position: RoPE (Su et al., 2021).
 
-    Pairing convention: split halves, as LLaMA and GPT-NeoX (`rotate_half`): dimension i is
+    Pairing convention: split halves, as GPT-NeoX and Hugging Face's LLaMA (`rotate_half`;
+    Meta's original LLaMA code pairs neighbours 2i, 2i + 1 instead): dimension i is
     paired with dimension i + d_k/2, and pair i turns by position * base^(-2i / d_k). A query
     at m and a key at n then score q . k as if only m - n had been applied.
     """
