@@ -19,8 +19,7 @@
 # - read the cross-attention of a model trained on Multi30k, and set its score beside
 #   published ones.
 #
-# The course ships that trained model inside the package, so everything here runs on a CPU
-# in a few minutes. Letters used for shapes: B batch, S source length, T target length,
+# The course ships the trained model, so everything here runs on a CPU. Letters for shapes: B batch, S source length, T target length,
 # D = d_model, H heads, V vocabulary.
 
 # %%
@@ -53,20 +52,17 @@ device = annotated.default_device()
 # %% [markdown]
 # ## The corpus
 #
-# The course does not ship the corpus: it belongs to its authors, and a pinned download
-# gives everybody the same files. `multi30k.corpus()` looks in the folder named by the
-# environment variable `ANNOTATED_MULTI30K`, then in the download cache
-# `~/.cache/annotated/multi30k`. If the files are in neither, it downloads them from
+# The course does not copy the corpus; it downloads a pinned version, so everybody gets the
+# same files. `multi30k.corpus()` looks in the folder named by the environment variable
+# `ANNOTATED_MULTI30K`, then in the cache `~/.cache/annotated/multi30k`, and else downloads
+# the six files (`train`, `val`, `test_2016_flickr`, each `.de.gz` and `.en.gz`) from
 # [github.com/multi30k/dataset](https://github.com/multi30k/dataset/tree/a3d2e0d/data/task1/raw),
-# folder `data/task1/raw` at commit `a3d2e0d`, and checks each file's SHA-256 checksum, so
-# a damaged file is refused. The six files are `train`, `val` and `test_2016_flickr`, each
-# as `.de.gz` and `.en.gz`.
+# `data/task1/raw` at commit `a3d2e0d`, checking each file's SHA-256 checksum.
 #
-# **Offline, the chapter still runs, on a generated sample of template sentences.** Then
-# the output below opens with a box of `#` signs, and every number that describes the
-# corpus is marked "(generated sample, not Multi30k)". To use files you downloaded
-# elsewhere, run `os.environ["ANNOTATED_MULTI30K"] = "/path/to/folder"` in a cell (after
-# `import os`), then rerun the next cell and the ones after it.
+# **Offline, the chapter runs on a generated sample of template sentences.** Then the
+# output opens with a box of `#` signs, and every corpus number is marked "(generated
+# sample, not Multi30k)". For files you downloaded elsewhere, run `import os;
+# os.environ["ANNOTATED_MULTI30K"] = "/path/to/folder"`, then rerun from the next cell.
 
 # %% tags=["nbval-ignore-output"]
 corpus = multi30k.corpus()
@@ -80,10 +76,10 @@ for de, en in pairs["train"][:2]:
 # %% [markdown]
 # ## Why subwords
 #
-# Chapters 1 to 8 gave every word its own id. On real text that breaks twice. The
-# vocabulary is large, and every entry costs a row of the embedding table and of the
-# generator. And the test sentences hold words that training never saw: a word-level model
-# can only write `<unk>` for them. Count both:
+# Chapters 1 to 8 gave every word its own id. On real text that breaks twice: the
+# vocabulary is large, each entry a row of the embedding table and of the generator; and
+# test sentences hold words training never saw, which a word-level model can only write
+# as `<unk>`. Count both:
 
 # %% tags=["nbval-ignore-output"]
 def words(text):
@@ -118,10 +114,9 @@ for k, (left, right) in enumerate(merges, 1):
 print({w: " ".join(p) for w, p in spelled.items()})
 
 # %% [markdown]
-# `s`+`c`, then `sc`+`h`, then `sch`+`e`: the ending shared by Büsche, Tasche and Fische
-# became one piece first, because it occurs in more words than any other pair. Then `▁B`
-# and `▁Bü` grew from the front. After five merges Büsche is `▁Bü sche`. A rare word stays
-# spelled in smaller pieces, and any word can be spelled from characters.
+# The ending `sche`, shared by three words, became one piece first; then `▁B` and `▁Bü`
+# grew from the front: Büsche is now `▁Bü sche`. Rare words stay in smaller pieces, and
+# any word can be spelled from characters.
 #
 # The paper used one BPE vocabulary **shared** by both languages, which let one matrix
 # serve as the encoder's embedding, the decoder's embedding and the generator. We do the
@@ -133,15 +128,11 @@ print(multi30k.SENTENCEPIECE_OPTIONS)
 show(multi30k.train_subwords)
 
 # %% [markdown]
-# `model_type="bpe"` is the merging above. The other type, **unigram**, starts from a large
-# vocabulary and drops the pieces that least help explain the text; we keep BPE, like the
-# paper. The ids 0 to 3 are reserved for the four special tokens of chapter 5, and
-# `character_coverage` 1.0 keeps every letter, umlauts too.
+# `model_type="bpe"` is the merging above; the other type, **unigram**, starts large and
+# drops the pieces that help least. Ids 0 to 3 are the special tokens of chapter 5.
 #
-# Training it on Multi30k's German and English training sentences is the slow part of
-# preparing the data; the result is already inside the shipped model: its checkpoint
-# carries the subword model's bytes, so it can translate new text without the corpus.
-# Here it is, loaded with the model:
+# The trained subword model is inside the shipped model: its checkpoint carries the
+# subword model's bytes, so it translates new text without the corpus. Here it is:
 
 # %%
 translator = pretrained.load("multi30k", device=device)
@@ -267,12 +258,11 @@ _ = ax.legend()  # one legend for both calls
 #
 # <details><summary>Under the hood: two losses, and training your own</summary>
 #
-# The training loss is the cross-entropy against chapter 7's smoothed target q. Its lowest
-# possible value is not 0 but the entropy of q: a model that predicts q exactly still pays
-# that much. (Chapter 7 measured the KL divergence instead, which is that cross-entropy
-# minus the entropy of q, so its floor is 0.) The validation loss is the plain cross-entropy
-# of the right piece, with no floor but 0. Overfitting shows as a validation loss that
-# rises while the training loss still falls; here it falls until the last epoch.
+# The training loss is the cross-entropy against chapter 7's smoothed target q. Its floor
+# is the entropy of q, not 0: predicting q exactly still pays that. (Chapter 7's KL is this
+# minus the entropy of q, so its floor is 0.) The validation loss is the plain
+# cross-entropy of the right piece. Overfitting shows as a validation loss that rises
+# while the training loss still falls.
 #
 # On a CPU, the shipped model is the route: training it takes hours there. On a GPU it
 # takes minutes: set `TRAIN_HERE = True` in the next cell, with the real corpus found; the
@@ -294,8 +284,7 @@ print("translating with", "your own run" if TRAIN_HERE and corpus.real else "the
 # %% [markdown]
 # ## BLEU
 #
-# Exact match, our score for numbers, says little here: a good translation of a real
-# sentence rarely equals the reference word for word. Chapter 8 introduced **BLEU**
+# A good translation rarely equals the reference word for word. Chapter 8 introduced **BLEU**
 # (Papineni et al., 2002): the precisions p1 to p4 of the output's 1- to 4-word sequences,
 # its **n-grams**, each n-gram counted at most as often as the reference has it (clipping).
 # Here we use **corpus BLEU**: the counts and lengths are summed over all test sentences
@@ -303,9 +292,8 @@ print("translating with", "your own run" if TRAIN_HERE and corpus.real else "the
 # length and r the references', BLEU = BP × (p1·p2·p3·p4)^(1/4) × 100, where the **brevity
 # penalty** BP is exp(1 − r/c) when c < r, else 1.
 #
-# `translate` returns text, the pieces joined back, and BLEU counts words of that text, so
-# models with different vocabularies can be compared. Papers and notebooks report two
-# versions:
+# BLEU counts the words of the output text, not pieces, so models with different
+# vocabularies can be compared. There are two common versions:
 #
 # - **sacreBLEU** (Post, 2018): cased, on plain text, with its own fixed tokenizer, so
 #   everybody computes the same number;
@@ -346,12 +334,17 @@ for i in (0, 5, 9):
     print(f"German:    {test_de[i]}\nreference: {test_en[i]}\nmodel:     {hyps[i]}\n")
 
 # %% [markdown]
-# @@READ_TRANSLATIONS@@
+# On Multi30k: sentence 0 is a good translation, "is looking at" for *anstarrt* (stares),
+# yet BLEU counts only the n-grams it shares with the reference. The long sentence 5 goes
+# wrong: "bright blue" for *hell gekleideter* (light-coloured) and "a cans" for
+# *trägerlosen Kleid* (a strapless dress; *trägerlosen* occurs once in training).
+# Sentence 9 ends in "Mosososos" for *Magazine*, which training has twice: spelled from
+# pieces, a rare word can come out as pieces that do not stop. Each wrong word costs only
+# its n-grams, so a fluent but wrong sentence still scores something.
 
 # %% [markdown]
 # Which German pieces did the model look at while writing each English piece? Here is the
-# cross-attention of the last decoder layer, averaged over its 8 heads, for a sentence in
-# the corpus's style. Rows are the English pieces it wrote, ending with `</s>`; columns are
+# last decoder layer's cross-attention, averaged over its 8 heads. Rows are the English pieces it wrote, ending with `</s>`; columns are
 # the German pieces.
 
 # %%
@@ -366,8 +359,7 @@ _ = multi30k_cross_attention(translator=translator)
 
 # %% [markdown]
 # *Many rows have one bright cell on the German piece that means the same: `▁Mann` for
-# `▁man`, `▁Stuhl` for `▁chair`.* Nobody told the model these alignments: they come from
-# learning to translate.
+# `▁man`, `▁Stuhl` for `▁chair`.* Nobody taught the model these alignments.
 #
 # Pick a test sentence, a layer or a head, and compare single heads with their mean.
 
@@ -387,11 +379,10 @@ translation_explorer(translator, test_de[:8])
 #
 # [trevett]: https://github.com/bentrevett/pytorch-seq2seq/blob/7faa64a895fe4b76cb87409d66a0ba349a78298e/6%20-%20Attention%20is%20All%20You%20Need.ipynb
 #
-# Our model has the layers of that notebook: d_model 256, 3 + 3 layers. It differs in
-# several ways: one shared embedding matrix instead of two separate vocabularies (the main
-# reason for 6.0M parameters instead of 9.0M), sinusoidal positions instead of learned
-# ones, and warm-up and label smoothing, which that notebook does not use. Our two scores,
-# printed only for the real corpus:
+# Our model has its layers (d_model 256, 3 + 3) but differs: one shared
+# vocabulary and embedding instead of two (hence 6.0M parameters, not 9.0M), sinusoidal
+# positions instead of learned ones, and warm-up and label smoothing, which it does not
+# use. Our scores, for the real corpus only:
 
 # %% tags=["nbval-ignore-output"]
 if corpus.real:
@@ -401,20 +392,17 @@ else:
     print("no comparison: the scores above are on the generated sample, not Multi30k")
 
 # %% [markdown]
-# @@READ_PUBLISHED@@ Lower-casing moves our score by less than one point. The tokens differ
-# too (13a, not spaCy), so read this as "about as good or better", not as an exact
-# ranking. Beam search usually adds a little more; `python -m annotated evaluate
-# --pretrained multi30k --data DIR --beam 5` prints it. Other from-scratch notebooks report
-# scores in the low 30s with their own tokens, on test sets we could not confirm are the
-# same, so we leave them out. The Annotated Transformer also trains on this corpus but
-# reports no test BLEU.
+# On Multi30k our lower-cased score is above 36.52, and lower-casing moves it by less than
+# one point. The tokens differ (13a, not spaCy), so read this as "about as good or
+# better", not as an exact ranking. Beam search usually adds a little; `python -m annotated
+# evaluate --pretrained multi30k --data DIR --beam 5` prints it. We leave out notebooks
+# whose test set we could not confirm is the same.
 #
 # ## Recap
 #
 # - Real text has many words, and new ones at test time. **Subword pieces**, merged by
 #   frequency, spell every sentence, leave almost nothing unknown, and let one embedding
 #   matrix serve both languages.
-# - The subword model is part of the model: the checkpoint carries its bytes.
 # - Padding is wasted work. **Bucketing** by length cut it to a fraction, measured above.
 # - **BLEU** compares n-grams with the reference and penalises short output; say which BLEU
 #   you report.
