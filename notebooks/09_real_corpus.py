@@ -167,8 +167,8 @@ unknown = test_ids.count(vocab.unk)
 print(f"test pieces that are <unk>: {unknown} of {len(test_ids):,}{corpus.tag}")
 
 # %% [markdown]
-# A sentence costs a few more positions than it has words. In exchange almost nothing in
-# the test set is unknown (count above): the test words never seen in training are spelled
+# A sentence costs a few more positions than it has words. In exchange nothing in
+# this test set is unknown (count above): the test words never seen in training are spelled
 # from pieces, and only a letter that training never saw can become `<unk>`.
 #
 # ## Batches: padding and bucketing
@@ -359,7 +359,7 @@ _ = multi30k_cross_attention(translator=translator)
 
 # %% [markdown]
 # *Many rows have one bright cell on the German piece that means the same: `▁Mann` for
-# `▁man`, `▁Stuhl` for `▁chair`.* Nobody taught the model these alignments.
+# `▁man`, `▁Stuhl` for `▁chair`.* Nobody taught it these alignments.
 #
 # Pick a test sentence, a layer or a head, and compare single heads with their mean.
 
