@@ -19,8 +19,8 @@
 # - read the cross-attention of a model trained on Multi30k, and set its score beside
 #   published ones.
 #
-# The course ships the trained model, so everything here runs on a CPU. Letters for shapes: B batch, S source length, T target length,
-# D = d_model, H heads, V vocabulary.
+# The course ships the trained model, so everything here runs on a CPU. Letters for
+# shapes: B batch, S source length, T target length, D = d_model, H heads, V vocabulary.
 
 # %%
 import re
@@ -34,10 +34,19 @@ from annotated.data import bucket_batches, padding_share
 from annotated.exercises import (
     check_fewest_pads,
     check_half_bleu,
+    check_mosos_explanation,
     check_next_merge,
     check_pool_reason,
 )
-from annotated.exercises.ch09 import BPE_SHOWN, BPE_WORDS, MERGE_CHOICES, POOL_CHOICES, first_halves
+from annotated.exercises.ch09 import (
+    BPE_SHOWN,
+    BPE_WORDS,
+    MAGAZINE_SENTENCES,
+    MERGE_CHOICES,
+    MOSOS_CHOICES,
+    POOL_CHOICES,
+    first_halves,
+)
 from annotated.registry import get_task
 from annotated.training import History
 from annotated.viz.draw import MULTI30K_SENTENCE, bucketing_figure, multi30k_cross_attention
@@ -314,10 +323,9 @@ for name, bleu in scores.items():
 # %% [markdown]
 # <details><summary>Under the hood: sacreBLEU's signature</summary>
 #
-# `bleu.signature` records how a score was computed. `tok:13a` is the tokenizer, named
-# after version 13a of NIST's mteval script: it splits punctuation off words. `case:lc`
-# means lower-cased. `smooth:exp` is how a zero n-gram count is smoothed. `eff:no` means
-# all four n-gram orders count. Two scores are comparable only when their signatures agree.
+# `bleu.signature` records how a score was computed: `tok:13a` is the tokenizer (it splits
+# punctuation off words), `case:lc` means lower-cased, `smooth:exp` how a zero n-gram count
+# is smoothed. Scores are comparable only when their signatures agree.
 # </details>
 
 # %% tags=["nbval-ignore-output"]
@@ -334,18 +342,16 @@ for i in (0, 5, 9):
     print(f"German:    {test_de[i]}\nreference: {test_en[i]}\nmodel:     {hyps[i]}\n")
 
 # %% [markdown]
-# On Multi30k: sentence 0 is a good translation, "is looking at" for *anstarrt* (stares),
-# yet BLEU counts only the n-grams it shares with the reference. The long sentence 5 goes
-# wrong: "bright blue" for *hell gekleideter* (light-coloured) and "a cans" for
-# *trägerlosen Kleid* (a strapless dress; *trägerlosen* occurs once in training).
-# Sentence 9 ends in "Mosososos" for *Magazine*, which training has twice: spelled from
-# pieces, a rare word can come out as pieces that do not stop. Each wrong word costs only
-# its n-grams, so a fluent but wrong sentence still scores something.
+# On Multi30k: sentence 0 is good, "is looking at" for *anstarrt* (stares), yet BLEU
+# counts only the n-grams it shares with the reference. The long sentence 5 goes wrong:
+# "bright blue" for *hell gekleideter* (light-coloured), "a cans" for *trägerlosen Kleid*
+# (a strapless dress). Sentence 9 ends in "Mosososos" (exercise 4). Each wrong word costs
+# only its n-grams, so a fluent but wrong sentence still scores something.
 
 # %% [markdown]
 # Which German pieces did the model look at while writing each English piece? Here is the
-# last decoder layer's cross-attention, averaged over its 8 heads. Rows are the English pieces it wrote, ending with `</s>`; columns are
-# the German pieces.
+# last decoder layer's cross-attention, averaged over its 8 heads. Rows are the English
+# pieces it wrote, ending with `</s>`; columns are the German pieces.
 
 # %%
 maps = translator.attention(MULTI30K_SENTENCE)
@@ -361,7 +367,7 @@ _ = multi30k_cross_attention(translator=translator)
 # *Many rows have one bright cell on the German piece that means the same: `▁Mann` for
 # `▁man`, `▁Stuhl` for `▁chair`.* Nobody taught it these alignments.
 #
-# Pick a test sentence, a layer or a head, and compare single heads with their mean.
+# Compare single heads with their mean:
 
 # %% tags=["nbval-ignore-output"]
 translation_explorer(translator, test_de[:8])
@@ -470,8 +476,8 @@ check_pool_reason(pool_answer)
 #
 # <details><summary>Hint 1: the idea</summary>
 #
-# Ask two questions. Of the n-grams the output writes, how many are in the reference? And
-# what does BLEU do to an output shorter than its reference?
+# Of the n-grams the output writes, how many are in the reference? And what does BLEU do
+# to short output?
 # </details>
 #
 # <details><summary>Hint 2: the tool</summary>
@@ -490,6 +496,25 @@ half = multi30k.bleu_scores(halves, test_en)["sacrebleu"]
 print(f"{test_en[0]}\n-> {halves[0]}")
 print(f"BLEU {half.score:.1f}: precisions {[round(p) for p in half.precisions]}, "
       f"brevity penalty {half.bp:.3f}{corpus.tag}")
+
+# %% [markdown]
+# **4. Interpret: Mosososos.** Sentence 9 ended in "Mosososos" for *Magazine*. The cell
+# prints the German pieces, what the model writes for the short sentences, and where each
+# piece it wrote looked most. Which explanation does the evidence support?
+
+# %% tags=["nbval-ignore-output"]
+maps9 = translator.attention(test_de[9])
+print("German pieces:", " ".join(maps9.source))
+print(dict(zip(MAGAZINE_SENTENCES, translator.translate(list(MAGAZINE_SENTENCES)), strict=True)))
+mean9 = maps9.cross[-1].mean(0)
+print("wrote -> looked at:", [(w, maps9.source[int(mean9[i].argmax())])
+                              for i, w in enumerate(maps9.written)][-7:])
+for letter, text in MOSOS_CHOICES.items():
+    print(f"{letter}) {text}")
+
+# %%
+mosos_answer = ...  # one letter
+check_mosos_explanation(mosos_answer)
 
 # %% [markdown]
 # ## Further reading

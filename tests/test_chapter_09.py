@@ -357,3 +357,24 @@ def test_the_chapters_claims_on_multi30k_with_the_shipped_model():
     assert scores["lowercased"].score >= scores["sacrebleu"].score
     assert scores["lowercased"].score - scores["sacrebleu"].score < 1  # "less than one point"
     assert scores["lowercased"].score > 36.52  # "about as good or better" than the table
+
+
+def test_mosos_grader_and_the_evidence_it_relies_on():
+    from annotated import pretrained
+    from annotated.exercises.ch09 import MAGAZINE_SENTENCES, check_mosos_explanation
+
+    assert check_mosos_explanation("b").passed
+    assert "Not attempted yet" in repr(check_mosos_explanation(...))
+    assert "Zeitschrift" in repr(check_mosos_explanation("a"))
+    translator = pretrained.load("multi30k")
+    journal, magazine = translator.translate(list(MAGAZINE_SENTENCES))
+    assert "magazine" in journal  # a: the English word is known
+    assert "Mos" in magazine and "magazine" not in magazine.lower()  # d: short, same mistake
+    pieces = translator.task.subwords.pieces("Magazine")
+    assert pieces == ["▁M", "ag", "az", "ine"]  # b: four pieces; c: none of them unknown
+    assert translator.src_vocab.unk not in translator.src_vocab.encode(pieces)
+    test9 = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält Magazine."
+    maps = translator.attention(test9)
+    mean = maps.cross[-1].mean(0)
+    looked = [maps.source[int(mean[i].argmax())] for i, w in enumerate(maps.written) if w == "os"]
+    assert len(looked) >= 3 and looked.count("ag") >= 2  # keeps looking at the same piece

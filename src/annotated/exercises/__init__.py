@@ -30,7 +30,13 @@ from .ch08 import (
     check_mistake_explanation,
     check_offset_prediction,
 )
-from .ch09 import check_fewest_pads, check_half_bleu, check_next_merge, check_pool_reason
+from .ch09 import (
+    check_fewest_pads,
+    check_half_bleu,
+    check_mosos_explanation,
+    check_next_merge,
+    check_pool_reason,
+)
 from .grading import Mistake, Result, check_function
 
 __all__ = [
@@ -48,5 +54,6 @@ __all__ = [
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
     "check_offset_prediction", "check_beam_prediction", "check_mistake_explanation",  # 8
     "check_aligning_head",
-    "check_next_merge", "check_fewest_pads", "check_pool_reason", "check_half_bleu",  # 9
+    "check_next_merge", "check_fewest_pads", "check_pool_reason", "check_half_bleu",
+    "check_mosos_explanation",  # 9
 ]

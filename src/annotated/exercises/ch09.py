@@ -179,3 +179,32 @@ def check_half_bleu(prediction: object) -> Result:
     else:
         hint = "close, but compute the brevity penalty for r / c = 2."
     return Result(False, f"Not yet: {hint}")
+
+
+# --- 4. Interpret: a real mistake of the shipped model ---
+
+MAGAZINE_SENTENCES = ("Ein Mann hält eine Zeitschrift.", "Ein Mann hält Magazine.")
+MOSOS_CHOICES = {
+    "a": "the model never learned the English word 'magazine'",
+    "b": "'Magazine' is cut into four pieces that are rare as a word; the model copies '▁M', "
+         "then keeps looking at the same piece, and nothing it learned says what comes next",
+    "c": "'Magazine' is not in the vocabulary: it became <unk>",
+    "d": "sentence 9 is too long for the model",
+}
+
+
+def check_mosos_explanation(choice) -> Result:
+    """Grade an explanation ("a" to "d") of the shipped model's 'Mosososos' for 'Magazine'."""
+    return grade_choice(
+        choice, "b", {
+            "a": "it writes 'a magazine' for Zeitschrift: the English word is there. The "
+                 "trouble is on the German side.",
+            "c": "the printed pieces have no <unk>: the word is spelled from pieces, as the "
+                 "test-set count said.",
+            "d": "the short sentence with the same word goes wrong the same way.",
+        },
+        todo=f"Answer with one letter: {', '.join(MOSOS_CHOICES)}.",
+        success="Correct, as far as this evidence goes! Subwords spell every word, but a rare "
+                "word's pieces carry little meaning the model has learned, and greedy "
+                "decoding repeats what it wrote. Subwords remove <unk>, not the need to have "
+                "seen a word.")
