@@ -42,6 +42,7 @@ from annotated.exercises.ch09 import (
     BPE_SHOWN,
     BPE_WORDS,
     MAGAZINE_SENTENCES,
+    MAGAZINE_TEST,
     MERGE_CHOICES,
     MOSOS_CHOICES,
     POOL_CHOICES,
@@ -498,12 +499,12 @@ print(f"BLEU {half.score:.1f}: precisions {[round(p) for p in half.precisions]},
       f"brevity penalty {half.bp:.3f}{corpus.tag}")
 
 # %% [markdown]
-# **4. Interpret: Mosososos.** Sentence 9 ended in "Mosososos" for *Magazine*. The cell
+# **4. Interpret: Mosososos.** Test sentence 9 ended in "Mosososos" for *Magazine*. The cell
 # prints the German pieces, what the model writes for the short sentences, and where each
 # piece it wrote looked most. Which explanation does the evidence support?
 
 # %% tags=["nbval-ignore-output"]
-maps9 = translator.attention(test_de[9])
+maps9 = translator.attention(MAGAZINE_TEST)  # Multi30k's test sentence 9, offline too
 print("German pieces:", " ".join(maps9.source))
 print(dict(zip(MAGAZINE_SENTENCES, translator.translate(list(MAGAZINE_SENTENCES)), strict=True)))
 mean9 = maps9.cross[-1].mean(0)

@@ -361,7 +361,11 @@ def test_the_chapters_claims_on_multi30k_with_the_shipped_model():
 
 def test_mosos_grader_and_the_evidence_it_relies_on():
     from annotated import pretrained
-    from annotated.exercises.ch09 import MAGAZINE_SENTENCES, check_mosos_explanation
+    from annotated.exercises.ch09 import (
+        MAGAZINE_SENTENCES,
+        MAGAZINE_TEST,
+        check_mosos_explanation,
+    )
 
     assert check_mosos_explanation("b").passed
     assert "Not attempted yet" in repr(check_mosos_explanation(...))
@@ -370,11 +374,12 @@ def test_mosos_grader_and_the_evidence_it_relies_on():
     journal, magazine = translator.translate(list(MAGAZINE_SENTENCES))
     assert "magazine" in journal  # a: the English word is known
     assert "Mos" in magazine and "magazine" not in magazine.lower()  # d: short, same mistake
+    if REAL is not None:  # the notebook's claim: this is Multi30k's test sentence 9
+        assert multi30k.load_split("test", REAL)[9][0] == MAGAZINE_TEST
     pieces = translator.task.subwords.pieces("Magazine")
     assert pieces == ["▁M", "ag", "az", "ine"]  # b: four pieces; c: none of them unknown
     assert translator.src_vocab.unk not in translator.src_vocab.encode(pieces)
-    test9 = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält Magazine."
-    maps = translator.attention(test9)
+    maps = translator.attention(MAGAZINE_TEST)
     mean = maps.cross[-1].mean(0)
     looked = [maps.source[int(mean[i].argmax())] for i, w in enumerate(maps.written) if w == "os"]
     assert len(looked) >= 3 and looked.count("ag") >= 2  # keeps looking at the same piece

@@ -183,6 +183,7 @@ def check_half_bleu(prediction: object) -> Result:
 
 # --- 4. Interpret: a real mistake of the shipped model ---
 
+MAGAZINE_TEST = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält Magazine."  # test 9
 MAGAZINE_SENTENCES = ("Ein Mann hält eine Zeitschrift.", "Ein Mann hält Magazine.")
 MOSOS_CHOICES = {
     "a": "the model never learned the English word 'magazine'",
