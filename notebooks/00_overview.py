@@ -329,7 +329,7 @@ show(annotated.EncoderDecoder)
 #
 # **Where to run it.** In JupyterLab, `make course` in the project folder, or in Colab
 # through each chapter's badge. Every chapter runs on a laptop CPU, and uses a GPU when
-# there is one; chapter 9's full training is long on a CPU, so it offers a shorter run.
+# there is one; chapter 9's full training is long on a CPU, so it ships the trained model.
 # `annotated.describe(annotated.precision_for(device))` names what yours uses.
 #
 # **Exercises.** Each chapter ends with "Your turn", checked by `annotated.exercises`: it says

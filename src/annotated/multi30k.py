@@ -25,6 +25,7 @@ import tempfile
 import textwrap
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from .tasks import Example, Recipe, Task, TaskData
 COMMIT = "a3d2e0d"
 URL = f"https://github.com/multi30k/dataset/raw/{COMMIT}/data/task1/raw/{{name}}"
 ENV = "ANNOTATED_MULTI30K"
+SPACE = "\u2581"  # sentencepiece's mark for "a word starts here"
 URL_ENV = "ANNOTATED_MULTI30K_URL"  # another source of the same files, e.g. http://host/{name}
 SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 SIZES = {"train": 29_000, "val": 1_014, "test": 1_000}
@@ -388,6 +390,11 @@ class Corpus:
     real: bool
     notice: str
 
+    @property
+    def tag(self) -> str:
+        """'' for Multi30k; a mark for every printed number that describes the sample instead."""
+        return "" if self.real else "  (generated sample, not Multi30k)"
+
     def banner(self) -> str:
         """The notice in a box of # signs, hard to miss at the top of a cell's output."""
         lines = textwrap.wrap(self.notice, 76)
@@ -419,3 +426,37 @@ def corpus(folder: str | Path | None = None, timeout: float = 10.0,
         return Corpus(sample, False, SAMPLE_NOTICE.format(why=why, env=ENV))
     return Corpus(fetched, True, "Multi30k downloaded, each file's SHA-256 checked: the "
                                  "numbers below are about the real corpus.")
+
+
+# ---------------------------------------------------------------- BPE by hand
+
+
+def bpe_merges(counts: dict[str, int], n: int
+               ) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """The first `n` merges of byte-pair encoding on words with their counts, and each word's
+    pieces after them: every merge joins the most frequent neighbouring pair (first seen on a
+    tie)."""
+    if n < 0:
+        raise ValueError(f"n is the number of merges, at least 0; got {n}")
+    spelled = {w: [SPACE, *w] for w in counts}  # a word starts with '▁', then its letters
+    merges = []
+    for _ in range(n):
+        pairs: Counter[tuple[str, str]] = Counter()
+        for w, pieces in spelled.items():
+            for pair in zip(pieces, pieces[1:], strict=False):
+                pairs[pair] += counts[w]  # a pair in a frequent word counts once per use
+        if not pairs:
+            break  # every word is one piece: nothing left to merge
+        best = max(pairs, key=pairs.__getitem__)  # max keeps the first of equal counts
+        merges.append(best)
+        for w, pieces in spelled.items():
+            out, i = [], 0
+            while i < len(pieces):
+                if tuple(pieces[i : i + 2]) == best:
+                    out.append(best[0] + best[1])
+                    i += 2
+                else:
+                    out.append(pieces[i])
+                    i += 1
+            spelled[w] = out
+    return merges, spelled

@@ -30,7 +30,13 @@ from .ch08 import (
     check_mistake_explanation,
     check_offset_prediction,
 )
-from .ch09 import check_detokenize, check_fewest_pads, check_half_bleu
+from .ch09 import (
+    check_fewest_pads,
+    check_half_bleu,
+    check_mosos_explanation,
+    check_next_merge,
+    check_pool_reason,
+)
 from .ch10 import (
     check_biggest_switch,
     check_llama_cache,
@@ -54,6 +60,7 @@ __all__ = [
     "check_no_mask_prediction", "check_no_warmup_prediction",  # 7
     "check_offset_prediction", "check_beam_prediction", "check_mistake_explanation",  # 8
     "check_aligning_head",
-    "check_detokenize", "check_fewest_pads", "check_half_bleu",  # 9
+    "check_next_merge", "check_fewest_pads", "check_pool_reason", "check_half_bleu",
+    "check_mosos_explanation",  # 9
     "check_biggest_switch", "check_llama_cache", "check_rope", "check_sines_plus_rope",  # 10
 ]

@@ -1,5 +1,5 @@
-"""Chapter 9 exercises: subword pieces back into text, batches with the least padding, and
-the BLEU of half a translation."""
+"""Chapter 9 exercises: the next BPE merge, batches with the least padding and why training
+shuffles them, the BLEU of half a translation."""
 
 from __future__ import annotations
 
@@ -9,44 +9,44 @@ from collections.abc import Callable
 import torch
 
 from ..data import padding_share
-from .grading import Mistake, Result, call_attempt, check_function, within
+from ..multi30k import bpe_merges
+from .grading import Result, call_attempt, grade_choice, within
 
-SPACE = "\u2581"  # '▁', sentencepiece's mark for "a space came before this piece"
+# --- 1. Predict: the next BPE merge ---
 
-
-def detokenize(pieces: list[str]) -> str:
-    """Join sentencepiece pieces into text: the reference answer."""
-    return "".join(pieces).replace(SPACE, " ").strip()
-
-
-DETOKENIZE_CASES = [
-    (["▁Ein", "▁Hund", "."],),
-    (["▁Zwei", "▁junge", "▁Männer", "▁viel", "er", "▁Bü", "sche", "."],),
-    (["▁A", "▁little", "▁girl", "▁climb", "ing", "▁into", "▁a", "▁wooden", "▁play", "house"],),
-]
+BPE_WORDS = {"Büsche": 3, "Tasche": 4, "Fische": 3, "Busch": 2, "Bühne": 2, "schön": 2}
+BPE_SHOWN = 5  # the notebook prints this many merges; the question is about the next one
+MERGE_CHOICES = {
+    "a": "'▁Bü' + 'sche': it finishes the word Büsche",
+    "b": "'▁' + 'T'",
+    "c": "'i' + 'sche'",
+    "d": "'sch' + 'e' once more, in the words that still have it apart",
+}
 
 
-def check_detokenize(attempt: Callable) -> Result:
-    """Grade `detokenize(pieces)`: ['▁Ein', '▁Hund', '.'] -> 'Ein Hund.'"""
-    return check_function(
-        attempt, detokenize, DETOKENIZE_CASES,
-        todo="Glue the pieces together with no separator, then turn each '▁' (the character "
-             "'\\u2581') into a space and strip the space at the start.",
-        mistakes=[
-            Mistake(lambda p: " ".join(p),
-                    "joining with spaces cuts words apart ('viel er'). Join with '' and let "
-                    "the '▁' marks say where the spaces go."),
-            Mistake(lambda p: " ".join(p).replace(SPACE, ""),
-                    "joining with spaces cuts words apart ('viel er'). Join with '' and let "
-                    "the '▁' marks say where the spaces go."),
-            Mistake(lambda p: "".join(p),
-                    "the '▁' marks are still there: replace each one by a space."),
-            Mistake(lambda p: "".join(p).replace(SPACE, " "),
-                    "almost: the first piece's '▁' leaves a space at the start; strip it."),
-        ],
-        success="Correct! 'viel' + 'er' became 'vieler' again: pieces without '▁' continue "
-                "the word before them.",
-    )
+def next_merge() -> str:
+    """The letter of MERGE_CHOICES that names merge BPE_SHOWN + 1 on BPE_WORDS, computed."""
+    merges, _ = bpe_merges(BPE_WORDS, BPE_SHOWN + 1)
+    left, right = merges[-1]
+    return next(k for k, v in MERGE_CHOICES.items() if v.startswith(f"'{left}' + '{right}'"))
+
+
+def check_next_merge(choice) -> Result:
+    """Grade a prediction ("a" to "d") of the sixth merge of BPE on BPE_WORDS."""
+    return grade_choice(
+        choice, next_merge(), {
+            "a": "BPE does not aim at whole words: it counts every neighbouring pair, each "
+                 "as often as its word occurs. '▁Bü' + 'sche' occurs 3 times (Büsche); is "
+                 "there a pair that occurs more often?",
+            "c": "'i' + 'sche' occurs only in Fische, 3 times. Count the pairs of the most "
+                 "frequent word.",
+            "d": "after merge 3 no word has 'sch' and 'e' apart: a merge replaces the pair "
+                 "everywhere at once.",
+        },
+        todo=f"Answer with one letter: {', '.join(MERGE_CHOICES)}.",
+        success="Correct! Tasche occurs 4 times, so each of its pairs counts 4: '▁' + 'T', "
+                "'T' + 'a' and 'a' + 'sche' tie, and the first one found wins. BPE merges by "
+                "frequency alone, which is why frequent words become single pieces first.")
 
 
 # --- Design: the batches with the least padding ---
@@ -65,10 +65,7 @@ def _fewest_pads_cases() -> list[tuple[list[int], int]]:
 
 FEWEST_TODO = (
     "Return a list of batches, each a list of sentence indices, every index used once, "
-    "every batch exactly batch_size long. Hint 1: a batch costs len(batch) x its longest "
-    "sentence; which sentences should share a batch so that nobody pays for a much longer "
-    "neighbour? Hint 2: Python's sorted() takes key=, and sorting range(len(lengths)) "
-    "gives indices, not lengths.")
+    "every batch exactly batch_size long. A batch costs len(batch) x its longest sentence.")
 
 
 def _is_partition(out: object, n: int, batch_size: int) -> str | None:
@@ -103,11 +100,36 @@ def check_fewest_pads(attempt: Callable) -> Result:
                     "some batch still mixes short and long sentences.")
             return Result(False, f"Not yet: for lengths {lengths} and batch_size {batch_size} "
                                  f"your batches are {got:.1%} padding, and {best:.1%} is "
-                                 f"possible: {hint} {FEWEST_TODO.split(' Hint 1')[0]}")
-    return Result(True, "Correct! Sorted batches pad the least. Now the thinking part: why "
-                        "does training not use exactly these batches? Think of what the model "
-                        "would see, in which order, epoch after epoch, and compare with "
-                        "bucket_batches.")
+                                 f"possible: {hint} {FEWEST_TODO}")
+    return Result(True, "Correct! Sorted batches pad the least. Now the second part: why "
+                        "does training not use exactly these batches?")
+
+
+POOL_CHOICES = {
+    "a": "sorting 29,000 lengths is too slow to do once",
+    "b": "sorted once, every epoch would bring the same batches in the same order, the "
+         "shortest sentences first and the longest last",
+    "c": "bucketed batches pad less than fully sorted ones",
+    "d": "a batch of sentences of equal length cannot be trained on",
+}
+
+
+def check_pool_reason(choice) -> Result:
+    """Grade the reason ("a" to "d") why training shuffles and sorts in pools instead of
+    sorting the whole corpus once."""
+    return grade_choice(
+        choice, "b", {
+            "a": "sorting 29,000 numbers takes milliseconds, and bucket_batches sorts as "
+                 "many: each pool is sorted.",
+            "c": "measure it: fewest_pads is the least padding possible; pools can only "
+                 "match it or pad a little more.",
+            "d": "a batch of equal lengths is the best case: no padding at all.",
+        },
+        todo=f"Answer with one letter: {', '.join(POOL_CHOICES)}.",
+        success="Correct! Gradient descent (chapter 7) assumes each batch is a fair sample "
+                "of the data. In sorted order the model would see only short sentences for "
+                "many steps, then only long ones, and the same sequence every epoch. Pools "
+                "keep most of the saving, and the shuffles keep the order random.")
 
 
 # --- Predict: BLEU of half a translation ---
@@ -132,11 +154,7 @@ def half_sentence_bleu() -> float:
 
 def check_half_bleu(prediction: object) -> Result:
     """Grade a predicted corpus BLEU (0-100) of outputs: the first half of each reference."""
-    todo = ("Predict before you run: write one number from 0 to 100. Hint 1: ask two "
-            "questions. Of the 1- to 4-word sequences the output writes, how many are in the "
-            "reference? And what does BLEU do to an output shorter than its reference? Hint 2: "
-            "BLEU multiplies the precisions' geometric mean by a brevity penalty, "
-            "exp(1 - r / c) when the output's c words are fewer than the reference's r.")
+    todo = "Predict before you run: write one number from 0 to 100."
     if prediction is ... or prediction is None:
         return Result(False, f"Not attempted yet. {todo}")
     if isinstance(prediction, bool) or not isinstance(prediction, int | float):
@@ -145,7 +163,9 @@ def check_half_bleu(prediction: object) -> Result:
     if within(prediction, target, rel=0.2):
         return Result(True, f"Correct! Every n-gram is right, so each precision is 100%, and "
                             f"the brevity penalty alone gives exp(1 - 2) = {target / 100:.3f}, "
-                            f"a BLEU of about {target:.0f}. Run the next cell to measure it.")
+                            f"a BLEU of about {target:.0f} for outputs exactly half as long. "
+                            f"Run the next cell: its halves are rounded up, a little longer "
+                            f"than half, so r / c is below 2: the score comes out higher.")
     if prediction >= 90:
         hint = ("every n-gram written is in the reference, yes, but BLEU also punishes an "
                 "output shorter than its reference: that is what stops a model from writing "
@@ -159,3 +179,33 @@ def check_half_bleu(prediction: object) -> Result:
     else:
         hint = "close, but compute the brevity penalty for r / c = 2."
     return Result(False, f"Not yet: {hint}")
+
+
+# --- 4. Interpret: a real mistake of the shipped model ---
+
+MAGAZINE_TEST = "Ein Mann in einer Weste sitzt auf einem Stuhl und hält Magazine."  # test 9
+MAGAZINE_SENTENCES = ("Ein Mann hält eine Zeitschrift.", "Ein Mann hält Magazine.")
+MOSOS_CHOICES = {
+    "a": "the model never learned the English word 'magazine'",
+    "b": "'Magazine' is cut into four pieces that are rare as a word; the model copies '▁M', "
+         "then keeps looking at the same piece, and nothing it learned says what comes next",
+    "c": "'Magazine' is not in the vocabulary: it became <unk>",
+    "d": "sentence 9 is too long for the model",
+}
+
+
+def check_mosos_explanation(choice) -> Result:
+    """Grade an explanation ("a" to "d") of the shipped model's 'Mosososos' for 'Magazine'."""
+    return grade_choice(
+        choice, "b", {
+            "a": "it writes 'a magazine' for Zeitschrift: the English word is there. The "
+                 "trouble is on the German side.",
+            "c": "the printed pieces have no <unk>: the word is spelled from pieces, as the "
+                 "test-set count said.",
+            "d": "the short sentence with the same word goes wrong the same way.",
+        },
+        todo=f"Answer with one letter: {', '.join(MOSOS_CHOICES)}.",
+        success="Correct, as far as this evidence goes! Subwords spell every word, but a rare "
+                "word's pieces carry little meaning the model has learned, and greedy "
+                "decoding repeats what it wrote. Subwords remove <unk>, not the need to have "
+                "seen a word.")
