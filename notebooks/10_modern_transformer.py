@@ -572,10 +572,8 @@ for name, gap, noise, verdict in ablation_verdicts(rows):
     print(f"{name:<11} {gap:+.3f} against the base row, larger spread {noise:.3f}: {verdict}")
 
 # %% [markdown]
-# Only learned positions fall further from the 2017 model than the larger spread: a table
-# learned from scratch starts knowing nothing about order. Every other row is within the
-# noise, the modern combination included. Two seeds make this a lead to check with more
-# seeds and longer runs, not a ranking.
+# Only learned positions, whose table starts knowing nothing about order, land outside the
+# spread. Two seeds make that a lead to check, not a ranking.
 #
 # ## Further reading
 #

@@ -20,6 +20,7 @@ the outputs. nbval then checks that the outputs still match what the code prints
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tomllib
@@ -33,6 +34,11 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 INSTALL_TAG = "colab-install"
+# Stored outputs use the real Multi30k where a copy sits beside the checkout, as the tests do
+# (conftest.py); an ANNOTATED_MULTI30K already set wins, and the kernels inherit it.
+SHARED_MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
+if not os.environ.get("ANNOTATED_MULTI30K") and SHARED_MULTI30K.is_dir():
+    os.environ["ANNOTATED_MULTI30K"] = str(SHARED_MULTI30K)
 
 
 def repository_url() -> str:
