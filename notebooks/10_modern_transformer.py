@@ -32,7 +32,14 @@ from torch import nn
 import annotated
 from annotated import make_model, show
 from annotated.decoder_only import DecoderOnly
-from annotated.modern import RMSNorm, RotaryEmbedding, SwiGLU, ablation_results, swiglu_hidden
+from annotated.modern import (
+    RMSNorm,
+    RotaryEmbedding,
+    SwiGLU,
+    ablation_results,
+    ablation_verdicts,
+    swiglu_hidden,
+)
 from annotated.multihead import KVCache, MultiHeadedAttention
 from annotated.viz.draw import ablation_figure, draw_loss_race
 from annotated.viz.figures import FIGURES
@@ -40,7 +47,6 @@ from annotated.viz.measure import (
     RACE,
     RACE_MODEL,
     ablation_table,
-    ablation_verdicts,
     ffn_parameters,
     norm_outputs,
     pair_frequency,

@@ -13,7 +13,7 @@ from annotated.exercises import (
 )
 from annotated.exercises.ch10 import _turned, llama_cache, rope_at
 from annotated.exercises.grading import calls_any
-from annotated.modern import RotaryEmbedding, cache_bytes_formula
+from annotated.modern import RotaryEmbedding, ablation_verdicts, cache_bytes_formula
 from annotated.viz import figures
 from annotated.viz.draw import (
     ablation_figure,
@@ -24,7 +24,6 @@ from annotated.viz.draw import (
 )
 from annotated.viz.measure import (
     ablation_table,
-    ablation_verdicts,
     ffn_parameters,
     norm_outputs,
     pair_frequency,

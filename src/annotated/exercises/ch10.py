@@ -166,7 +166,7 @@ VERDICTS = ("larger", "within", "one seed")
 
 def verdict_word(row_name: str, rows: list[dict]) -> str:
     """The reference verdict for a row, one of VERDICTS, by the rule of the chapter."""
-    from ..viz.measure import ablation_verdicts  # the rule the chapter prints afterwards
+    from ..modern import ablation_verdicts  # the rule the chapter prints afterwards
 
     verdict = next(v for name, _, _, v in ablation_verdicts(rows) if name == row_name)
     return next(word for word in VERDICTS if verdict.startswith(word))

@@ -596,7 +596,6 @@ def schedule_steps(steps: int, marks: list[int] | tuple[int, ...] = (),
     return sorted(grid | {m for m in marks if 1 <= m <= steps})
 
 
-
 def break_it_run(*, causal: bool = True, ramp: bool = True, norm: str = "pre", N: int = 2,
                  warmup: int = 50, steps: int = 150, factor: float = 1.0,
                  seed: int = 0) -> dict[str, object]:
@@ -902,28 +901,3 @@ def ablation_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def seed_spread(row: dict) -> float:
-    """How far one row's seeds fall apart in test exact match: its noise."""
-    values = [s["exact_match"] for s in row["per_seed"].values()]
-    return max(values) - min(values)
-
-
-def ablation_verdicts(rows: list[dict]) -> list[tuple[str, float, float, str]]:
-    """(name, gap to the 2017 row in exact match, the seeds' spread, verdict) for each other
-    row: a gap counts only if it is larger than both rows' spread between seeds; a row with one
-    seed has no spread, so a gap beyond the other row's spread is "one seed"."""
-    base = next(r for r in rows if not r["config"])
-    out = []
-    for r in rows:
-        if r is base:
-            continue
-        gap = r["exact_match"] - base["exact_match"]
-        noise = max(seed_spread(r), seed_spread(base))
-        if abs(gap) <= noise:  # inside a spread already seen: no more seeds can make it count
-            verdict = "within the seeds' spread"
-        elif min(len(r["per_seed"]), len(base["per_seed"])) < 2:
-            verdict = "one seed: its spread is unknown"
-        else:
-            verdict = "larger than the seeds' spread"
-        out.append((r["name"], gap, noise, verdict))
-    return out

@@ -33,7 +33,7 @@ SOLUTIONS = {
 
 def biggest_switch(rows):
     """The one-switch row furthest from the base row in exact match, and its verdict."""
-    from ...viz.measure import ablation_verdicts
+    from ...modern import ablation_verdicts
 
     base = next(r["exact_match"] for r in rows if not r["config"])
     singles = [r for r in rows if len(r["config"]) == 1]
