@@ -361,6 +361,18 @@ class LookupModel(nn.Module):
         return self.readout(out).view(-1, 2, len(LOOKUP_SYMBOLS))  # (B, 2, V)
 
 
+@contextlib.contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block: small models' tensors are too small to
+    share between threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def lookup_batch(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """n random sequences with "?" appended (n, S + 1), and their answers (n, 2): first, last."""
     V = len(LOOKUP_SYMBOLS)
@@ -382,9 +394,7 @@ def train_lookup(h: int, d_model: int = 16, steps: int = 300, seed: int = 0
     data = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core
-    try:
+    with one_cpu_thread():
         for _ in range(steps):
             ids, answer = lookup_batch(128, data)
             loss = F.cross_entropy(model(ids).reshape(-1, len(LOOKUP_SYMBOLS)),
@@ -393,8 +403,6 @@ def train_lookup(h: int, d_model: int = 16, steps: int = 300, seed: int = 0
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-    finally:
-        torch.set_num_threads(threads)
     ids, answer = lookup_batch(2000, torch.Generator().manual_seed(1234))
     with torch.no_grad():
         right = model(ids).argmax(-1) == answer  # (2000, 2)
@@ -431,13 +439,9 @@ def time_attention_cost(lengths, d_model: int = 128, h: int = 8, d_ff: int = 512
         mha = MultiHeadedAttention(h, d_model, dropout=0.0, backend="naive").eval()
         ffn = PositionwiseFeedForward(d_model, d_ff, dropout=0.0).eval()
     out: dict[str, list[float]] = {"self-attention": [], "feed-forward": []}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one core: other work on the machine disturbs two threads more
-    try:
+    with one_cpu_thread():
         for S in lengths:
             _time_both(S, d_model, mha, ffn, repeats, out)
-    finally:
-        torch.set_num_threads(threads)
     return out
 
 
@@ -505,18 +509,6 @@ def copy_run_without_warmup(norm: str, N: int = 6, steps: int = 100,
     )
     model = {"N": N, "d_model": 64, "d_ff": 128, "h": 4, "dropout": 0.0, "norm": norm}
     return train("copy", config, model, length=5).history.loss
-
-
-@contextlib.contextmanager
-def one_cpu_thread() -> Iterator[None]:
-    """Run torch on one CPU thread inside the block: small models' tensors are too small to
-    share between threads."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_without_warmup(norm: str, N: int = 6, steps: int = 100, seed: int = 0) -> list[float]:

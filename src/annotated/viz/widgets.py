@@ -7,14 +7,12 @@ and inline PNGs only, so the widgets work in JupyterLab, classic Notebook and Co
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import torch
 from IPython import get_ipython
 from IPython.display import Image, display
 from matplotlib.figure import Figure
@@ -43,6 +41,7 @@ from .measure import (
     NUMBER_EXAMPLES,
     number_attention,
     number_tables,
+    one_cpu_thread,
     trained_and_untrained,
     untrained_twin,
     word_group,
@@ -60,7 +59,7 @@ def interactive_figure(draw: Callable[..., Figure], **controls) -> widgets.inter
 
     def update(**values) -> Figure:
         plt.close("all")  # one live figure: an update never piles up old ones
-        with one_thread():
+        with one_cpu_thread():  # widgets compute on tiny tensors
             fig = draw(**values)
         if fig is not None and get_ipython() is not None:
             # Shown here rather than by the inline backend, whose bbox_inches="tight" lays
@@ -74,21 +73,6 @@ def interactive_figure(draw: Callable[..., Figure], **controls) -> widgets.inter
         if isinstance(control, widgets.Widget) and hasattr(control, "style"):
             control.style = STYLE
     return widgets.interactive(update, **controls)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread: widgets compute on tiny tensors.
-
-    On a machine whose cores are busy with other work, a second OpenMP thread makes small
-    models wait for a core (benchmarks/widgets.py measures the widgets).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def head_picker(H: int, value: int | str = "all") -> widgets.Dropdown:
